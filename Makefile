@@ -1,0 +1,141 @@
+# The one entry point of the project.
+#
+#   make            libvmbus (static and shared), tools, programs
+#   make check      every test; userspace tests under ASan + UBSan
+#   make demo       the main job: host simulator + netvsc-user moving packets
+#   make bench      builds and runs every benchmark, printing its table
+#   make kmod       the kernel module (KDIR=... to choose the headers)
+#   make install    PREFIX, LIBDIR, INCLUDEDIR, BINDIR, DESTDIR as usual
+#   make clean
+#
+# Objects go to build/<variant>/: "rel" (optimised, the default) or "san"
+# (AddressSanitizer + UndefinedBehaviorSanitizer, used by make check).
+
+VARIANT ?= rel
+B := build/$(VARIANT)
+
+CC ?= cc
+ifeq ($(origin CC),default)
+CC := cc
+endif
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+	-Wpointer-arith -Wformat=2 -Wno-format-nonliteral
+BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -g -fPIC $(WARN) -Ilibvmbus/include
+ifeq ($(VARIANT),san)
+OPT_CFLAGS := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
+	-fno-sanitize-recover=all
+SAN_LDFLAGS := -fsanitize=address,undefined
+else
+OPT_CFLAGS := -O2
+SAN_LDFLAGS :=
+endif
+CFLAGS ?=
+ALL_CFLAGS := $(BASE_CFLAGS) $(OPT_CFLAGS) $(CFLAGS)
+LDLIBS_COMMON := -lpthread
+
+# --- version: vmbus.h is the one source -----------------------------------
+VHDR := libvmbus/include/vmbus/vmbus.h
+V_MAJOR := $(shell sed -n 's/^\#define VMBUS_VERSION_MAJOR \([0-9]*\)/\1/p' $(VHDR))
+V_MINOR := $(shell sed -n 's/^\#define VMBUS_VERSION_MINOR \([0-9]*\)/\1/p' $(VHDR))
+V_PATCH := $(shell sed -n 's/^\#define VMBUS_VERSION_PATCH \([0-9]*\)/\1/p' $(VHDR))
+VERSION := $(V_MAJOR).$(V_MINOR).$(V_PATCH)
+SONAME := libvmbus.so.$(V_MAJOR)
+LIBMAP := libvmbus/libvmbus.map
+
+# --- libvmbus --------------------------------------------------------------
+LIB_SRCS := $(wildcard libvmbus/src/*.c)
+LIB_OBJS := $(LIB_SRCS:%.c=$(B)/%.o)
+LIB_A := $(B)/libvmbus.a
+LIB_SO := $(B)/libvmbus.so.$(VERSION)
+
+# --- tests and benchmarks ----------------------------------------------------
+UNIT_SRCS := $(wildcard tests/unit/*.c)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/unit/%)
+BENCH_SRCS := $(wildcard bench/*.c)
+BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(B)/bench/%)
+
+.PHONY: all lib tests benches check check-version demo bench kmod install clean deps
+.DEFAULT_GOAL := all
+
+all: lib
+
+lib: check-version $(LIB_A) $(LIB_SO)
+
+tests: $(UNIT_BINS)
+benches: $(BENCH_BINS)
+
+$(B)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -fvisibility=hidden -MMD -MP -c $< -o $@
+
+$(LIB_A): $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@
+	ar rcs $@ $^
+
+$(LIB_SO): $(LIB_OBJS) $(LIBMAP)
+	$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=$(LIBMAP) $(SAN_LDFLAGS) \
+		-o $@ $(LIB_OBJS) $(LDLIBS_COMMON)
+	ln -sf $(notdir $@) $(B)/$(SONAME)
+	ln -sf $(SONAME) $(B)/libvmbus.so
+
+# The version script must carry a node for the version in vmbus.h.
+check-version:
+	@grep -q '^VMBUS_$(V_MAJOR)\.$(V_MINOR) {' $(LIBMAP) || \
+		{ echo "$(LIBMAP) has no node VMBUS_$(V_MAJOR).$(V_MINOR) for version $(VERSION)"; exit 1; }
+
+$(B)/tests/unit/%: tests/unit/%.c $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests -MMD -MP $< -o $@ $(LIB_A) $(SAN_LDFLAGS) -lcmocka $(LDLIBS_COMMON)
+
+$(B)/bench/%: bench/%.c $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -MMD -MP $< -o $@ $(LIB_A) $(SAN_LDFLAGS) $(LDLIBS_COMMON)
+
+-include $(shell find build -name '*.d' 2>/dev/null)
+
+# --- top-level jobs --------------------------------------------------------
+deps:
+	@tools/setup-deps build
+
+check: deps
+	$(MAKE) VARIANT=san lib tests
+	tests/run-unit build/san/tests/unit
+
+demo:
+	@echo "make demo: not yet: it needs vmbus-hostsim and netvsc-user, which are not written yet."
+
+bench: deps
+	$(MAKE) VARIANT=rel benches
+	@for b in $(BENCH_BINS:build/$(VARIANT)/%=build/rel/%); do echo "== $$b"; $$b || exit 1; done
+
+# Kernel headers: KDIR, else the running kernel's build dir, else Debian's
+# newest linux-headers-*-amd64.
+KDIR ?= $(firstword $(wildcard /lib/modules/$(shell uname -r)/build) \
+	$(lastword $(sort $(wildcard /usr/src/linux-headers-*-amd64))))
+kmod:
+	@test -f kmod-hv/Kbuild || { echo "make kmod: kmod-hv/ holds no module yet"; exit 1; }
+	$(MAKE) -C kmod-hv KDIR=$(KDIR)
+
+# --- install -------------------------------------------------------------
+PREFIX ?= /usr/local
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+BINDIR ?= $(PREFIX)/bin
+DESTDIR ?=
+
+install: lib
+	install -d $(DESTDIR)$(INCLUDEDIR)/vmbus $(DESTDIR)$(LIBDIR)/pkgconfig
+	install -m 644 libvmbus/include/vmbus/vmbus.h libvmbus/include/vmbus/wire.h \
+		$(DESTDIR)$(INCLUDEDIR)/vmbus/
+	install -m 644 $(LIB_A) $(DESTDIR)$(LIBDIR)/
+	install -m 755 $(LIB_SO) $(DESTDIR)$(LIBDIR)/
+	ln -sf libvmbus.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libvmbus.so
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+		-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
+		libvmbus/libvmbus.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/libvmbus.pc
+
+clean:
+	rm -rf build
