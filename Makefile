@@ -49,6 +49,12 @@ LIB_OBJS := $(LIB_SRCS:%.c=$(B)/%.o)
 LIB_A := $(B)/libvmbus.a
 LIB_SO := $(B)/libvmbus.so.$(VERSION)
 
+# --- netvsc-user: protocol library (everything but the program's main.c) ----
+NETVSC_SRCS := $(filter-out netvsc-user/src/main.c,$(wildcard netvsc-user/src/*.c))
+NETVSC_OBJS := $(NETVSC_SRCS:%.c=$(B)/%.o)
+NETVSC_A := $(B)/libnetvsc.a
+NETVSC_CFLAGS := -Inetvsc-user/include
+
 # --- tests and benchmarks ----------------------------------------------------
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/unit/%)
@@ -63,11 +69,16 @@ all: lib
 lib: check-version $(LIB_A) $(LIB_SO)
 
 tests: $(UNIT_BINS)
+
+$(NETVSC_A): $(NETVSC_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@
+	ar rcs $@ $^
 benches: $(BENCH_BINS)
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -fvisibility=hidden -MMD -MP -c $< -o $@
+	$(CC) $(ALL_CFLAGS) $(NETVSC_CFLAGS) -fvisibility=hidden -MMD -MP -c $< -o $@
 
 $(LIB_A): $(LIB_OBJS)
 	@mkdir -p $(dir $@)
@@ -85,9 +96,10 @@ check-version:
 	@grep -q '^VMBUS_$(V_MAJOR)\.$(V_MINOR) {' $(LIBMAP) || \
 		{ echo "$(LIBMAP) has no node VMBUS_$(V_MAJOR).$(V_MINOR) for version $(VERSION)"; exit 1; }
 
-$(B)/tests/unit/%: tests/unit/%.c $(LIB_A)
+$(B)/tests/unit/%: tests/unit/%.c $(LIB_A) $(NETVSC_A)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Itests -MMD -MP $< -o $@ $(LIB_A) $(SAN_LDFLAGS) -lcmocka $(LDLIBS_COMMON)
+	$(CC) $(ALL_CFLAGS) $(NETVSC_CFLAGS) -Itests -Inetvsc-user/src -MMD -MP $< -o $@ \
+		$(NETVSC_A) $(LIB_A) $(SAN_LDFLAGS) -lcmocka $(LDLIBS_COMMON)
 
 $(B)/bench/%: bench/%.c $(LIB_A)
 	@mkdir -p $(dir $@)
