@@ -251,6 +251,14 @@ int uio_listen(struct uio_dev *u, int *fd)
 	return err == -ENODEV || err == -ENOENT || err == -EIO ? -ENODEV : err;
 }
 
+/* An event count as a positive int: the count itself, or 1 if it reads 0. */
+static int count_to_int(uint32_t count)
+{
+	int v = (int)(count & 0x7fffffff);
+
+	return v ? v : 1;
+}
+
 /* Reads every queued event message; the newest count wins (events coalesce). */
 static int sim_drain(int fd)
 {
@@ -267,13 +275,13 @@ static int sim_drain(int fd)
 			continue;
 		}
 		if (n == 0)
-			return got ? (int)(count & 0x7fffffff) | 1 : -ENODEV;
+			return got ? count_to_int(count) : -ENODEV;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return got ? (int)(count & 0x7fffffff) | 1 : 0;
+			return got ? count_to_int(count) : 0;
 		if (n < 0 && errno == EINTR)
 			continue;
 		/* a short message or a socket error: the host went away */
-		return got ? (int)(count & 0x7fffffff) | 1 : -ENODEV;
+		return got ? count_to_int(count) : -ENODEV;
 	}
 }
 
@@ -306,7 +314,7 @@ int uio_wait(struct uio_dev *u, int fd, int timeout_ms)
 			return -ENODEV;
 		n = read(fd, &count, sizeof(count));
 		if (n == sizeof(count))
-			return (int)(count & 0x7fffffff) | 1;
+			return count_to_int(count);
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
 			continue;
 		return -ENODEV; /* EIO, or a short read: rescinded */
