@@ -114,6 +114,7 @@ deps:
 check: deps
 	$(MAKE) VARIANT=san lib tests
 	tests/run-unit build/san/tests/unit
+	tests/check-install
 
 demo:
 	@echo "make demo: not yet: it needs vmbus-hostsim and netvsc-user, which are not written yet."

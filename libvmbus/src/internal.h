@@ -59,6 +59,7 @@ struct vmbus_ring {
 	struct vmbus_ring_hdr *hdr;
 	uint8_t *data;
 	uint32_t dsize;
+	uint32_t max_pkt; /* largest packet a record may carry */
 
 	/* writer: next queued position, last published, last seen read_index */
 	uint32_t wr_next;

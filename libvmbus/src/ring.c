@@ -70,13 +70,6 @@ static uint32_t copy_in(struct vmbus_ring *r, uint32_t pos, const void *src, uin
 	return len - first;
 }
 
-static uint32_t zero_in(struct vmbus_ring *r, uint32_t pos, uint32_t len)
-{
-	static const uint8_t zeros[VMBUS_RING_ALIGN];
-
-	return copy_in(r, pos, zeros, len);
-}
-
 static void copy_out(const struct vmbus_ring *r, uint32_t pos, void *dst, uint32_t len)
 {
 	uint32_t first = r->dsize - pos;
@@ -97,7 +90,8 @@ VMBUS_API int vmbus_ring_attach(void *mem, size_t size, size_t hdr_size, struct 
 	*out = NULL;
 	if (!mem || hdr_size < sizeof(struct vmbus_ring_hdr) || size <= hdr_size)
 		return -EINVAL;
-	if (size - hdr_size > UINT32_MAX || ((size - hdr_size) & (VMBUS_RING_ALIGN - 1)))
+	if (size - hdr_size > UINT32_MAX || ((size - hdr_size) & (VMBUS_RING_ALIGN - 1)) ||
+	    size - hdr_size < 2 * VMBUS_RING_ALIGN + VMBUS_RING_TRAILER_SIZE)
 		return -EINVAL;
 
 	r = calloc(1, sizeof(*r));
@@ -106,6 +100,10 @@ VMBUS_API int vmbus_ring_attach(void *mem, size_t size, size_t hdr_size, struct 
 	r->hdr = mem;
 	r->data = (uint8_t *)mem + hdr_size;
 	r->dsize = (uint32_t)(size - hdr_size);
+	/* record = packet + trailer, and strictly less than the data area */
+	r->max_pkt = r->dsize - VMBUS_RING_TRAILER_SIZE - VMBUS_RING_ALIGN;
+	if (r->max_pkt > LEN8_MAX * 8u)
+		r->max_pkt = LEN8_MAX * 8u;
 
 	w = ring_load_acquire(&r->hdr->write_index);
 	rd = ring_load_acquire(&r->hdr->read_index);
@@ -147,12 +145,7 @@ VMBUS_API struct vmbus_ring_hdr *vmbus_ring_hdr(struct vmbus_ring *ring)
 
 VMBUS_API uint32_t vmbus_ring_max_packet(const struct vmbus_ring *ring)
 {
-	/* record = packet + trailer, and strictly less than dsize */
-	uint32_t max = ring->dsize - VMBUS_RING_TRAILER_SIZE - VMBUS_RING_ALIGN;
-
-	if (max > LEN8_MAX * 8u)
-		max = LEN8_MAX * 8u;
-	return max;
+	return ring->max_pkt;
 }
 
 VMBUS_API const char *vmbus_ring_broken(const struct vmbus_ring *ring)
@@ -189,9 +182,8 @@ VMBUS_API int64_t vmbus_ring_writable(struct vmbus_ring *ring)
 
 VMBUS_API int vmbus_ring_write(struct vmbus_ring *ring, const struct iovec *iov, unsigned int iovcnt)
 {
-	uint64_t len = 0;
-	uint32_t record, padded, pos, start;
-	uint64_t trailer;
+	uint64_t len = 0, trailer, tail[2];
+	uint32_t record, padded, pos, start, tail_len;
 	unsigned int i;
 	int err;
 
@@ -204,7 +196,7 @@ VMBUS_API int vmbus_ring_write(struct vmbus_ring *ring, const struct iovec *iov,
 	}
 	if (len == 0)
 		return -EINVAL;
-	if (len > vmbus_ring_max_packet(ring))
+	if (len > ring->max_pkt)
 		return -EMSGSIZE;
 	padded = (uint32_t)ALIGN8(len);
 	record = padded + VMBUS_RING_TRAILER_SIZE;
@@ -219,13 +211,30 @@ VMBUS_API int vmbus_ring_write(struct vmbus_ring *ring, const struct iovec *iov,
 	}
 
 	start = pos = ring->wr_next;
-	for (i = 0; i < iovcnt; i++)
-		if (iov[i].iov_len)
-			pos = copy_in(ring, pos, iov[i].iov_base, (uint32_t)iov[i].iov_len);
-	if (padded != len)
-		pos = zero_in(ring, pos, padded - (uint32_t)len);
+	/* padding and trailer leave together: zeros, then the start index */
+	tail[0] = 0;
 	trailer = VMBUS_RING_TRAILER(start);
-	pos = copy_in(ring, pos, &trailer, sizeof(trailer));
+	memcpy((uint8_t *)tail + VMBUS_RING_ALIGN, &trailer, sizeof(trailer));
+	tail_len = padded - (uint32_t)len + VMBUS_RING_TRAILER_SIZE;
+
+	if (record <= ring->dsize - pos) {
+		/* the common case: the record does not wrap */
+		uint8_t *p = ring->data + pos;
+
+		for (i = 0; i < iovcnt; i++) {
+			memcpy(p, iov[i].iov_base, iov[i].iov_len);
+			p += iov[i].iov_len;
+		}
+		memcpy(p, (uint8_t *)tail + sizeof(tail) - tail_len, tail_len);
+		pos += record;
+		if (pos == ring->dsize)
+			pos = 0;
+	} else {
+		for (i = 0; i < iovcnt; i++)
+			if (iov[i].iov_len)
+				pos = copy_in(ring, pos, iov[i].iov_base, (uint32_t)iov[i].iov_len);
+		pos = copy_in(ring, pos, (uint8_t *)tail + sizeof(tail) - tail_len, tail_len);
+	}
 	ring->wr_next = pos;
 	return 0;
 }
@@ -350,9 +359,14 @@ VMBUS_API int vmbus_ring_peek(struct vmbus_ring *ring, void *buf, size_t buflen,
 			*need = plen;
 		return -ENOBUFS;
 	}
+	if (plen <= ring->dsize - ring->rd_next) {
+		/* one copy of the whole packet, then the checked descriptor over it */
+		memcpy(buf, ring->data + ring->rd_next, plen);
+	} else {
+		copy_out(ring, ring_advance(ring->rd_next, DESC_SIZE, ring->dsize),
+			 (uint8_t *)buf + DESC_SIZE, plen - DESC_SIZE);
+	}
 	memcpy(buf, &desc, DESC_SIZE);
-	copy_out(ring, ring_advance(ring->rd_next, DESC_SIZE, ring->dsize), (uint8_t *)buf + DESC_SIZE,
-		 plen - DESC_SIZE);
 	ring->peek_len = plen + VMBUS_RING_TRAILER_SIZE;
 	return (int)plen;
 }
