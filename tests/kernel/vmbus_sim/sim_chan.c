@@ -74,14 +74,20 @@ void vmbus_free_ring(struct vmbus_channel *chan)
 	if (!page)
 		return;
 	/*
-	 * Still shared with the host only if the driver frees the ring of a
-	 * channel it never closed; the host's view goes first.
+	 * hv_vmbus frees the pages only if the ring's GPADL was torn down
+	 * (the channel was closed); otherwise they stay allocated, and the
+	 * host, which may still be using them, keeps its view.
 	 */
-	sim_gpadl_remove_buffer(page_address(page));
-	/* hv_vmbus keeps pages whose GPADL was never torn down */
-	if (!chan->ringbuffer_gpadlhandle.decrypted)
+	if (chan->ringbuffer_gpadlhandle.decrypted) {
+		pr_warn("relid %u: ring freed while its GPADL %u was never torn down: its %u pages are leaked, as in hv_vmbus\n",
+			chan->offermsg.child_relid,
+			chan->ringbuffer_gpadlhandle.gpadl_handle,
+			chan->ringbuffer_pagecount);
+	} else {
+		sim_gpadl_remove_buffer(page_address(page));
 		__free_pages(page,
 			     get_order(chan->ringbuffer_pagecount << PAGE_SHIFT));
+	}
 	chan->ringbuffer_page = NULL;
 }
 EXPORT_SYMBOL_GPL(vmbus_free_ring);

@@ -532,6 +532,16 @@ static void sim_rescind_req_put(struct sim_rescind_req *req)
 	}
 }
 
+static bool sim_device_bound(struct hv_device *hv_dev)
+{
+	bool bound;
+
+	device_lock(&hv_dev->device);
+	bound = hv_dev->device.driver;
+	device_unlock(&hv_dev->device);
+	return bound;
+}
+
 /* The guest's handling of CHANNELMSG_RESCIND_CHANNELOFFER. */
 static void sim_rescind_work(struct work_struct *work)
 {
@@ -558,10 +568,14 @@ static void sim_rescind_work(struct work_struct *work)
 	sim_gpadl_remove_chan(chan);
 
 	if (chan->device_obj) {
-		if (chan->chn_rescind_callback) {
+		if (chan->chn_rescind_callback &&
+		    sim_device_bound(chan->device_obj)) {
 			chan->chn_rescind_callback(chan);
 			goto out;
 		}
+		if (chan->chn_rescind_callback)
+			pr_err("driver error: relid %u: a rescind callback is still set although no driver is bound; hv_vmbus would call it, the stand-in unregisters the device instead\n",
+			       chan->offermsg.child_relid);
 		dev = get_device(&chan->device_obj->device);
 		if (dev) {
 			vmbus_device_unregister(chan->device_obj);

@@ -1,0 +1,692 @@
+/* SPDX-License-Identifier: MIT */
+/* Helpers for the kernel suite (see ktest.h). */
+#include "ktest.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/random.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+static const struct kt_driver drivers[] = {
+	{
+		/* Debian 12's uio_hv_generic (6.1 with its stable backports) */
+		.name = "uio_hv_generic",
+		.needs_monitor = true,
+		.bufs_all_classes = true,
+		.irq_write_signals = false,
+		.reopens_subchannels = false,
+		.ring_file_fixed_size = true,
+		.closes_on_unbind = false,
+		.ring_file_in_probe = true,
+		.leaks_ring_on_rescind = true,
+		.leaks_subchannels_on_rescind = true,
+		.opens_early_subchannels = false,
+	},
+	{
+		/* ours: the uio_hv_generic ABI, with what DESIGN.md adds */
+		.name = "hv_uio",
+		.needs_monitor = false,
+		.bufs_all_classes = false,
+		.irq_write_signals = true,
+		.reopens_subchannels = true,
+		.ring_file_fixed_size = false,
+		.closes_on_unbind = true,
+		.ring_file_in_probe = false,
+		.leaks_ring_on_rescind = false,
+		.leaks_subchannels_on_rescind = false,
+		.opens_early_subchannels = true,
+	},
+};
+
+const struct kt_driver *kt_drv;
+const char *kt_module_path;
+long kt_page_size;
+
+static const char *test_name = "?";
+static int host_fd = -1;
+
+#define MAX_IDS 8
+static char new_ids[MAX_IDS][40];
+static unsigned int n_new_ids;
+
+#define MAX_EVENTS 16384
+static struct vmbus_sim_event evlog[MAX_EVENTS];
+static bool evused[MAX_EVENTS];
+static unsigned int n_ev, ev_first_unused;
+
+/* ------------------------------------------------------------------------ */
+/* flow                                                                      */
+/* ------------------------------------------------------------------------ */
+
+static void cleanup(void)
+{
+	unsigned int i;
+
+	/* closing the host rescinds every channel the test offered */
+	if (host_fd >= 0) {
+		close(host_fd);
+		host_fd = -1;
+	}
+	for (i = 0; i < n_new_ids; i++)
+		if (new_ids[i][0])
+			kt_remove_id(new_ids[i]);
+}
+
+void kt_init(int argc, char **argv, const char *what)
+{
+	const char *driver = NULL;
+	struct vmbus_sim_info info;
+	unsigned int i;
+	int a;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	test_name = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
+	for (a = 1; a < argc; a++) {
+		if (!strcmp(argv[a], "--driver") && a + 1 < argc)
+			driver = argv[++a];
+		else if (!strcmp(argv[a], "--module") && a + 1 < argc)
+			kt_module_path = argv[++a];
+		else {
+			fprintf(stderr, "usage: %s --driver NAME --module FILE\n", argv[0]);
+			exit(2);
+		}
+	}
+	if (!driver || !kt_module_path) {
+		fprintf(stderr, "usage: %s --driver NAME --module FILE\n", argv[0]);
+		exit(2);
+	}
+	for (i = 0; i < sizeof(drivers) / sizeof(drivers[0]); i++)
+		if (!strcmp(drivers[i].name, driver))
+			kt_drv = &drivers[i];
+	if (!kt_drv) {
+		fprintf(stderr, "%s: unknown driver %s\n", test_name, driver);
+		exit(2);
+	}
+	printf("# %s: %s (driver %s)\n", test_name, what, kt_drv->name);
+	if (geteuid() != 0)
+		kt_skip("needs root (sysfs binding, /dev/vmbus_sim, /dev/uioN)");
+	kt_page_size = sysconf(_SC_PAGESIZE);
+
+	host_fd = open("/dev/" VMBUS_SIM_DEV_NAME, O_RDWR | O_CLOEXEC);
+	KT_ASSERT(host_fd >= 0, "open /dev/vmbus_sim: %s (is vmbus_sim loaded?)", strerror(errno));
+	KT_ASSERT(ioctl(host_fd, VMBUS_SIM_IOC_GET_INFO, &info) == 0, "GET_INFO: %s",
+		  strerror(errno));
+	KT_ASSERT(info.abi_version == VMBUS_SIM_ABI_VERSION, "vmbus_sim ABI %u, suite built for %u",
+		  info.abi_version, VMBUS_SIM_ABI_VERSION);
+	KT_ASSERT(kt_exists("/sys/bus/vmbus/drivers/%s", kt_drv->name), "driver %s not registered",
+		  kt_drv->name);
+	atexit(cleanup);
+}
+
+void kt_pass(void)
+{
+	printf("# %s: passed\n", test_name);
+	exit(0);
+}
+
+void kt_skip(const char *why)
+{
+	printf("# %s: skipped: %s\n", test_name, why);
+	exit(77);
+}
+
+void kt_fail_at(const char *file, int line, const char *cond, const char *fmt, ...)
+{
+	va_list ap;
+	int err = errno;
+
+	printf("# %s: FAILED at %s:%d: ", test_name, file, line);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf(": %s is false [errno %d: %s]\n", cond, err, strerror(err));
+	exit(1);
+}
+
+void kt_note(const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("#   ");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+}
+
+void kt_diff(const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("#   expected difference (%s): ", kt_drv->name);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+}
+
+/* ------------------------------------------------------------------------ */
+/* host                                                                      */
+/* ------------------------------------------------------------------------ */
+
+int kt_host_fd(void)
+{
+	return host_fd;
+}
+
+static int guid_bytes(const char *text, uint8_t out[16])
+{
+	unsigned int v[16];
+	int i;
+
+	if (sscanf(text, "%2x%2x%2x%2x-%2x%2x-%2x%2x-%2x%2x-%2x%2x%2x%2x%2x%2x", &v[3], &v[2],
+		   &v[1], &v[0], &v[5], &v[4], &v[7], &v[6], &v[8], &v[9], &v[10], &v[11], &v[12],
+		   &v[13], &v[14], &v[15]) != 16)
+		return -1;
+	for (i = 0; i < 16; i++)
+		out[i] = (uint8_t)v[i];
+	return 0;
+}
+
+int kt_try_offer(const char *class_id, const char *instance, uint8_t monitor_id,
+		 uint16_t sub_index, uint32_t flags, struct vmbus_sim_offer *out)
+{
+	struct vmbus_sim_offer o;
+
+	memset(&o, 0, sizeof(o));
+	KT_ASSERT(!guid_bytes(class_id, o.class_id), "bad class GUID %s", class_id);
+	KT_ASSERT(!guid_bytes(instance, o.instance_id), "bad instance GUID %s", instance);
+	o.monitor_id = monitor_id;
+	o.sub_channel_index = sub_index;
+	o.flags = flags;
+	if (ioctl(host_fd, VMBUS_SIM_IOC_OFFER, &o) != 0)
+		return -errno;
+	if (out)
+		*out = o;
+	return 0;
+}
+
+uint32_t kt_offer(const char *class_id, const char *instance, uint8_t monitor_id,
+		  uint16_t sub_index, uint32_t flags)
+{
+	struct vmbus_sim_offer o;
+	int err = kt_try_offer(class_id, instance, monitor_id, sub_index, flags, &o);
+
+	errno = -err;
+	KT_ASSERT(err == 0, "offer of %s/%s sub %u", class_id, instance, sub_index);
+	return o.relid;
+}
+
+void kt_rescind(uint32_t relid)
+{
+	struct vmbus_sim_rescind r = { .relid = relid };
+
+	KT_ASSERT(ioctl(host_fd, VMBUS_SIM_IOC_RESCIND, &r) == 0, "rescind relid %u", relid);
+}
+
+int kt_signal(uint32_t relid)
+{
+	struct vmbus_sim_signal s = { .relid = relid };
+
+	KT_ASSERT(ioctl(host_fd, VMBUS_SIM_IOC_SIGNAL, &s) == 0, "signal relid %u", relid);
+	return (int)s.delivered;
+}
+
+int kt_chan_info(uint32_t relid, struct vmbus_sim_chan_info *ci)
+{
+	memset(ci, 0, sizeof(*ci));
+	ci->relid = relid;
+	return ioctl(host_fd, VMBUS_SIM_IOC_CHAN_INFO, ci) == 0 ? 0 : -errno;
+}
+
+void kt_set_mode(uint32_t mode)
+{
+	KT_ASSERT(ioctl(host_fd, VMBUS_SIM_IOC_SET_MODE, &mode) == 0, "set mode %#x", mode);
+}
+
+unsigned int kt_nr_channels(void)
+{
+	struct vmbus_sim_info info;
+
+	KT_ASSERT(ioctl(host_fd, VMBUS_SIM_IOC_GET_INFO, &info) == 0, "GET_INFO");
+	return info.nr_channels;
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Reads what the host has queued, waiting up to @timeout_ms for the first. */
+static int ev_read(int timeout_ms)
+{
+	struct vmbus_sim_event buf[64];
+	struct pollfd pfd = { .fd = host_fd, .events = POLLIN };
+	ssize_t n;
+	int r;
+
+	r = poll(&pfd, 1, timeout_ms);
+	if (r <= 0)
+		return r < 0 ? -errno : 0;
+	n = read(host_fd, buf, sizeof(buf));
+	if (n < 0)
+		return errno == EAGAIN ? 0 : -errno;
+	KT_ASSERT(n % (ssize_t)sizeof(buf[0]) == 0, "short event record");
+	for (r = 0; r < n / (ssize_t)sizeof(buf[0]); r++) {
+		KT_ASSERT(n_ev < MAX_EVENTS, "event log full");
+		KT_ASSERT(buf[r].type != VMBUS_SIM_EV_OVERFLOW, "host events overflowed");
+		evlog[n_ev++] = buf[r];
+	}
+	return (int)(n / (ssize_t)sizeof(buf[0]));
+}
+
+static int ev_find(uint32_t type, uint32_t relid, struct vmbus_sim_event *out)
+{
+	unsigned int i;
+
+	for (i = ev_first_unused; i < n_ev; i++) {
+		if (evused[i] || evlog[i].type != type || (relid && evlog[i].relid != relid))
+			continue;
+		evused[i] = true;
+		while (ev_first_unused < n_ev && evused[ev_first_unused])
+			ev_first_unused++;
+		if (out)
+			*out = evlog[i];
+		return 0;
+	}
+	return -ENOENT;
+}
+
+int kt_ev_wait(uint32_t type, uint32_t relid, int timeout_ms, struct vmbus_sim_event *out)
+{
+	int64_t end = now_ms() + timeout_ms;
+
+	for (;;) {
+		int64_t left;
+		int r;
+
+		if (ev_find(type, relid, out) == 0)
+			return 0;
+		left = end - now_ms();
+		if (left <= 0)
+			return -ETIMEDOUT;
+		r = ev_read((int)left);
+		KT_ASSERT(r >= 0, "reading host events");
+	}
+}
+
+bool kt_ev_none(uint32_t type, uint32_t relid)
+{
+	unsigned int i;
+
+	while (ev_read(0) > 0)
+		;
+	for (i = ev_first_unused; i < n_ev; i++)
+		if (!evused[i] && evlog[i].type == type && (!relid || evlog[i].relid == relid))
+			return false;
+	return true;
+}
+
+void kt_ev_flush(void)
+{
+	while (ev_read(0) > 0)
+		;
+	memset(evused, 1, sizeof(evused[0]) * n_ev);
+	ev_first_unused = n_ev;
+}
+
+void *kt_host_map_gpadl(uint32_t handle, size_t size)
+{
+	size_t len = (size + (size_t)kt_page_size - 1) & ~((size_t)kt_page_size - 1);
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, host_fd,
+		       (off_t)VMBUS_SIM_MMAP_GPADL(handle));
+
+	KT_ASSERT(p != MAP_FAILED, "host mmap of GPADL %u (%zu bytes)", handle, size);
+	return p;
+}
+
+void *kt_host_map_page(unsigned int pgoff)
+{
+	void *p = mmap(NULL, (size_t)kt_page_size, PROT_READ | PROT_WRITE, MAP_SHARED, host_fd,
+		       (off_t)pgoff * kt_page_size);
+
+	KT_ASSERT(p != MAP_FAILED, "host mmap of page %u", pgoff);
+	return p;
+}
+
+/* ------------------------------------------------------------------------ */
+/* sysfs                                                                     */
+/* ------------------------------------------------------------------------ */
+
+void kt_new_instance(char out[37])
+{
+	uint8_t b[16];
+
+	/* no need to wait for the entropy pool: uniqueness is all that matters */
+	KT_ASSERT(getrandom(b, sizeof(b), GRND_INSECURE) == sizeof(b), "getrandom");
+	b[6] = (uint8_t)((b[6] & 0x0f) | 0x40);
+	b[8] = (uint8_t)((b[8] & 0x3f) | 0x80);
+	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+		 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
+		 b[13], b[14], b[15]);
+}
+
+int kt_read(const char *path, char *buf, size_t len)
+{
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, len - 1);
+	if (n < 0) {
+		n = -errno;
+		close(fd);
+		return (int)n;
+	}
+	close(fd);
+	buf[n] = '\0';
+	while (n > 0 && buf[n - 1] == '\n')
+		buf[--n] = '\0';
+	return (int)n;
+}
+
+int kt_readf(char *buf, size_t len, const char *fmt, ...)
+{
+	char path[PATH_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(path, sizeof(path), fmt, ap);
+	va_end(ap);
+	return kt_read(path, buf, len);
+}
+
+int kt_write(const char *path, const char *s)
+{
+	ssize_t n;
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, s, strlen(s));
+	if (n < 0) {
+		n = -errno;
+		close(fd);
+		return (int)n;
+	}
+	close(fd);
+	return n == (ssize_t)strlen(s) ? 0 : -EIO;
+}
+
+int kt_writef(const char *s, const char *fmt, ...)
+{
+	char path[PATH_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(path, sizeof(path), fmt, ap);
+	va_end(ap);
+	return kt_write(path, s);
+}
+
+bool kt_exists(const char *fmt, ...)
+{
+	char path[PATH_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(path, sizeof(path), fmt, ap);
+	va_end(ap);
+	return access(path, F_OK) == 0;
+}
+
+uint64_t kt_read_u64(const char *fmt, ...)
+{
+	char path[PATH_MAX], buf[64], *end;
+	unsigned long long v;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	vsnprintf(path, sizeof(path), fmt, ap);
+	va_end(ap);
+	n = kt_read(path, buf, sizeof(buf));
+	errno = n < 0 ? -n : 0;
+	KT_ASSERT(n > 0, "read %s", path);
+	errno = 0;
+	v = strtoull(buf, &end, 0);
+	KT_ASSERT(!errno && *end == '\0', "%s holds \"%s\", not a number", path, buf);
+	return v;
+}
+
+static void drv_path(char *out, size_t len, const char *file)
+{
+	snprintf(out, len, "/sys/bus/vmbus/drivers/%s/%s", kt_drv->name, file);
+}
+
+int kt_new_id(const char *class_id)
+{
+	char path[PATH_MAX];
+	unsigned int i;
+	int err;
+
+	drv_path(path, sizeof(path), "new_id");
+	err = kt_write(path, class_id);
+	if (err)
+		return err;
+	for (i = 0; i < n_new_ids; i++)
+		if (!strcmp(new_ids[i], class_id))
+			return 0;
+	if (n_new_ids < MAX_IDS)
+		snprintf(new_ids[n_new_ids++], sizeof(new_ids[0]), "%s", class_id);
+	return 0;
+}
+
+int kt_remove_id(const char *class_id)
+{
+	char path[PATH_MAX];
+	unsigned int i;
+
+	for (i = 0; i < n_new_ids; i++)
+		if (!strcmp(new_ids[i], class_id))
+			new_ids[i][0] = '\0';
+	drv_path(path, sizeof(path), "remove_id");
+	return kt_write(path, class_id);
+}
+
+int kt_bind(const char *guid)
+{
+	char path[PATH_MAX];
+
+	drv_path(path, sizeof(path), "bind");
+	return kt_write(path, guid);
+}
+
+int kt_unbind(const char *guid)
+{
+	char path[PATH_MAX];
+
+	drv_path(path, sizeof(path), "unbind");
+	return kt_write(path, guid);
+}
+
+int kt_override(const char *guid, const char *driver)
+{
+	return kt_writef(driver ? driver : "\n", "/sys/bus/vmbus/devices/%s/driver_override",
+			 guid);
+}
+
+const char *kt_bound(const char *guid)
+{
+	static char name[PATH_MAX];
+	char path[PATH_MAX], link[PATH_MAX];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/sys/bus/vmbus/devices/%s/driver", guid);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n <= 0)
+		return "";
+	link[n] = '\0';
+	snprintf(name, sizeof(name), "%s", strrchr(link, '/') ? strrchr(link, '/') + 1 : link);
+	return name;
+}
+
+int kt_uio_index(const char *guid)
+{
+	char path[PATH_MAX];
+	struct dirent *de;
+	int idx = -1;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/sys/bus/vmbus/devices/%s/uio", guid);
+	d = opendir(path);
+	if (!d)
+		return -1;
+	while ((de = readdir(d)))
+		if (!strncmp(de->d_name, "uio", 3) && de->d_name[3] >= '0' && de->d_name[3] <= '9')
+			idx = atoi(de->d_name + 3);
+	closedir(d);
+	return idx;
+}
+
+int kt_uio_open(const char *guid)
+{
+	char path[64];
+	int idx = kt_uio_index(guid), fd;
+
+	KT_ASSERT(idx >= 0, "%s has no uio device", guid);
+	snprintf(path, sizeof(path), "/dev/uio%d", idx);
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	KT_ASSERT(fd >= 0, "open %s", path);
+	return fd;
+}
+
+long kt_meminfo(const char *field)
+{
+	char line[256];
+	size_t len = strlen(field);
+	long v = -1;
+	FILE *f = fopen("/proc/meminfo", "r");
+
+	KT_ASSERT(f, "open /proc/meminfo");
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, field, len) && line[len] == ':')
+			v = strtol(line + len + 1, NULL, 10);
+	fclose(f);
+	KT_ASSERT(v >= 0, "no %s in /proc/meminfo", field);
+	return v;
+}
+
+/* ------------------------------------------------------------------------ */
+/* kernel log                                                                */
+/* ------------------------------------------------------------------------ */
+
+void kt_kmsg(const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+	int fd, n;
+
+	n = snprintf(buf, sizeof(buf), "<5>ktest: ");
+	va_start(ap, fmt);
+	vsnprintf(buf + n, sizeof(buf) - (size_t)n, fmt, ap);
+	va_end(ap);
+	fd = open("/dev/kmsg", O_WRONLY | O_CLOEXEC);
+	KT_ASSERT(fd >= 0, "open /dev/kmsg");
+	KT_ASSERT(write(fd, buf, strlen(buf)) > 0, "write /dev/kmsg");
+	close(fd);
+}
+
+int kt_kmsg_open(void)
+{
+	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+
+	KT_ASSERT(fd >= 0, "open /dev/kmsg");
+	KT_ASSERT(lseek(fd, 0, SEEK_END) >= 0, "seek /dev/kmsg");
+	return fd;
+}
+
+bool kt_kmsg_find(int fd, const char *needle)
+{
+	char rec[8192];
+	bool found = false;
+
+	for (;;) {
+		ssize_t n = read(fd, rec, sizeof(rec) - 1);
+
+		if (n < 0 && errno == EPIPE)
+			continue; /* records were overwritten; go on */
+		if (n <= 0)
+			break;
+		rec[n] = '\0';
+		if (strstr(rec, needle))
+			found = true;
+	}
+	return found;
+}
+
+/* ------------------------------------------------------------------------ */
+/* driver module                                                             */
+/* ------------------------------------------------------------------------ */
+
+int kt_module_unload(void)
+{
+	if (syscall(SYS_delete_module, kt_drv->name, O_NONBLOCK) != 0)
+		return -errno;
+	return 0;
+}
+
+int kt_module_load(void)
+{
+	int fd = open(kt_module_path, O_RDONLY | O_CLOEXEC), err = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (syscall(SYS_finit_module, fd, "", 0) != 0)
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+/* ------------------------------------------------------------------------ */
+/* threads                                                                   */
+/* ------------------------------------------------------------------------ */
+
+bool kt_wait_blocked(pid_t tid, long nr, int timeout_ms)
+{
+	int64_t end = now_ms() + timeout_ms;
+	char path[64], buf[512], *p;
+
+	do {
+		long sc = -1;
+		char state = '?';
+
+		snprintf(path, sizeof(path), "/proc/self/task/%d/stat", (int)tid);
+		if (kt_read(path, buf, sizeof(buf)) > 0 && (p = strrchr(buf, ')')) && p[1] == ' ')
+			state = p[2];
+		snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", (int)tid);
+		if (kt_read(path, buf, sizeof(buf)) > 0)
+			sc = strtol(buf, NULL, 10);
+		if (state == 'S' && sc == nr)
+			return true;
+		/* observing another thread's state: yield, do not sleep on it */
+		sched_yield();
+	} while (now_ms() < end);
+	return false;
+}

@@ -1,0 +1,168 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ktest.h - helpers for the kernel suite: small programs that run as root
+ * in the test guest, play the host through /dev/vmbus_sim and drive a UIO
+ * driver (uio_hv_generic or hv_uio) through sysfs, /dev/uioN and libvmbus.
+ *
+ * Every test program takes --driver NAME and --module FILE, exits 0 when
+ * it passes, 1 when a check fails, 77 when it does not apply.  A failed
+ * check ends the program; cleanup then rescinds everything the test
+ * offered (the host's close does it) and removes the dynamic ids it added.
+ *
+ * Where the drivers' documented behaviour differs, the test asks
+ * kt_drv->... and says so with kt_diff(), then checks the driver's own
+ * behaviour.
+ */
+#ifndef KTEST_H
+#define KTEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "vmbus_sim.h"
+
+/* GUIDs used by the suite (text form, as sysfs shows them without braces). */
+#define KT_CLASS_NIC "f8615163-df3e-46c5-913f-f2d2f965ed0e"
+#define KT_CLASS_FCOPY "34d14be3-dee4-41c8-9ae7-6b174977c192"
+/* a class no kernel knows: HV_UNKNOWN */
+#define KT_CLASS_OTHER "6b0f3a9e-8a2c-4c51-9e3f-5d1c7a2b4e90"
+
+/* Waits on the host or the guest end after this long: the guest is emulated. */
+#define KT_TIMEOUT_MS 20000
+
+/*
+ * How a UIO driver behaves where drivers differ.  uio_hv_generic is
+ * Debian's (6.1 with its stable backports); hv_uio is ours (kmod-hv/),
+ * whose README states where it goes beyond uio_hv_generic.
+ */
+struct kt_driver {
+	const char *name;
+	/* refuses channels without a monitor id: probe fails with ENOTSUPP */
+	bool needs_monitor;
+	/* receive and send buffer maps for every class (else NIC only) */
+	bool bufs_all_classes;
+	/* write(1) signals the host for channels without a monitor id */
+	bool irq_write_signals;
+	/* subchannels are opened again when /dev/uioN is opened again */
+	bool reopens_subchannels;
+	/* the ring file's size is 2 x 512 pages whatever the ring's size */
+	bool ring_file_fixed_size;
+	/* unbinding while /dev/uioN is open closes the channel */
+	bool closes_on_unbind;
+	/* creates the primary's ring file in probe, before hv_vmbus added the
+	 * channel's kobject when the device binds while it registers */
+	bool ring_file_in_probe;
+	/* a device rescinded while open keeps its ring pages (never freed) */
+	bool leaks_ring_on_rescind;
+	/* subchannels open when the device is rescinded are never freed */
+	bool leaks_subchannels_on_rescind;
+	/* opens the subchannels offered before /dev/uioN was opened */
+	bool opens_early_subchannels;
+};
+
+extern const struct kt_driver *kt_drv;
+extern const char *kt_module_path;
+extern long kt_page_size;
+
+/* ---- test flow ---- */
+
+void kt_init(int argc, char **argv, const char *what);
+__attribute__((noreturn)) void kt_pass(void);
+__attribute__((noreturn)) void kt_skip(const char *why);
+__attribute__((noreturn, format(printf, 4, 5))) void kt_fail_at(const char *file, int line,
+								const char *cond,
+								const char *fmt, ...);
+__attribute__((format(printf, 1, 2))) void kt_note(const char *fmt, ...);
+/* States an expected difference of the driver under test. */
+__attribute__((format(printf, 1, 2))) void kt_diff(const char *fmt, ...);
+
+/* KT_ASSERT(condition, "what was being checked", args...) */
+#define KT_ASSERT(cond, ...)                                                                       \
+	do {                                                                                       \
+		if (!(cond))                                                                       \
+			kt_fail_at(__FILE__, __LINE__, #cond, __VA_ARGS__);                        \
+	} while (0)
+
+/* ---- the host (/dev/vmbus_sim) ---- */
+
+int kt_host_fd(void);
+/* Offers a channel; returns the relid (fails the test on error). */
+uint32_t kt_offer(const char *class_id, const char *instance, uint8_t monitor_id,
+		  uint16_t sub_index, uint32_t flags);
+/* The same, returning -errno instead of failing. */
+int kt_try_offer(const char *class_id, const char *instance, uint8_t monitor_id,
+		 uint16_t sub_index, uint32_t flags, struct vmbus_sim_offer *out);
+void kt_rescind(uint32_t relid);
+/* 1 if a driver callback ran, 0 if none was set. */
+int kt_signal(uint32_t relid);
+int kt_chan_info(uint32_t relid, struct vmbus_sim_chan_info *ci);
+void kt_set_mode(uint32_t mode);
+/* Channels the guest still holds. */
+unsigned int kt_nr_channels(void);
+
+/*
+ * Host events.  Every event read is kept in order; kt_ev_wait() returns
+ * (and consumes) the first unconsumed one of @type for @relid (0: any),
+ * reading more as needed, -ETIMEDOUT if none comes in time.
+ */
+int kt_ev_wait(uint32_t type, uint32_t relid, int timeout_ms, struct vmbus_sim_event *out);
+/* True if no such event is queued now (reads what is there, never waits). */
+bool kt_ev_none(uint32_t type, uint32_t relid);
+/* Consumes everything queued now. */
+void kt_ev_flush(void);
+
+/* Maps GPADL @handle (@size bytes) or a connection page; fails the test on error. */
+void *kt_host_map_gpadl(uint32_t handle, size_t size);
+void *kt_host_map_page(unsigned int pgoff);
+
+/* ---- sysfs and devices ---- */
+
+/* A fresh instance GUID, unique within the boot. */
+void kt_new_instance(char out[37]);
+int kt_read(const char *path, char *buf, size_t len); /* bytes or -errno; strips '\n' */
+__attribute__((format(printf, 3, 4))) int kt_readf(char *buf, size_t len, const char *fmt, ...);
+int kt_write(const char *path, const char *s); /* 0 or -errno */
+__attribute__((format(printf, 2, 3))) int kt_writef(const char *s, const char *fmt, ...);
+__attribute__((format(printf, 1, 2))) bool kt_exists(const char *fmt, ...);
+/* Reads a decimal or 0x-prefixed number from sysfs; fails the test if it cannot. */
+__attribute__((format(printf, 1, 2))) uint64_t kt_read_u64(const char *fmt, ...);
+
+/* Dynamic ids of the driver under test (removed again at exit). */
+int kt_new_id(const char *class_id);
+int kt_remove_id(const char *class_id);
+int kt_bind(const char *guid);
+int kt_unbind(const char *guid);
+/* NULL clears it. */
+int kt_override(const char *guid, const char *driver);
+/* The driver @guid is bound to, "" if none. */
+const char *kt_bound(const char *guid);
+/* N of uioN under the device, -1 if none. */
+int kt_uio_index(const char *guid);
+/* Opens /dev/uioN of the device; fails the test if it cannot. */
+int kt_uio_open(const char *guid);
+
+/* /proc/meminfo field in kB. */
+long kt_meminfo(const char *field);
+
+/* ---- kernel log ---- */
+
+/* Writes a line into the kernel log (ordered with the kernel's messages). */
+__attribute__((format(printf, 1, 2))) void kt_kmsg(const char *fmt, ...);
+/* Opens /dev/kmsg positioned at its end. */
+int kt_kmsg_open(void);
+/* True if a record read from @fd since (up to now) contains @needle. */
+bool kt_kmsg_find(int fd, const char *needle);
+
+/* ---- the driver module ---- */
+
+int kt_module_unload(void); /* 0 or -errno (EBUSY, EWOULDBLOCK) */
+int kt_module_load(void);   /* 0 or -errno (EEXIST if loaded) */
+
+/* ---- threads ---- */
+
+/* Waits until thread @tid sleeps in syscall @nr (e.g. SYS_read). */
+bool kt_wait_blocked(pid_t tid, long nr, int timeout_ms);
+
+#endif /* KTEST_H */
