@@ -18,6 +18,7 @@
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
+#include <vmbus/vmbus.h>
 
 static const struct kt_driver drivers[] = {
 	{
@@ -369,6 +370,75 @@ void *kt_host_map_page(unsigned int pgoff)
 	return p;
 }
 
+static int host_signal(struct vmbus_chan *c, void *arg)
+{
+	struct kt_host_chan *hc = arg;
+
+	(void)c;
+	return kt_signal(hc->relid) == 1 ? 0 : -EIO;
+}
+
+void kt_host_attach(struct kt_host_chan *hc, uint32_t relid)
+{
+	struct vmbus_chan_attach_opts o = { .sz = sizeof(o) };
+	struct vmbus_sim_event ev;
+	uint8_t *h;
+	int err;
+
+	KT_ASSERT(kt_ev_wait(VMBUS_SIM_EV_OPEN, relid, KT_TIMEOUT_MS, &ev) == 0,
+		  "no OPEN for relid %u", relid);
+	hc->relid = relid;
+	hc->size = (size_t)ev.size;
+	hc->map = h = kt_host_map_gpadl(ev.gpadl, hc->size);
+	o.tx = h + ev.offset;
+	o.tx_size = hc->size - (size_t)ev.offset;
+	o.rx = h;
+	o.rx_size = (size_t)ev.offset;
+	o.hdr_size = (size_t)kt_page_size;
+	o.relid = relid;
+	o.signal = host_signal;
+	o.signal_arg = hc;
+	err = vmbus_chan_attach(&o, &hc->c);
+	errno = -err;
+	KT_ASSERT(err == 0, "host attach to relid %u", relid);
+}
+
+void kt_host_detach(struct kt_host_chan *hc)
+{
+	vmbus_chan_detach(hc->c);
+	munmap(hc->map, hc->size);
+	hc->c = NULL;
+	hc->map = NULL;
+}
+
+int kt_host_recv(struct kt_host_chan *hc, void *buf, size_t len, struct vmbus_pkt *pkt)
+{
+	for (;;) {
+		int r = vmbus_chan_recv(hc->c, buf, len, pkt);
+
+		if (r != -EAGAIN)
+			return r;
+		/* arm: the guest signals only while the host's mask is clear */
+		if (vmbus_ring_arm(vmbus_chan_rx_ring(hc->c)) == 1)
+			continue;
+		if (kt_ev_wait(VMBUS_SIM_EV_SIGNAL, hc->relid, KT_TIMEOUT_MS, NULL))
+			return -ETIMEDOUT;
+	}
+}
+
+int kt_guest_recv(struct vmbus_chan *c, void *buf, size_t len, struct vmbus_pkt *pkt)
+{
+	for (;;) {
+		int r = vmbus_chan_recv(c, buf, len, pkt);
+
+		if (r != -EAGAIN)
+			return r;
+		r = vmbus_chan_wait(c, KT_TIMEOUT_MS);
+		if (r)
+			return r;
+	}
+}
+
 /* ------------------------------------------------------------------------ */
 /* sysfs                                                                     */
 /* ------------------------------------------------------------------------ */
@@ -683,7 +753,7 @@ bool kt_wait_blocked(pid_t tid, long nr, int timeout_ms)
 		snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", (int)tid);
 		if (kt_read(path, buf, sizeof(buf)) > 0)
 			sc = strtol(buf, NULL, 10);
-		if (state == 'S' && sc == nr)
+		if (state == 'S' && (nr < 0 ? sc >= 0 : sc == nr))
 			return true;
 		/* observing another thread's state: yield, do not sleep on it */
 		sched_yield();

@@ -21,6 +21,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include <vmbus/wire.h>
+
 #include "vmbus_sim.h"
 
 /* GUIDs used by the suite (text form, as sysfs shows them without braces). */
@@ -117,6 +119,27 @@ void kt_ev_flush(void);
 void *kt_host_map_gpadl(uint32_t handle, size_t size);
 void *kt_host_map_page(unsigned int pgoff);
 
+/*
+ * The host's end of an open channel, with libvmbus's ring code: attached to
+ * the guest's rings (swapped) as named by the channel's OPEN event, which
+ * kt_host_attach() consumes.  The host signals the guest through
+ * VMBUS_SIM_IOC_SIGNAL.
+ */
+struct vmbus_chan;
+struct vmbus_pkt;
+struct kt_host_chan {
+	struct vmbus_chan *c;
+	uint32_t relid;
+	void *map;
+	size_t size;
+};
+void kt_host_attach(struct kt_host_chan *hc, uint32_t relid);
+void kt_host_detach(struct kt_host_chan *hc);
+/* The next packet, waiting for the guest's signal while the ring is empty. */
+int kt_host_recv(struct kt_host_chan *hc, void *buf, size_t len, struct vmbus_pkt *pkt);
+/* The guest's side: the next packet, waiting with vmbus_chan_wait(). */
+int kt_guest_recv(struct vmbus_chan *c, void *buf, size_t len, struct vmbus_pkt *pkt);
+
 /* ---- sysfs and devices ---- */
 
 /* A fresh instance GUID, unique within the boot. */
@@ -162,7 +185,7 @@ int kt_module_load(void);   /* 0 or -errno (EEXIST if loaded) */
 
 /* ---- threads ---- */
 
-/* Waits until thread @tid sleeps in syscall @nr (e.g. SYS_read). */
+/* Waits until thread @tid sleeps in syscall @nr (e.g. SYS_read; -1: any). */
 bool kt_wait_blocked(pid_t tid, long nr, int timeout_ms);
 
 #endif /* KTEST_H */
