@@ -70,9 +70,7 @@ int ndis_build_offload_params(void *out, size_t cap, uint8_t revision,
 	m.hdr = ndis_obj_hdr(NDIS_OBJTYPE_DEFAULT, revision, (uint16_t)size);
 	m.pad0 = 0;
 	memset(m.pad1, 0, sizeof(m.pad1));
-	/* Fields a revision 2 object does not have must not leak out. */
-	if (size < sizeof(m))
-		memset((uint8_t *)&m + size, 0, sizeof(m) - size);
+	/* Only @size bytes go out: a revision 2 object has no RSC fields. */
 	memcpy(out, &m, size);
 	return (int)size;
 }

@@ -284,9 +284,12 @@ static int ppi_walk(const uint8_t *p, size_t len, struct rndis_rx_info *r)
 		if (rem < sizeof(e))
 			return -EBADMSG;
 		memcpy(&e, p + pos, sizeof(e));
-		/* size >= 12 is what makes the walk advance: 0 never loops. */
-		if (e.size < sizeof(e) || e.size % RNDIS_PPI_ALIGN || e.size > rem)
+		if (e.size % RNDIS_PPI_ALIGN || e.size > rem)
 			return -EBADMSG;
+		/*
+		 * 12 <= offset < size also makes size > 12, so every step
+		 * advances: a zero size is rejected here, it cannot loop.
+		 */
 		if (e.offset < sizeof(e) || e.offset >= e.size)
 			return -EBADMSG;
 		payload = p + pos + e.offset;
