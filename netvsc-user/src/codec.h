@@ -13,9 +13,9 @@
  *   so no stale guest memory reaches the host) and return the number of
  *   bytes written, or
  *     -ENOBUFS  @cap is smaller than the message
- *     -EINVAL   an argument the format cannot carry (a request id of 0, a
- *               VLAN id above 4095, a length that overflows a 32-bit field,
- *               a NULL pointer with a non-zero length ...)
+ *     -EINVAL   an argument the format cannot carry (a request id of 0, an
+ *               LSO MSS wider than 20 bits, a length that overflows a 32-bit
+ *               field, a NULL pointer with a non-zero length ...)
  *   Every NVSP request is NVSP_MSG_SIZE (40) bytes, except RNDIS_PKT_COMP,
  *   which is 8 like Linux's: it is sent for every receive packet and hosts
  *   read only its status.
@@ -116,10 +116,11 @@ int nvsp_build_switch_data_path(void *out, size_t cap, uint32_t datapath);
 /* ======================================================================== */
 
 /*
- * The type of an NVSP message (len >= 4) and whether it is one the host may
- * send: returns 0, -EBADMSG (shorter than 4 bytes or than the minimum for
- * its type, see nvsp_min_len), or -ENOMSG for a type the guest never
- * expects from a host (unknown, or a guest-to-host request).
+ * The type of an NVSP message and whether it is one the host may send:
+ * returns 0, -EBADMSG (shorter than 4 bytes or than the minimum for its
+ * type, see nvsp_min_len), or -ENOMSG for a type the guest never expects
+ * from a host (unknown, or a guest-to-host request).  *type is filled
+ * whenever the 4 bytes are there, so that a caller can log what it drops.
  */
 int nvsp_msg_type(const void *buf, size_t len, uint32_t *type);
 
