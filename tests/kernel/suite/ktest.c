@@ -34,6 +34,7 @@ static const struct kt_driver drivers[] = {
 		.leaks_ring_on_rescind = true,
 		.leaks_subchannels_on_rescind = true,
 		.opens_early_subchannels = false,
+		.irq_write_oopses_on_closed_subchannel = true,
 	},
 	{
 		/* ours: the uio_hv_generic ABI, with what DESIGN.md adds */
@@ -48,6 +49,7 @@ static const struct kt_driver drivers[] = {
 		.leaks_ring_on_rescind = false,
 		.leaks_subchannels_on_rescind = false,
 		.opens_early_subchannels = true,
+		.irq_write_oopses_on_closed_subchannel = false,
 	},
 };
 
@@ -265,6 +267,14 @@ unsigned int kt_nr_channels(void)
 	return info.nr_channels;
 }
 
+unsigned int kt_nr_gpadls(void)
+{
+	struct vmbus_sim_info info;
+
+	KT_ASSERT(ioctl(host_fd, VMBUS_SIM_IOC_GET_INFO, &info) == 0, "GET_INFO");
+	return info.nr_gpadls;
+}
+
 static int64_t now_ms(void)
 {
 	struct timespec ts;
@@ -324,10 +334,10 @@ int kt_ev_wait(uint32_t type, uint32_t relid, int timeout_ms, struct vmbus_sim_e
 		if (ev_find(type, relid, out) == 0)
 			return 0;
 		left = end - now_ms();
-		if (left <= 0)
-			return -ETIMEDOUT;
-		r = ev_read((int)left);
+		r = ev_read(left > 0 ? (int)left : 0);
 		KT_ASSERT(r >= 0, "reading host events");
+		if (r == 0 && left <= 0)
+			return -ETIMEDOUT;
 	}
 }
 
@@ -692,10 +702,10 @@ int kt_kmsg_open(void)
 	return fd;
 }
 
-bool kt_kmsg_find(int fd, const char *needle)
+int kt_kmsg_count(int fd, const char *needle)
 {
 	char rec[8192];
-	bool found = false;
+	int found = 0;
 
 	for (;;) {
 		ssize_t n = read(fd, rec, sizeof(rec) - 1);
@@ -706,9 +716,14 @@ bool kt_kmsg_find(int fd, const char *needle)
 			break;
 		rec[n] = '\0';
 		if (strstr(rec, needle))
-			found = true;
+			found++;
 	}
 	return found;
+}
+
+bool kt_kmsg_find(int fd, const char *needle)
+{
+	return kt_kmsg_count(fd, needle) > 0;
 }
 
 /* ------------------------------------------------------------------------ */

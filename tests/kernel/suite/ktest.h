@@ -62,6 +62,9 @@ struct kt_driver {
 	bool leaks_subchannels_on_rescind;
 	/* opens the subchannels offered before /dev/uioN was opened */
 	bool opens_early_subchannels;
+	/* write() touches the ring of every subchannel, open or not: with a
+	 * subchannel that is not open it dereferences NULL (Oops) */
+	bool irq_write_oopses_on_closed_subchannel;
 };
 
 extern const struct kt_driver *kt_drv;
@@ -101,8 +104,9 @@ void kt_rescind(uint32_t relid);
 int kt_signal(uint32_t relid);
 int kt_chan_info(uint32_t relid, struct vmbus_sim_chan_info *ci);
 void kt_set_mode(uint32_t mode);
-/* Channels the guest still holds. */
+/* Channels the guest still holds, GPADLs the host knows. */
 unsigned int kt_nr_channels(void);
+unsigned int kt_nr_gpadls(void);
 
 /*
  * Host events.  Every event read is kept in order; kt_ev_wait() returns
@@ -177,6 +181,8 @@ __attribute__((format(printf, 1, 2))) void kt_kmsg(const char *fmt, ...);
 int kt_kmsg_open(void);
 /* True if a record read from @fd since (up to now) contains @needle. */
 bool kt_kmsg_find(int fd, const char *needle);
+/* How many records read from @fd since (up to now) contain @needle. */
+int kt_kmsg_count(int fd, const char *needle);
 
 /* ---- the driver module ---- */
 

@@ -25,7 +25,7 @@
 /* A channel as the module keeps it; drivers only see ->chan. */
 struct sim_channel {
 	struct vmbus_channel chan;
-	refcount_t ref;			/* memory; freed with kfree_rcu */
+	refcount_t ref;			/* memory; freed after an RCU grace period */
 	struct list_head all_node;	/* sim_all_channels, channel_mutex */
 	struct completion added;	/* the guest processed the offer */
 	/* OPENCHANNEL waiting for the host (sim_host.c's lock) */

@@ -482,6 +482,18 @@ static int sim_host_fop_mmap(struct file *file, struct vm_area_struct *vma)
 
 /* ---- commands ---- */
 
+static u32 sim_count_gpadls(void)
+{
+	struct sim_gpadl *g;
+	u32 n = 0;
+
+	mutex_lock(&sim_gpadl_lock);
+	list_for_each_entry(g, &sim_gpadls, node)
+		n++;
+	mutex_unlock(&sim_gpadl_lock);
+	return n;
+}
+
 static u32 sim_count_channels(void)
 {
 	struct sim_channel *sc;
@@ -643,8 +655,15 @@ static long sim_host_fop_ioctl(struct file *file, unsigned int cmd,
 		u.info.nr_channels = sim_count_channels();
 		u.info.next_gpadl =
 			atomic_read(&vmbus_connection.next_gpadl_handle);
+		u.info.nr_gpadls = sim_count_gpadls();
 		ret = 0;
 		break;
+	case VMBUS_SIM_IOC_QUIESCE:
+		flush_workqueue(sim_primary_wq);
+		flush_workqueue(sim_sub_wq);
+		flush_workqueue(sim_rescind_wq);
+		rcu_barrier();
+		return 0;
 	case VMBUS_SIM_IOC_OFFER:
 		ret = sim_offer(&u.offer);
 		if (ret && ret != -EINTR)

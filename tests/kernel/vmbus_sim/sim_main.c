@@ -131,10 +131,16 @@ static void sim_monitor_set(u8 monitor_id, u32 relid)
 /* channel objects                                                           */
 /* ------------------------------------------------------------------------ */
 
+static void sim_channel_free_rcu(struct rcu_head *rcu)
+{
+	kfree(container_of(rcu, struct sim_channel, chan.rcu));
+}
+
+/* Lookups under rcu_read_lock() may still see the channel: free after a grace period. */
 void sim_channel_put(struct sim_channel *sc)
 {
 	if (refcount_dec_and_test(&sc->ref))
-		kfree_rcu(sc, chan.rcu);
+		call_rcu(&sc->chan.rcu, sim_channel_free_rcu);
 }
 
 static void sim_channel_get(struct sim_channel *sc)
@@ -903,6 +909,8 @@ static void sim_remove_all(void)
 	mutex_lock(&vmbus_connection.channel_mutex);
 	list_for_each_entry_safe(sc, tmp, &sim_all_channels, all_node) {
 		if (!sc->chan.device_obj) {
+			pr_warn("freeing relid %u, which its driver never closed\n",
+				sc->chan.offermsg.child_relid);
 			/* the ring's GPADL is gone with the host: free it */
 			sc->chan.ringbuffer_gpadlhandle.decrypted = false;
 			vmbus_free_ring(&sc->chan);

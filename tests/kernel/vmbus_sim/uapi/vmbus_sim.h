@@ -125,8 +125,8 @@ struct vmbus_sim_offer {
  * does when it removes a device.  Returns once the guest has handled the
  * rescind (the driver's rescind callback or the device's removal returned)
  * unless VMBUS_SIM_RESCIND_NOWAIT.  The relid stays in use until the guest
- * frees the channel (VMBUS_SIM_EV_RELID_RELEASED), which for a device may
- * wait until userspace closes it.
+ * frees the channel (VMBUS_SIM_EV_RELID_RELEASED): at once for a device,
+ * once its driver closes it for an open subchannel.
  * Errors: ENOENT (no such channel), EALREADY (already rescinded), EINTR.
  */
 struct vmbus_sim_rescind {
@@ -177,7 +177,8 @@ struct vmbus_sim_info {
 	__u32 mode;
 	__u32 nr_channels; /* channels the guest still holds */
 	__u32 next_gpadl;  /* handle the next GPADL will get */
-	__u32 reserved[3];
+	__u32 nr_gpadls;   /* GPADLs the host knows */
+	__u32 reserved[2];
 };
 
 /* Channel states, the guest's enum vmbus_channel_state. */
@@ -236,6 +237,13 @@ struct vmbus_sim_gpadl_info {
 #define VMBUS_SIM_IOC_SET_MODE _IOW(VMBUS_SIM_IOC_MAGIC, 5, __u32)
 #define VMBUS_SIM_IOC_CHAN_INFO _IOWR(VMBUS_SIM_IOC_MAGIC, 6, struct vmbus_sim_chan_info)
 #define VMBUS_SIM_IOC_GPADL_INFO _IOWR(VMBUS_SIM_IOC_MAGIC, 7, struct vmbus_sim_gpadl_info)
+/*
+ * Waits until the guest has finished what it queued: the stand-in's offer
+ * and rescind work, and every pending RCU callback in the kernel
+ * (rcu_barrier), so that memory figures read next (/proc/meminfo,
+ * /proc/slabinfo) do not count objects whose freeing is merely pending.
+ */
+#define VMBUS_SIM_IOC_QUIESCE _IO(VMBUS_SIM_IOC_MAGIC, 8)
 
 /* ------------------------------------------------------------------------ */
 /* events (read)                                                             */
