@@ -17,7 +17,7 @@
 #include <linux/slab.h>
 #include <linux/sysfs.h>
 
-#include "sim.h"
+#include "sim_priv.h"
 
 static struct device *sim_root;
 
@@ -485,7 +485,7 @@ static int sim_match(struct device *dev, struct device_driver *driver)
 
 	if (is_hvsock_channel(hv_dev->channel))
 		return drv->hvsock;
-	return sim_get_id(drv, hv_dev) != NULL;
+	return !!sim_get_id(drv, hv_dev);
 }
 
 static int sim_probe(struct device *dev)

@@ -18,7 +18,7 @@
 #include <linux/reciprocal_div.h>
 #include <linux/slab.h>
 
-#include "sim.h"
+#include "sim_priv.h"
 
 static void sim_ring_init(struct hv_ring_buffer_info *rbi, struct page *page,
 			  u32 pages)
@@ -106,7 +106,7 @@ static int sim_establish_gpadl(struct vmbus_channel *chan, u32 type,
 	handle = atomic_inc_return(&vmbus_connection.next_gpadl_handle) - 1;
 	if (!size || size % PAGE_SIZE || !PAGE_ALIGNED(kbuffer) ||
 	    (!is_vmalloc_addr(kbuffer) && !virt_addr_valid(kbuffer))) {
-		pr_err("driver error: GPADL of %u bytes at %px on relid %u is not made of whole pages\n",
+		pr_err("driver error: GPADL of %u bytes at %p on relid %u is not made of whole pages\n",
 		       size, kbuffer, chan->offermsg.child_relid);
 		gpadl->decrypted = false;
 		return -EINVAL;

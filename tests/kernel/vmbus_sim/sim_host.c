@@ -15,7 +15,7 @@
 #include <linux/uaccess.h>
 #include <linux/vmalloc.h>
 
-#include "sim.h"
+#include "sim_priv.h"
 
 #define SIM_EV_MAX 4096u
 #define SIM_READ_BATCH 64u
@@ -23,7 +23,7 @@
 #define SIM_SIG_BITS (2 * MAX_CHANNEL_RELIDS)
 
 static struct {
-	spinlock_t lock;
+	spinlock_t lock;	/* everything below but mapping and scan */
 	bool open;
 	u32 mode;
 	struct vmbus_sim_event *ev;

@@ -22,7 +22,7 @@
 #include <linux/slab.h>
 #include <linux/wait.h>
 
-#include "sim.h"
+#include "sim_priv.h"
 
 /*
  * The connection as hv_vmbus keeps it.  Drivers read int_page,
@@ -471,6 +471,7 @@ static int sim_offer_link(struct sim_channel *sc, struct vmbus_sim_offer *o)
 	}
 	list_add_tail(&sc->all_node, &sim_all_channels);
 	atomic_inc(&sim_nr_channels);
+	/* the channel is complete before the signal path can find it */
 	smp_store_mb(vmbus_connection.channels[relid], chan);
 
 	o->relid = relid;
@@ -664,13 +665,13 @@ static int sim_rescind_one(u32 relid, bool wait)
 		if (n)
 			subs = kcalloc(n, sizeof(*subs), GFP_KERNEL);
 		i = 0;
-		if (subs) {
-			list_for_each_entry(sub, &chan->sc_list, sc_list) {
-				subs[i] = sim_rescind_claim(
-					sub->offermsg.child_relid, &ret);
-				if (subs[i])
-					i++;
-			}
+		list_for_each_entry(sub, &chan->sc_list, sc_list) {
+			if (!subs)
+				break;
+			subs[i] = sim_rescind_claim(sub->offermsg.child_relid,
+						    &ret);
+			if (subs[i])
+				i++;
 		}
 		n = i;
 	}

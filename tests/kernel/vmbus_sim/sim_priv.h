@@ -9,8 +9,8 @@
  * channel lists, the relid table writes and channel removal; relid lookups
  * from the signal path use RCU (channels are freed with kfree_rcu).
  */
-#ifndef VMBUS_SIM_H
-#define VMBUS_SIM_H
+#ifndef VMBUS_SIM_PRIV_H
+#define VMBUS_SIM_PRIV_H
 
 #include <linux/completion.h>
 #include <linux/hyperv.h>
@@ -98,4 +98,4 @@ bool sim_gpadl_remove(u32 handle);
 void sim_gpadl_remove_chan(struct vmbus_channel *chan);
 void sim_gpadl_remove_buffer(void *buffer);
 
-#endif /* VMBUS_SIM_H */
+#endif /* VMBUS_SIM_PRIV_H */
