@@ -693,7 +693,7 @@ int sim_rescind(u32 relid, bool wait)
 	struct vmbus_channel *chan;
 	u32 *relids;
 	unsigned int n = 0, i;
-	int err;
+	int err, ret;
 
 	if (relid != VMBUS_SIM_RELID_ALL)
 		return sim_rescind_one(relid, wait);
@@ -706,13 +706,17 @@ int sim_rescind(u32 relid, bool wait)
 		if (!chan->rescind_ref)
 			relids[n++] = chan->offermsg.child_relid;
 	mutex_unlock(&vmbus_connection.channel_mutex);
+	ret = 0;
 	for (i = 0; i < n; i++) {
+		/* a killed host stops waiting, but every channel still goes */
 		err = sim_rescind_one(relids[i], wait);
-		if (err == -EINTR)
-			break;
+		if (err == -EINTR) {
+			wait = false;
+			ret = -EINTR;
+		}
 	}
 	kfree(relids);
-	return i < n ? -EINTR : 0;
+	return ret;
 }
 
 /* ------------------------------------------------------------------------ */

@@ -42,9 +42,10 @@
  * mmap at VMBUS_SIM_MMAP_GPADL(handle) (MAP_SHARED only).  A ring GPADL
  * holds the guest's send (TX) ring first and its receive (RX) ring second,
  * each one header page plus data; the host reads the first and writes the
- * second.  When the guest tears a GPADL down, frees the ring or the channel
- * is rescinded, the host's mappings of it are revoked: later accesses raise
- * SIGBUS instead of reaching freed memory.
+ * second.  When the guest tears a GPADL down or the channel is rescinded,
+ * the host's mappings of it are revoked: later accesses raise SIGBUS instead
+ * of reaching memory the guest may free.  (A ring whose GPADL was never
+ * torn down is never freed, as in hv_vmbus; its mapping stays.)
  *
  * GUIDs travel as 16 bytes in the in-memory (guid_t, mixed-endian) order,
  * the order of the VMBus offer message.
