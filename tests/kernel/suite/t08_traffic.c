@@ -29,7 +29,7 @@ static void *late_send(void *arg)
 	char msg[32];
 	int len = snprintf(msg, sizeof(msg), "late %d", ls->n);
 
-	if (!kt_wait_blocked(ls->guest_tid, -1, KT_TIMEOUT_MS)) {
+	if (!kt_wait_blocked(ls->guest_tid, SYS_poll, KT_TIMEOUT_MS)) {
 		ls->err = -ETIMEDOUT;
 		return NULL;
 	}
