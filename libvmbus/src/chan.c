@@ -63,7 +63,7 @@ void vmbus_chan_free(struct vmbus_chan *c)
 	if (!c)
 		return;
 	if (c->irq_fd >= 0)
-		close(c->irq_fd);
+		vmbus_dev_close_fd(c->dev, c->irq_fd);
 	vmbus_ring_detach(c->tx);
 	vmbus_ring_detach(c->rx);
 	free(c->pkt_buf);
@@ -198,7 +198,8 @@ VMBUS_API int vmbus_chan_flush(struct vmbus_chan *chan)
  * the descriptor, which is filled in here) followed by the payload.
  */
 static int chan_put(struct vmbus_chan *c, void *hdr, uint32_t hdr_len, uint16_t type,
-		    unsigned int flags, uint64_t tid, const struct iovec *iov, unsigned int iovcnt)
+		    unsigned int flags, uint64_t tid, const struct iovec *iov, unsigned int iovcnt,
+		    bool any_tid)
 {
 	struct iovec v[MAX_IOV + 1];
 	struct vmbus_pkt_desc *d = hdr;
@@ -213,7 +214,7 @@ static int chan_put(struct vmbus_chan *c, void *hdr, uint32_t hdr_len, uint16_t 
 		return -EINVAL;
 	if (flags & ~(VMBUS_SEND_COMPLETION | VMBUS_SEND_MORE))
 		return -EINVAL;
-	if ((flags & VMBUS_SEND_COMPLETION) && tid == 0)
+	if ((flags & VMBUS_SEND_COMPLETION) && tid == 0 && !any_tid)
 		return -EINVAL;
 	for (i = 0; i < iovcnt; i++)
 		payload += iov[i].iov_len;
@@ -252,7 +253,7 @@ VMBUS_API int vmbus_chan_send_type(struct vmbus_chan *chan, uint16_t type, unsig
 {
 	struct vmbus_pkt_desc d;
 
-	return chan_put(chan, &d, DESC_SIZE, type, flags, tid, iov, iovcnt);
+	return chan_put(chan, &d, DESC_SIZE, type, flags, tid, iov, iovcnt, false);
 }
 
 VMBUS_API int vmbus_chan_sendv(struct vmbus_chan *chan, unsigned int flags, uint64_t tid,
@@ -316,7 +317,8 @@ VMBUS_API int vmbus_chan_send_gpa(struct vmbus_chan *chan, unsigned int flags, u
 		memcpy(p, bufs[i].pfn, n * 8);
 		p += n * 8;
 	}
-	return chan_put(chan, h, (uint32_t)len, VMBUS_PKT_DATA_GPA_DIRECT, flags, tid, iov, iovcnt);
+	return chan_put(chan, h, (uint32_t)len, VMBUS_PKT_DATA_GPA_DIRECT, flags, tid, iov, iovcnt,
+			false);
 }
 
 VMBUS_API int vmbus_chan_send_xfer(struct vmbus_chan *chan, unsigned int flags, uint64_t tid,
@@ -338,8 +340,9 @@ VMBUS_API int vmbus_chan_send_xfer(struct vmbus_chan *chan, unsigned int flags, 
 	h->range_cnt = nranges;
 	if (nranges)
 		memcpy(h + 1, ranges, nranges * sizeof(*ranges));
+	/* the sender numbers these itself (netvsp: receive slots, 0 included) */
 	return chan_put(chan, h, (uint32_t)ALIGN8(len), VMBUS_PKT_DATA_XFER_PAGES, flags, tid, iov,
-			iovcnt);
+			iovcnt, true);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -567,6 +570,12 @@ VMBUS_API int vmbus_chan_wait(struct vmbus_chan *chan, int timeout_ms)
 	int64_t deadline = timeout_ms < 0 ? 0 : now_ms() + timeout_ms;
 	int ret, left = timeout_ms;
 
+	/* listening before arming: an interrupt between the two is not lost */
+	if (chan->dev) {
+		ret = vmbus_dev_chan_listen(chan->dev, chan);
+		if (ret)
+			return ret;
+	}
 	for (;;) {
 		ret = vmbus_chan_recv_commit(chan);
 		if (ret < 0)

@@ -62,10 +62,9 @@ struct vmbus_device {
 	char err[512];
 };
 
-static int dev_fail(struct vmbus_device *dev, int err, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+#define dev_fail vmbus_dev_fail
 
-static int dev_fail(struct vmbus_device *dev, int err, const char *fmt, ...)
+int vmbus_dev_fail(struct vmbus_device *dev, int err, const char *fmt, ...)
 {
 	va_list ap;
 	int n;
@@ -77,6 +76,11 @@ static int dev_fail(struct vmbus_device *dev, int err, const char *fmt, ...)
 	vsnprintf(dev->err + n, sizeof(dev->err) - (size_t)n, fmt, ap);
 	va_end(ap);
 	return err;
+}
+
+struct uio_dev *vmbus_dev_uio(struct vmbus_device *dev)
+{
+	return &dev->uio;
 }
 
 bool vmbus_dev_is_gone(const struct vmbus_device *dev)
@@ -522,6 +526,33 @@ VMBUS_API int vmbus_dev_wait(struct vmbus_device *dev, int timeout_ms)
 	return ret;
 }
 
+void vmbus_dev_close_fd(struct vmbus_device *dev, int fd)
+{
+	uio_close_fd(dev && dev->uio.simulated, fd);
+}
+
+/*
+ * Gives @chan its own interrupt listener.  It must exist before the channel
+ * arms its mask and looks at the ring: a new listener starts at the
+ * current event count, so an interrupt raised before it was opened would
+ * never wake it.
+ */
+int vmbus_dev_chan_listen(struct vmbus_device *dev, struct vmbus_chan *chan)
+{
+	int ret;
+
+	if (chan->irq_fd >= 0)
+		return 0;
+	if (vmbus_dev_is_gone(dev))
+		return -ENODEV;
+	ret = uio_listen(&dev->uio, &chan->irq_fd);
+	if (ret == -ENODEV)
+		return dev_mark_gone(dev);
+	if (ret)
+		return dev_fail(dev, ret, "cannot open an interrupt listener: %s", strerror(-ret));
+	return 0;
+}
+
 int vmbus_dev_chan_wait(struct vmbus_device *dev, struct vmbus_chan *chan, int timeout_ms)
 {
 	int ret;
@@ -529,14 +560,9 @@ int vmbus_dev_chan_wait(struct vmbus_device *dev, struct vmbus_chan *chan, int t
 	if (vmbus_dev_is_gone(dev))
 		return -ENODEV;
 	/* each channel has its own listener, so threads never steal events */
-	if (chan->irq_fd < 0) {
-		ret = uio_listen(&dev->uio, &chan->irq_fd);
-		if (ret == -ENODEV)
-			return dev_mark_gone(dev);
-		if (ret)
-			return dev_fail(dev, ret, "cannot open an interrupt listener: %s",
-					strerror(-ret));
-	}
+	ret = vmbus_dev_chan_listen(dev, chan);
+	if (ret)
+		return ret;
 	ret = uio_wait(&dev->uio, chan->irq_fd, timeout_ms);
 	if (ret == -ENODEV)
 		return dev_mark_gone(dev);

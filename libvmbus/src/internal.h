@@ -112,7 +112,15 @@ void vmbus_chan_free(struct vmbus_chan *chan);
 
 /* device.c: what chan.c needs from the device */
 bool vmbus_dev_is_gone(const struct vmbus_device *dev);
+int vmbus_dev_chan_listen(struct vmbus_device *dev, struct vmbus_chan *chan);
+void vmbus_dev_close_fd(struct vmbus_device *dev, int fd);
 int vmbus_dev_chan_wait(struct vmbus_device *dev, struct vmbus_chan *chan, int timeout_ms);
+
+/* device.c: for dma.c */
+struct uio_dev;
+struct uio_dev *vmbus_dev_uio(struct vmbus_device *dev);
+int vmbus_dev_fail(struct vmbus_device *dev, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 /* util.c */
 int vmbus_read_file(const char *path, char *buf, size_t len);

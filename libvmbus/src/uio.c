@@ -16,8 +16,9 @@
 #include "internal.h"
 #include "uio.h"
 
-/* How long a simulated host may take to answer a connect. */
+/* How long a simulated host may take to answer a connect, or a close. */
 #define SIM_OPEN_TIMEOUT_MS 10000
+#define SIM_CLOSE_TIMEOUT_MS 2000
 
 static int uio_fail(struct uio_dev *u, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -211,7 +212,14 @@ int uio_map_all(struct uio_dev *u, const char *root, size_t page_size)
 			err = -errno;
 			return uio_fail(u, err, "cannot open %s: %s", path, strerror(-err));
 		} else {
-			addr = mmap(NULL, m->map_len, PROT_READ | PROT_WRITE, MAP_SHARED, u->fd,
+			/*
+			 * The UIO core faults maps 1-4 in page by page and sends
+			 * SIGBUS once the driver is gone: populated now, a later
+			 * rescind cannot kill us on first touch.  Map 0 is mapped
+			 * whole by remap_pfn_range anyway.
+			 */
+			addr = mmap(NULL, m->map_len, PROT_READ | PROT_WRITE,
+				    MAP_SHARED | (i ? MAP_POPULATE : 0), u->fd,
 				    (off_t)i * (off_t)page_size);
 			err = addr == MAP_FAILED ? -errno : 0;
 		}
@@ -221,6 +229,32 @@ int uio_map_all(struct uio_dev *u, const char *root, size_t page_size)
 		m->addr = addr;
 	}
 	return 0;
+}
+
+/*
+ * Closes a handle on the device.  The real UIO close is synchronous (the
+ * last close has disconnected the channel when close() returns); on a
+ * simulated device we get the same by waiting, briefly, for the host to
+ * close its end after ours.
+ */
+void uio_close_fd(bool simulated, int fd)
+{
+	if (fd < 0)
+		return;
+	if (simulated && shutdown(fd, SHUT_WR) == 0) {
+		for (;;) {
+			struct pollfd pfd = { .fd = fd, .events = POLLIN };
+			char buf[64];
+			ssize_t n;
+
+			if (poll(&pfd, 1, SIM_CLOSE_TIMEOUT_MS) != 1)
+				break;
+			n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+			if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+				break; /* the host closed its end */
+		}
+	}
+	close(fd);
 }
 
 void uio_close(struct uio_dev *u)
@@ -233,8 +267,7 @@ void uio_close(struct uio_dev *u)
 		u->maps[i].addr = NULL;
 	}
 	/* last: the final close disconnects the channel */
-	if (u->fd >= 0)
-		close(u->fd);
+	uio_close_fd(u->simulated, u->fd);
 	u->fd = -1;
 }
 
@@ -331,8 +364,10 @@ int uio_irqcontrol(struct uio_dev *u, int fd, int32_t value)
 		n = write(fd, &value, sizeof(value));
 	if (n == sizeof(value))
 		return 0;
+	/* the UIO core answers EINVAL once the driver unregistered (rescind);
+	 * we always write 4 bytes, so EINVAL cannot mean a bad size */
 	if (n < 0 && (errno == EIO || errno == EPIPE || errno == ECONNRESET ||
-		      errno == ENOTCONN || errno == ENODEV))
+		      errno == ENOTCONN || errno == ENODEV || errno == EINVAL))
 		return -ENODEV;
 	return n < 0 ? -errno : -EIO;
 }

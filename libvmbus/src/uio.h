@@ -47,6 +47,8 @@ int uio_read_sysfs(struct uio_dev *u, const char *root, unsigned int index);
 int uio_open(struct uio_dev *u, const char *root);
 int uio_map_all(struct uio_dev *u, const char *root, size_t page_size);
 void uio_close(struct uio_dev *u);
+/* Closes one handle; on a simulated device, waits for the host to see it. */
+void uio_close_fd(bool simulated, int fd);
 
 /* Opens another listener on the same device (its own event count). */
 int uio_listen(struct uio_dev *u, int *fd);

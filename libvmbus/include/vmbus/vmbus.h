@@ -334,6 +334,7 @@ int vmbus_chan_send_gpa(struct vmbus_chan *chan, unsigned int flags, uint64_t ti
 /*
  * Sends a transfer-page packet (what a host sends for network receive):
  * @nranges ranges of the transfer page set @pageset_id, and @iov inline.
+ * Its transaction id is the sender's own numbering and may be 0.
  */
 int vmbus_chan_send_xfer(struct vmbus_chan *chan, unsigned int flags, uint64_t tid,
 			 uint16_t pageset_id, const struct vmbus_xfer_range *ranges,
@@ -487,6 +488,41 @@ int vmbus_dev_check(struct vmbus_device *dev);
 
 /* Whether a rescind has been seen. */
 bool vmbus_dev_rescinded(const struct vmbus_device *dev);
+
+/* ======================================================================== */
+/* Memory the host reads directly                                            */
+/* ======================================================================== */
+
+/*
+ * GPA-direct packets (e.g. frames larger than a send section) name guest
+ * memory by 4 KiB Hyper-V page number, so that memory must stay where it
+ * is and its page numbers must be known.  A real guest gets pinned
+ * hugepages and their page numbers from /proc/self/pagemap (root and
+ * reserved hugepages needed: /proc/sys/vm/nr_hugepages); a simulated
+ * VMBus gets memory shared with vmbus-hostsim, whose page numbers are
+ * offsets into it.  Callers never compute page numbers themselves.
+ */
+struct vmbus_dma;
+
+/*
+ * Allocates at least @size bytes (rounded up to whole pages) for @dev.
+ * Errors: -ENOMEM (no hugepages reserved, with a message in
+ * vmbus_dev_strerror), -EPERM (page numbers unreadable: not root),
+ * -ENODEV, or another errno.
+ */
+int vmbus_dma_alloc(struct vmbus_device *dev, size_t size, struct vmbus_dma **out);
+void vmbus_dma_free(struct vmbus_dma *dma);
+void *vmbus_dma_addr(const struct vmbus_dma *dma);
+size_t vmbus_dma_size(const struct vmbus_dma *dma);
+
+/*
+ * Describes [@addr, @addr + @len) inside @dma as one GPA-direct range:
+ * fills @buf and up to @max_pfns page numbers into @pfns (buf->pfn points
+ * there).  Returns the number of page numbers, -ERANGE if the bytes are
+ * not inside @dma, -ENOSPC if @max_pfns is too small, -EINVAL for len 0.
+ */
+int vmbus_dma_gpa(const struct vmbus_dma *dma, const void *addr, size_t len,
+		  struct vmbus_gpa_buf *buf, uint64_t *pfns, unsigned int max_pfns);
 
 #ifdef __cplusplus
 }
