@@ -55,20 +55,34 @@ NETVSC_OBJS := $(NETVSC_SRCS:%.c=$(B)/%.o)
 NETVSC_A := $(B)/libnetvsc.a
 NETVSC_CFLAGS := -Inetvsc-user/include
 
+# --- tools --------------------------------------------------------------------
+HOSTSIM_SRCS := $(wildcard tools/vmbus-hostsim/*.c)
+HOSTSIM_OBJS := $(HOSTSIM_SRCS:%.c=$(B)/%.o)
+HOSTSIM := $(B)/bin/vmbus-hostsim
+PROGRAMS := $(HOSTSIM)
+
 # --- tests and benchmarks ----------------------------------------------------
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/unit/%)
+SIM_SRCS := $(wildcard tests/sim/*.c)
+SIM_BINS := $(SIM_SRCS:tests/sim/%.c=$(B)/tests/sim/%)
 BENCH_SRCS := $(wildcard bench/*.c)
 BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(B)/bench/%)
 
-.PHONY: all lib tests benches check check-version demo bench kmod install clean deps
+.PHONY: all lib programs tests benches check fuzz check-kernel check-version demo bench kmod install clean deps
 .DEFAULT_GOAL := all
 
-all: lib
+all: lib programs
+
+programs: $(PROGRAMS)
+
+$(HOSTSIM): $(HOSTSIM_OBJS) $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN_LDFLAGS) -o $@ $(HOSTSIM_OBJS) $(LIB_A) $(LDLIBS_COMMON)
 
 lib: check-version $(LIB_A) $(LIB_SO)
 
-tests: $(UNIT_BINS)
+tests: $(UNIT_BINS) $(SIM_BINS) programs
 
 $(NETVSC_A): $(NETVSC_OBJS)
 	@mkdir -p $(dir $@)
@@ -101,6 +115,11 @@ $(B)/tests/unit/%: tests/unit/%.c $(LIB_A) $(NETVSC_A)
 	$(CC) $(ALL_CFLAGS) $(NETVSC_CFLAGS) -Itests -Inetvsc-user/src -MMD -MP $< -o $@ \
 		$(NETVSC_A) $(LIB_A) $(SAN_LDFLAGS) -lcmocka $(LDLIBS_COMMON)
 
+$(B)/tests/sim/%: tests/sim/%.c $(LIB_A) $(NETVSC_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(NETVSC_CFLAGS) -Itests -Itests/sim -Inetvsc-user/src -MMD -MP $< -o $@ \
+		$(NETVSC_A) $(LIB_A) $(SAN_LDFLAGS) -lcmocka $(LDLIBS_COMMON)
+
 $(B)/bench/%: bench/%.c $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -MMD -MP $< -o $@ $(LIB_A) $(SAN_LDFLAGS) $(LDLIBS_COMMON)
@@ -109,12 +128,26 @@ $(B)/bench/%: bench/%.c $(LIB_A)
 
 # --- top-level jobs --------------------------------------------------------
 deps:
-	@tools/setup-deps build
+	@tools/setup-deps build fuzz kernel
 
 check: deps
 	$(MAKE) VARIANT=san lib tests
 	tests/run-unit build/san/tests/unit
+	VMBUS_HOSTSIM=build/san/bin/vmbus-hostsim tests/run-unit build/san/tests/sim
 	tests/check-install
+	FUZZ_TIME=$(FUZZ_TIME) tests/fuzz/run
+	tests/kernel/run --driver uio_hv_generic
+
+# Fuzzing time per harness in seconds: 10 in make check, 120 in make fuzz,
+# or what FUZZ_TIME says.
+FUZZ_TIME ?= 10
+fuzz: deps
+	FUZZ_TIME=$(if $(filter default file,$(origin FUZZ_TIME)),120,$(FUZZ_TIME)) tests/fuzz/run
+
+# The kernel test bed against one UIO driver (uio_hv_generic or hv_uio).
+KDRIVER ?= uio_hv_generic
+check-kernel: deps
+	tests/kernel/run --driver $(KDRIVER)
 
 demo:
 	@echo "make demo: not yet: it needs vmbus-hostsim and netvsc-user, which are not written yet."
@@ -138,10 +171,11 @@ INCLUDEDIR ?= $(PREFIX)/include
 BINDIR ?= $(PREFIX)/bin
 DESTDIR ?=
 
-install: lib
-	install -d $(DESTDIR)$(INCLUDEDIR)/vmbus $(DESTDIR)$(LIBDIR)/pkgconfig
+install: lib programs
+	install -d $(DESTDIR)$(INCLUDEDIR)/vmbus $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(BINDIR)
 	install -m 644 libvmbus/include/vmbus/vmbus.h libvmbus/include/vmbus/wire.h \
-		$(DESTDIR)$(INCLUDEDIR)/vmbus/
+		libvmbus/include/vmbus/sim.h $(DESTDIR)$(INCLUDEDIR)/vmbus/
+	install -m 755 $(PROGRAMS) $(DESTDIR)$(BINDIR)/
 	install -m 644 $(LIB_A) $(DESTDIR)$(LIBDIR)/
 	install -m 755 $(LIB_SO) $(DESTDIR)$(LIBDIR)/
 	ln -sf libvmbus.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)

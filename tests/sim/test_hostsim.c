@@ -1,0 +1,1142 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A scripted guest drives vmbus-hostsim through the NetVSP sequence by
+ * hand (libvmbus for the rings, proto.h for the messages, no netvsc-user
+ * logic) and checks each reply against what a real host sends
+ * (host-side facts: OpenVMM netvsp), then every error reaction and fault.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+#include <cmocka.h>
+
+#include "harness.h"
+
+#define WAIT_MS 5000
+
+struct guest {
+	struct sim sim;
+	struct vmbus_device *dev;
+	struct vmbus_chan *c;
+	struct vmbus_dev_info info;
+	uint64_t tid;
+	uint32_t rid;
+	uint32_t slot_size;
+	uint8_t buf[65536];
+};
+
+static struct guest *live;
+
+static void guest_open(struct guest *g, int index)
+{
+	char err[512];
+	struct vmbus_dev_opts o = { .sz = sizeof(o), .root = g->sim.root, .errbuf = err,
+				    .errbuf_len = sizeof(err) };
+	int ret = vmbus_dev_open(g->sim.guid[index], &o, &g->dev);
+
+	if (ret)
+		fail_msg("open: %s", err);
+	g->c = vmbus_dev_primary(g->dev);
+	vmbus_dev_info(g->dev, &g->info);
+}
+
+/* Starts a simulator and opens its first device. */
+static struct guest *guest_new(const char *opt1, const char *opt2, const char *opt3)
+{
+	struct guest *g = calloc(1, sizeof(*g));
+
+	assert_non_null(g);
+	live = g;
+	assert_int_equal(sim_start(&g->sim, "--link-flap-ms", "0", opt1, opt2, opt3, NULL), 0);
+	guest_open(g, 0);
+	g->tid = 1;
+	g->rid = 1;
+	return g;
+}
+
+static void guest_close(struct guest *g)
+{
+	vmbus_dev_close(g->dev);
+	g->dev = NULL;
+}
+
+static int guest_free(void **state)
+{
+	struct guest *g = live;
+	int rc;
+
+	(void)state;
+	if (!g)
+		return 0;
+	live = NULL;
+	if (g->dev)
+		vmbus_dev_close(g->dev);
+	rc = sim_stop(&g->sim);
+	free(g);
+	/* the simulator ran under the sanitizers: a report is a failure */
+	return rc == 0 ? 0 : -1;
+}
+
+/* Sends an NVSP message padded to 40 bytes. */
+static void send_nvsp(struct guest *g, struct vmbus_chan *c, const void *msg, size_t len,
+		      bool completion)
+{
+	uint8_t m[NVSP_MSG_SIZE] = { 0 };
+
+	memcpy(m, msg, len);
+	assert_int_equal(vmbus_chan_send(c, completion ? VMBUS_SEND_COMPLETION : 0,
+					 completion ? g->tid++ : 0, m, sizeof(m)),
+			 0);
+}
+
+/* The next packet on @c, waiting up to WAIT_MS; returns the payload length. */
+static int recv_pkt(struct guest *g, struct vmbus_chan *c, struct vmbus_pkt *pkt)
+{
+	int64_t end = sim_now_ms() + WAIT_MS;
+
+	for (;;) {
+		int n = vmbus_chan_recv(c, g->buf, sizeof(g->buf), pkt);
+		int64_t left = end - sim_now_ms();
+
+		if (n != -EAGAIN)
+			return n;
+		if (left <= 0)
+			return -ETIMEDOUT;
+		n = vmbus_chan_wait(c, (int)left);
+		if (n && n != -ETIMEDOUT)
+			return n;
+	}
+}
+
+/* Sends @msg and returns the completion the host answers with. */
+static void request(struct guest *g, const void *msg, size_t len, struct vmbus_pkt *pkt)
+{
+	uint64_t tid = g->tid;
+
+	send_nvsp(g, g->c, msg, len, true);
+	assert_true(recv_pkt(g, g->c, pkt) >= 0);
+	assert_int_equal(pkt->type, VMBUS_PKT_COMPLETION);
+	assert_true(pkt->tid == tid);
+}
+
+static uint32_t nvsp_init(struct guest *g, uint32_t version)
+{
+	struct nvsp_init m = { .type = NVSP_MSG_INIT, .ver_min = version, .ver_max = version };
+	struct nvsp_init_comp c;
+	struct vmbus_pkt pkt;
+
+	request(g, &m, sizeof(m), &pkt);
+	assert_true(pkt.len >= sizeof(c));
+	memcpy(&c, pkt.data, sizeof(c));
+	assert_int_equal(c.type, NVSP_MSG_INIT_COMP);
+	if (c.status == NVSP_STATUS_SUCCESS)
+		assert_int_equal(c.max_mdl_chain_len, 34);
+	return c.status;
+}
+
+/* INIT 6.1, NDIS config and version, both buffers: a ready NVSP session. */
+static void nvsp_attach(struct guest *g, uint32_t mtu)
+{
+	struct nvsp_ndis_config cfg = { .type = NVSP_MSG_NDIS_CONFIG, .mtu = mtu + 14,
+					.caps = NVSP_NDIS_CAP_IEEE8021Q };
+	struct nvsp_ndis_ver ver = { .type = NVSP_MSG_NDIS_VER, .ndis_major = 6, .ndis_minor = 30 };
+	struct nvsp_rxbuf_conn rx = { .type = NVSP_MSG_RXBUF_CONN, .gpadl = g->info.recv_gpadl,
+				      .id = NVSP_RXBUF_ID };
+	struct nvsp_chim_conn tx = { .type = NVSP_MSG_CHIM_CONN, .gpadl = g->info.send_gpadl,
+				     .id = NVSP_CHIM_ID };
+	struct nvsp_rxbuf_conn_comp rc;
+	struct nvsp_chim_conn_comp cc;
+	struct vmbus_pkt pkt;
+
+	assert_int_equal(nvsp_init(g, NVSP_VERSION_61), NVSP_STATUS_SUCCESS);
+	send_nvsp(g, g->c, &cfg, sizeof(cfg), false);
+	send_nvsp(g, g->c, &ver, sizeof(ver), false);
+	request(g, &rx, sizeof(rx), &pkt);
+	memcpy(&rc, pkt.data, sizeof(rc));
+	assert_int_equal(rc.type, NVSP_MSG_RXBUF_CONN_COMP);
+	assert_int_equal(rc.status, NVSP_STATUS_SUCCESS);
+	assert_int_equal(rc.num_sections, 1);
+	assert_int_equal(rc.sections[0].offset, 0);
+	/* netvsp: slots of 256 + MTU (with its 14-byte header) + 36 */
+	assert_int_equal(rc.sections[0].sub_alloc_size, 256 + mtu + 14 + 36);
+	assert_int_equal(rc.sections[0].num_sub_allocs,
+			 g->info.recv_size / rc.sections[0].sub_alloc_size);
+	assert_int_equal(rc.sections[0].end_offset,
+			 rc.sections[0].num_sub_allocs * rc.sections[0].sub_alloc_size);
+	g->slot_size = rc.sections[0].sub_alloc_size;
+	request(g, &tx, sizeof(tx), &pkt);
+	memcpy(&cc, pkt.data, sizeof(cc));
+	assert_int_equal(cc.type, NVSP_MSG_CHIM_CONN_COMP);
+	assert_int_equal(cc.status, NVSP_STATUS_SUCCESS);
+	assert_int_equal(cc.section_size, 6144);
+}
+
+/* Puts an RNDIS message in send section @section and sends it. */
+static void send_rndis(struct guest *g, struct vmbus_chan *c, uint32_t type, uint32_t section,
+		       const void *msg, uint32_t len)
+{
+	struct nvsp_rndis_pkt m = { .type = NVSP_MSG_RNDIS_PKT, .channel_type = type,
+				    .section_index = section, .section_size = len };
+
+	memcpy((uint8_t *)g->info.send_buf + (size_t)section * 6144, msg, len);
+	send_nvsp(g, c, &m, sizeof(m), true);
+}
+
+/* Waits for the host's RNDIS_PKT_COMPLETE with @status on @c. */
+static void expect_rndis_complete(struct guest *g, struct vmbus_chan *c, uint32_t status)
+{
+	struct nvsp_rndis_pkt_comp comp;
+	struct vmbus_pkt pkt;
+
+	assert_true(recv_pkt(g, c, &pkt) >= 0);
+	assert_int_equal(pkt.type, VMBUS_PKT_COMPLETION);
+	memcpy(&comp, pkt.data, sizeof(comp));
+	assert_int_equal(comp.type, NVSP_MSG_RNDIS_PKT_COMP);
+	assert_int_equal(comp.status, status);
+}
+
+/* Completes a receive transaction. */
+static void complete_rx(struct guest *g, struct vmbus_chan *c, uint64_t tid)
+{
+	struct nvsp_rndis_pkt_comp comp = { .type = NVSP_MSG_RNDIS_PKT_COMP,
+					    .status = NVSP_STATUS_SUCCESS };
+
+	(void)g;
+	assert_int_equal(vmbus_chan_send_completion(c, 0, tid, &comp, sizeof(comp)), 0);
+}
+
+/*
+ * Receives a control reply: a transfer-page packet in a control slot
+ * (transaction id < 16) whose one range holds exactly the RNDIS message.
+ * Copies it to @out, completes the slot, returns its length.
+ */
+static uint32_t recv_control(struct guest *g, void *out, size_t cap)
+{
+	struct nvsp_rndis_pkt m;
+	struct vmbus_pkt pkt;
+	uint32_t off, len;
+
+	assert_true(recv_pkt(g, g->c, &pkt) >= 0);
+	assert_int_equal(pkt.type, VMBUS_PKT_DATA_XFER_PAGES);
+	assert_int_equal(pkt.flags, VMBUS_PKT_FLAG_COMPLETION_REQUESTED);
+	assert_int_equal(pkt.xfer_pageset_id, NVSP_RXBUF_ID);
+	assert_true(pkt.tid < 16);
+	assert_int_equal(pkt.xfer_range_cnt, 1);
+	memcpy(&m, pkt.data, sizeof(m));
+	assert_int_equal(m.type, NVSP_MSG_RNDIS_PKT);
+	assert_int_equal(m.channel_type, NVSP_CHANNEL_CONTROL);
+	assert_int_equal(m.section_index, NVSP_CHIM_IDX_NONE);
+	off = pkt.xfer_ranges[0].byte_offset;
+	len = pkt.xfer_ranges[0].byte_count;
+	assert_int_equal(off, pkt.tid * g->slot_size);
+	assert_true(len <= cap);
+	memcpy(out, (uint8_t *)g->info.recv_buf + off, len);
+	complete_rx(g, g->c, pkt.tid);
+	return len;
+}
+
+static void rndis_init(struct guest *g)
+{
+	struct rndis_init_req r = { .type = RNDIS_MSG_INIT, .len = sizeof(r), .rid = g->rid++,
+				    .ver_major = 1, .ver_minor = 0, .max_xfer = 0x4000 };
+	struct rndis_init_cmplt c;
+
+	send_rndis(g, g->c, NVSP_CHANNEL_CONTROL, 0, &r, sizeof(r));
+	/* the host completes the control packet at once */
+	expect_rndis_complete(g, g->c, NVSP_STATUS_SUCCESS);
+	assert_int_equal(recv_control(g, &c, sizeof(c)), sizeof(c));
+	assert_int_equal(c.type, RNDIS_MSG_INIT_CMPLT);
+	assert_int_equal(c.rid, r.rid);
+	assert_int_equal(c.status, RNDIS_STATUS_SUCCESS);
+	assert_int_equal(c.ver_major, 1);
+	assert_int_equal(c.dev_flags, RNDIS_DF_CONNECTIONLESS);
+	assert_int_equal(c.medium, RNDIS_MEDIUM_802_3);
+	assert_int_equal(c.max_pkts, 8);
+	assert_int_equal(c.max_xfer, 0xEFFFFFFF);
+	assert_int_equal(c.align_factor, 3);
+}
+
+/* QUERY @oid; the value goes to @val, returns the status. */
+static uint32_t rndis_query(struct guest *g, uint32_t oid, void *val, uint32_t *len)
+{
+	struct rndis_query_req q = { .type = RNDIS_MSG_QUERY, .len = sizeof(q), .rid = g->rid++,
+				     .oid = oid };
+	uint8_t out[2048];
+	struct rndis_query_cmplt c;
+	uint32_t n;
+
+	send_rndis(g, g->c, NVSP_CHANNEL_CONTROL, 1, &q, sizeof(q));
+	expect_rndis_complete(g, g->c, NVSP_STATUS_SUCCESS);
+	n = recv_control(g, out, sizeof(out));
+	memcpy(&c, out, sizeof(c));
+	assert_int_equal(c.type, RNDIS_MSG_QUERY_CMPLT);
+	assert_int_equal(c.rid, q.rid);
+	assert_int_equal(c.len, n);
+	if (c.status == RNDIS_STATUS_SUCCESS) {
+		assert_int_equal(c.info_offset, 16);
+		assert_true(c.info_len <= n - 24);
+		memcpy(val, out + 8 + c.info_offset, c.info_len);
+		*len = c.info_len;
+	} else {
+		assert_int_equal(c.info_len, 0);
+	}
+	return c.status;
+}
+
+static uint32_t rndis_set(struct guest *g, uint32_t oid, const void *val, uint32_t vlen)
+{
+	uint8_t msg[1024];
+	struct rndis_set_req s = { .type = RNDIS_MSG_SET, .len = (uint32_t)sizeof(s) + vlen,
+				   .rid = g->rid++, .oid = oid, .info_len = vlen,
+				   .info_offset = sizeof(s) - 8 };
+	struct rndis_set_cmplt c;
+
+	memcpy(msg, &s, sizeof(s));
+	memcpy(msg + sizeof(s), val, vlen);
+	send_rndis(g, g->c, NVSP_CHANNEL_CONTROL, 2, msg, s.len);
+	expect_rndis_complete(g, g->c, NVSP_STATUS_SUCCESS);
+	assert_int_equal(recv_control(g, &c, sizeof(c)), sizeof(c));
+	assert_int_equal(c.type, RNDIS_MSG_SET_CMPLT);
+	assert_int_equal(c.rid, s.rid);
+	return c.status;
+}
+
+/* A ready NIC: NVSP session, RNDIS initialized, filter on. */
+static void nic_up(struct guest *g, uint32_t mtu)
+{
+	uint32_t filter = NDIS_PACKET_TYPE_DIRECTED | NDIS_PACKET_TYPE_BROADCAST;
+
+	nvsp_attach(g, mtu);
+	rndis_init(g);
+	assert_int_equal(rndis_set(g, RNDIS_OID_GEN_CURRENT_PACKET_FILTER, &filter, 4),
+			 RNDIS_STATUS_SUCCESS);
+}
+
+/* A test frame: MACs, ethertype 0x88b5, then @seq and a pattern. */
+static size_t make_frame(uint8_t *f, size_t len, uint32_t seq)
+{
+	size_t i;
+
+	memset(f, 0, 14);
+	f[0] = 0x02;
+	f[5] = 0xaa;
+	f[6] = 0x02;
+	f[11] = 0xbb;
+	f[12] = 0x88;
+	f[13] = 0xb5;
+	memcpy(f + 14, &seq, 4);
+	for (i = 18; i < len; i++)
+		f[i] = (uint8_t)(seq + i);
+	return len;
+}
+
+/* Sends one frame as an RNDIS data packet in send section @section. */
+static void send_frame(struct guest *g, struct vmbus_chan *c, uint32_t section, const uint8_t *f,
+		       uint32_t len)
+{
+	uint8_t msg[6144];
+	struct rndis_packet pk = { .type = RNDIS_MSG_PACKET, .len = (uint32_t)sizeof(pk) + len,
+				   .data_offset = sizeof(pk) - 8, .data_len = len };
+
+	memcpy(msg, &pk, sizeof(pk));
+	memcpy(msg + sizeof(pk), f, len);
+	send_rndis(g, c, NVSP_CHANNEL_DATA, section, msg, pk.len);
+}
+
+/* Receives one data transfer-page packet; checks its slots; copies frames. */
+static unsigned int recv_frames(struct guest *g, struct vmbus_chan *c, uint8_t frames[][2048],
+				uint32_t *lens, unsigned int max)
+{
+	struct nvsp_rndis_pkt m;
+	struct vmbus_pkt pkt;
+	uint64_t tid;
+	unsigned int i, n;
+
+	assert_true(recv_pkt(g, c, &pkt) >= 0);
+	assert_int_equal(pkt.type, VMBUS_PKT_DATA_XFER_PAGES);
+	memcpy(&m, pkt.data, sizeof(m));
+	assert_int_equal(m.channel_type, NVSP_CHANNEL_DATA);
+	tid = pkt.tid;
+	n = pkt.xfer_range_cnt;
+	assert_true(n >= 1 && n <= 375 && n <= max);
+	/* the transaction id is the batch's first slot, a data slot */
+	assert_true(tid >= 16);
+	for (i = 0; i < n; i++) {
+		const struct vmbus_xfer_range *r = &pkt.xfer_ranges[i];
+		struct rndis_packet pk;
+		const uint8_t *slot = (const uint8_t *)g->info.recv_buf + r->byte_offset;
+
+		assert_int_equal(r->byte_offset % g->slot_size, 0);
+		assert_true(r->byte_offset / g->slot_size >= tid);
+		/* the range is the whole slot, not the frame */
+		assert_int_equal(r->byte_count, g->slot_size);
+		memcpy(&pk, slot, sizeof(pk));
+		assert_int_equal(pk.type, RNDIS_MSG_PACKET);
+		assert_int_equal(pk.len, g->slot_size);
+		assert_int_equal(pk.data_offset, 248);
+		assert_true(pk.data_len <= g->slot_size - 256);
+		assert_int_equal(pk.ppi_offset, 36);
+		memcpy(frames[i], slot + 256, pk.data_len);
+		lens[i] = pk.data_len;
+	}
+	complete_rx(g, c, tid);
+	return n;
+}
+
+/* ------------------------------------------------------------------------ */
+
+static void test_version_negotiation(void **state)
+{
+	struct guest *g = guest_new(NULL, NULL, NULL);
+	static const uint32_t unsupported[] = { 0x70000, 0x30000, 0x10000, 0 };
+	size_t i;
+
+	(void)state;
+	/* unsupported versions: status NONE, and the guest may try again */
+	for (i = 0; i < sizeof(unsupported) / sizeof(unsupported[0]); i++)
+		assert_int_equal(nvsp_init(g, unsupported[i]), NVSP_STATUS_NONE);
+	assert_int_equal(nvsp_init(g, NVSP_VERSION_5), NVSP_STATUS_SUCCESS);
+	assert_true(sim_wait_stats(&g->sim, "nvsp 0x50000", WAIT_MS));
+}
+
+static void test_every_version_accepted(void **state)
+{
+	static const uint32_t versions[] = { NVSP_VERSION_1, NVSP_VERSION_2, NVSP_VERSION_4,
+					     NVSP_VERSION_5, NVSP_VERSION_6, NVSP_VERSION_61 };
+	struct guest *g = guest_new(NULL, NULL, NULL);
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(versions) / sizeof(versions[0]); i++) {
+		/* a new session per version: close and open the device again */
+		assert_int_equal(nvsp_init(g, versions[i]), NVSP_STATUS_SUCCESS);
+		guest_close(g);
+		guest_open(g, 0);
+	}
+}
+
+static void test_attach_and_control(void **state)
+{
+	struct guest *g = guest_new(NULL, NULL, NULL);
+	uint8_t val[1024];
+	uint32_t len, u;
+	struct ndis_rss_caps caps;
+
+	(void)state;
+	nvsp_attach(g, 1500);
+	rndis_init(g);
+	assert_int_equal(rndis_query(g, RNDIS_OID_802_3_PERMANENT_ADDRESS, val, &len), 0);
+	assert_int_equal(len, 6);
+	assert_int_equal(val[0] & 3, 2); /* locally administered unicast */
+	assert_int_equal(rndis_query(g, RNDIS_OID_GEN_MAXIMUM_FRAME_SIZE, &u, &len), 0);
+	assert_int_equal(u, 1500);
+	assert_int_equal(rndis_query(g, RNDIS_OID_GEN_LINK_SPEED, &u, &len), 0);
+	assert_int_equal(u, 10000000000ull / 100);
+	assert_int_equal(rndis_query(g, RNDIS_OID_GEN_MEDIA_CONNECT_STATUS, &u, &len), 0);
+	assert_int_equal(u, NDIS_MEDIA_STATE_CONNECTED);
+	assert_int_equal(rndis_query(g, RNDIS_OID_GEN_VENDOR_ID, &u, &len), 0);
+	assert_int_equal(u, 0x155D);
+	assert_int_equal(rndis_query(g, RNDIS_OID_GEN_VENDOR_DESCRIPTION, val, &len), 0);
+	assert_int_equal(len, 21);
+	assert_memory_equal(val, "Microsoft Corporation", 21);
+	assert_int_equal(rndis_query(g, RNDIS_OID_GEN_RECEIVE_SCALE_CAPABILITIES, &caps, &len), 0);
+	assert_int_equal(len, 18);
+	assert_int_equal(caps.hdr.type, NDIS_OBJTYPE_RSS_CAPS);
+	assert_int_equal(caps.num_rx_queues, 64);
+	assert_int_equal(caps.num_indirection, 128);
+	assert_int_equal(rndis_query(g, 0x12345678, val, &len), RNDIS_STATUS_NOT_SUPPORTED);
+	assert_int_equal(rndis_set(g, 0x12345678, &u, 4), RNDIS_STATUS_NOT_SUPPORTED);
+	/* keepalive */
+	{
+		struct rndis_keepalive_req k = { .type = RNDIS_MSG_KEEPALIVE, .len = sizeof(k),
+						 .rid = g->rid++ };
+		struct rndis_keepalive_cmplt c;
+
+		send_rndis(g, g->c, NVSP_CHANNEL_CONTROL, 3, &k, sizeof(k));
+		expect_rndis_complete(g, g->c, NVSP_STATUS_SUCCESS);
+		assert_int_equal(recv_control(g, &c, sizeof(c)), sizeof(c));
+		assert_int_equal(c.type, RNDIS_MSG_KEEPALIVE_CMPLT);
+		assert_int_equal(c.rid, k.rid);
+	}
+}
+
+static void test_jumbo_mtu(void **state)
+{
+	struct guest *g = guest_new(NULL, NULL, NULL);
+	uint32_t u, len;
+
+	(void)state;
+	nvsp_attach(g, 9000);
+	assert_int_equal(g->slot_size, 256 + 9014 + 36);
+	rndis_init(g);
+	assert_int_equal(rndis_query(g, RNDIS_OID_GEN_MAXIMUM_FRAME_SIZE, &u, &len), 0);
+	assert_int_equal(u, 9000);
+}
+
+/* An MTU the host does not take falls back to 1500 (netvsp). */
+static void test_mtu_out_of_range(void **state)
+{
+	struct guest *g = guest_new("--mtu-max", "4000", NULL);
+	uint32_t u, len;
+
+	(void)state;
+	assert_int_equal(nvsp_init(g, NVSP_VERSION_61), NVSP_STATUS_SUCCESS);
+	{
+		struct nvsp_ndis_config cfg = { .type = NVSP_MSG_NDIS_CONFIG, .mtu = 9014 };
+		struct nvsp_ndis_ver ver = { .type = NVSP_MSG_NDIS_VER, .ndis_major = 6,
+					     .ndis_minor = 30 };
+		struct nvsp_rxbuf_conn rx = { .type = NVSP_MSG_RXBUF_CONN,
+					      .gpadl = g->info.recv_gpadl, .id = NVSP_RXBUF_ID };
+		struct nvsp_chim_conn tx = { .type = NVSP_MSG_CHIM_CONN,
+					     .gpadl = g->info.send_gpadl, .id = NVSP_CHIM_ID };
+		struct nvsp_rxbuf_conn_comp rc;
+		struct vmbus_pkt pkt;
+
+		send_nvsp(g, g->c, &cfg, sizeof(cfg), false);
+		send_nvsp(g, g->c, &ver, sizeof(ver), false);
+		request(g, &rx, sizeof(rx), &pkt);
+		memcpy(&rc, pkt.data, sizeof(rc));
+		assert_int_equal(rc.sections[0].sub_alloc_size, 256 + 1514 + 36);
+		g->slot_size = rc.sections[0].sub_alloc_size;
+		request(g, &tx, sizeof(tx), &pkt);
+	}
+	rndis_init(g);
+	assert_int_equal(rndis_query(g, RNDIS_OID_GEN_MAXIMUM_FRAME_SIZE, &u, &len), 0);
+	assert_int_equal(u, 1500);
+}
+
+/* No frame reaches the guest before it sets a packet filter. */
+static void test_filter_gates_receive(void **state)
+{
+	struct guest *g = guest_new(NULL, NULL, NULL);
+	uint8_t f[128], got[4][2048];
+	uint32_t lens[4], filter = NDIS_PACKET_TYPE_DIRECTED;
+
+	(void)state;
+	nvsp_attach(g, 1500);
+	rndis_init(g);
+	make_frame(f, sizeof(f), 1);
+	send_frame(g, g->c, 5, f, sizeof(f));
+	expect_rndis_complete(g, g->c, NVSP_STATUS_SUCCESS);
+	/* the echo was dropped by the host: filter 0 */
+	assert_true(sim_wait_stats(&g->sim, "rx 0 frames 0 bytes 1 drops", WAIT_MS));
+	assert_int_equal(rndis_set(g, RNDIS_OID_GEN_CURRENT_PACKET_FILTER, &filter, 4), 0);
+	make_frame(f, sizeof(f), 2);
+	send_frame(g, g->c, 5, f, sizeof(f));
+	expect_rndis_complete(g, g->c, NVSP_STATUS_SUCCESS);
+	assert_int_equal(recv_frames(g, g->c, got, lens, 4), 1);
+	assert_int_equal(lens[0], sizeof(f));
+	/* the echo swaps the addresses */
+	assert_memory_equal(got[0], f + 6, 6);
+	assert_memory_equal(got[0] + 6, f, 6);
+	assert_memory_equal(got[0] + 12, f + 12, sizeof(f) - 12);
+}
+
+/* Many frames in flight: batches, slot recycling on completion, every byte. */
+static void test_echo_traffic(void **state)
+{
+	struct guest *g = guest_new(NULL, NULL, NULL);
+	static uint8_t got[375][2048];
+	uint32_t lens[375], seen = 0, sent = 0, i;
+	uint8_t f[1514];
+
+	(void)state;
+	nic_up(g, 1500);
+	while (seen < 3000) {
+		/* keep up to 64 frames in flight, one send section each */
+		while (sent < 3000 && sent - seen < 64) {
+			uint32_t len = 60 + (sent * 97) % 1454;
+
+			make_frame(f, len, sent);
+			send_frame(g, g->c, 8 + sent % 64, f, len);
+			sent++;
+		}
+		for (;;) {
+			struct vmbus_pkt pkt;
+			int n = vmbus_chan_peek(g->c, &pkt);
+
+			if (n == -EAGAIN) {
+				assert_int_equal(vmbus_chan_wait(g->c, WAIT_MS), 0);
+				continue;
+			}
+			assert_true(n >= 0);
+			if (pkt.type == VMBUS_PKT_COMPLETION) {
+				vmbus_chan_consume(g->c);
+				continue;
+			}
+			break;
+		}
+		{
+			unsigned int n = recv_frames(g, g->c, got, lens, 375);
+
+			for (i = 0; i < n; i++) {
+				uint32_t seq, want = 60 + (seen * 97) % 1454, k;
+
+				memcpy(&seq, got[i] + 14, 4);
+				assert_int_equal(seq, seen);
+				assert_int_equal(lens[i], want);
+				for (k = 18; k < want; k++)
+					assert_int_equal(got[i][k], (uint8_t)(seen + k));
+				seen++;
+			}
+		}
+	}
+	assert_true(sim_wait_stats(&g->sim, "tx 3000 frames", WAIT_MS));
+}
+
+static void test_subchannels_and_send_table(void **state)
+{
+	struct guest *g = guest_new(NULL, NULL, NULL);
+	struct nvsp_subch_req req = { .type = NVSP_MSG_SUBCH, .op = NVSP_SUBCH_OP_ALLOCATE,
+				      .num_subchannels = 3 };
+	struct nvsp_subch_comp comp;
+	struct vmbus_pkt pkt;
+	unsigned int i;
+
+	(void)state;
+	nic_up(g, 1500);
+	request(g, &req, sizeof(req), &pkt);
+	memcpy(&comp, pkt.data, sizeof(comp));
+	assert_int_equal(comp.type, NVSP_MSG_SUBCH);
+	assert_int_equal(comp.status, NVSP_STATUS_SUCCESS);
+	assert_int_equal(comp.num_subchannels, 3);
+	/* offered asynchronously, found by libvmbus as on a real guest */
+	assert_int_equal(vmbus_dev_open_subchans(g->dev, 3, WAIT_MS), 0);
+	assert_int_equal(vmbus_dev_nchans(g->dev), 4);
+	/* then the send indirection table, in-band, no completion */
+	assert_true(recv_pkt(g, g->c, &pkt) >= 0);
+	assert_int_equal(pkt.type, VMBUS_PKT_DATA_INBAND);
+	{
+		struct nvsp_send_table t;
+		uint32_t e;
+
+		memcpy(&t, pkt.data, sizeof(t));
+		assert_int_equal(t.type, NVSP_MSG_SEND_INDIRECTION_TABLE);
+		assert_int_equal(t.count, 16);
+		assert_true(t.offset + 16 * 4 <= pkt.len);
+		for (i = 0; i < 16; i++) {
+			memcpy(&e, (const uint8_t *)pkt.data + t.offset + 4 * i, 4);
+			assert_int_equal(e, i % 4);
+		}
+	}
+	/* every subchannel carries data */
+	for (i = 1; i < 4; i++) {
+		struct vmbus_chan *c = vmbus_dev_chan(g->dev, i);
+		uint8_t f[100];
+
+		make_frame(f, sizeof(f), i);
+		send_frame(g, c, 10 + i, f, sizeof(f));
+		expect_rndis_complete(g, c, NVSP_STATUS_SUCCESS);
+	}
+	assert_true(sim_wait_stats(&g->sim, "queue 3: rx 0 frames 0 bytes 0 drops 0 batches; tx 1 frames",
+				   WAIT_MS));
+	/* without RSS their echoes all come back on the primary */
+	{
+		static uint8_t got[375][2048];
+		uint32_t lens[375], n = 0;
+
+		while (n < 3)
+			n += recv_frames(g, g->c, got, lens, 375);
+		assert_int_equal(n, 3);
+	}
+	/* a second request in the same session is refused */
+	request(g, &req, sizeof(req), &pkt);
+	memcpy(&comp, pkt.data, sizeof(comp));
+	assert_int_equal(comp.status, NVSP_STATUS_FAILURE);
+}
+
+/* A control message on a subchannel fails (netvsp: not on subchannels). */
+static void test_control_on_subchannel_fails(void **state)
+{
+	struct guest *g = guest_new(NULL, NULL, NULL);
+	struct nvsp_subch_req req = { .type = NVSP_MSG_SUBCH, .op = NVSP_SUBCH_OP_ALLOCATE,
+				      .num_subchannels = 1 };
+	struct rndis_keepalive_req k = { .type = RNDIS_MSG_KEEPALIVE, .len = sizeof(k), .rid = 99 };
+	struct vmbus_pkt pkt;
+
+	(void)state;
+	nic_up(g, 1500);
+	request(g, &req, sizeof(req), &pkt);
+	assert_int_equal(vmbus_dev_open_subchans(g->dev, 1, WAIT_MS), 0);
+	send_rndis(g, vmbus_dev_chan(g->dev, 1), NVSP_CHANNEL_CONTROL, 4, &k, sizeof(k));
+	expect_rndis_complete(g, vmbus_dev_chan(g->dev, 1), NVSP_STATUS_FAILURE);
+}
+
+static void test_link_indications(void **state)
+{
+	struct guest *g = guest_new(NULL, NULL, NULL);
+	char out[4096];
+	struct rndis_indicate ind;
+	uint32_t u, len;
+
+	(void)state;
+	nic_up(g, 1500);
+	assert_int_equal(sim_ctl(&g->sim, out, sizeof(out), "link-down", NULL), 0);
+	assert_int_equal(recv_control(g, &ind, sizeof(ind)), sizeof(ind));
+	assert_int_equal(ind.type, RNDIS_MSG_INDICATE);
+	assert_int_equal(ind.status, RNDIS_STATUS_MEDIA_DISCONNECT);
+	assert_int_equal(rndis_query(g, RNDIS_OID_GEN_MEDIA_CONNECT_STATUS, &u, &len), 0);
+	assert_int_equal(u, NDIS_MEDIA_STATE_DISCONNECTED);
+	assert_int_equal(sim_ctl(&g->sim, out, sizeof(out), "link-up", NULL), 0);
+	assert_int_equal(recv_control(g, &ind, sizeof(ind)), sizeof(ind));
+	assert_int_equal(ind.status, RNDIS_STATUS_MEDIA_CONNECT);
+}
+
+/* --- error reactions ------------------------------------------------------ */
+
+/* Default (OpenVMM): a protocol violation ends the channel's service. */
+static void test_violation_stops_channel(void **state)
+{
+	struct guest *g = guest_new(NULL, NULL, NULL);
+	struct nvsp_rxbuf_conn rx = { .type = NVSP_MSG_RXBUF_CONN, .gpadl = 12345,
+				      .id = NVSP_RXBUF_ID };
+
+	(void)state;
+	assert_int_equal(nvsp_init(g, NVSP_VERSION_61), NVSP_STATUS_SUCCESS);
+	{
+		struct nvsp_ndis_config cfg = { .type = NVSP_MSG_NDIS_CONFIG, .mtu = 1514 };
+
+		send_nvsp(g, g->c, &cfg, sizeof(cfg), false);
+	}
+	/* a GPADL that is not the device's */
+	send_nvsp(g, g->c, &rx, sizeof(rx), true);
+	assert_true(sim_wait_stats(&g->sim, "channel 0 relid 1: guest signals", WAIT_MS));
+	assert_true(sim_wait_stats(&g->sim, "stopped", WAIT_MS));
+	/* no answer ever comes; the channel is silent until closed */
+	{
+		struct vmbus_pkt pkt;
+
+		assert_int_equal(vmbus_chan_recv(g->c, g->buf, sizeof(g->buf), &pkt), -EAGAIN);
+	}
+}
+
+static void test_message_before_init_stops(void **state)
+{
+	struct guest *g = guest_new(NULL, NULL, NULL);
+	struct nvsp_ndis_ver ver = { .type = NVSP_MSG_NDIS_VER, .ndis_major = 6, .ndis_minor = 30 };
+
+	(void)state;
+	send_nvsp(g, g->c, &ver, sizeof(ver), false);
+	assert_true(sim_wait_stats(&g->sim, "stopped", WAIT_MS));
+}
+
+static void test_rndis_init_twice_stops(void **state)
+{
+	struct guest *g = guest_new(NULL, NULL, NULL);
+	struct rndis_init_req r = { .type = RNDIS_MSG_INIT, .len = sizeof(r), .rid = 77,
+				    .ver_major = 1 };
+
+	(void)state;
+	nvsp_attach(g, 1500);
+	rndis_init(g);
+	send_rndis(g, g->c, NVSP_CHANNEL_CONTROL, 0, &r, sizeof(r));
+	expect_rndis_complete(g, g->c, NVSP_STATUS_SUCCESS);
+	assert_true(sim_wait_stats(&g->sim, "stopped", WAIT_MS));
+}
+
+/* A bad RNDIS data packet gets a FAILURE completion; service goes on. */
+static void test_bad_data_packet_fails(void **state)
+{
+	struct guest *g = guest_new(NULL, NULL, NULL);
+	struct rndis_packet pk = { .type = RNDIS_MSG_PACKET, .len = sizeof(pk) + 64,
+				   .data_offset = sizeof(pk) - 8, .data_len = 0 };
+	uint8_t msg[sizeof(pk) + 64] = { 0 }, f[64], got[1][2048];
+	uint32_t lens[1];
+
+	(void)state;
+	nic_up(g, 1500);
+	memcpy(msg, &pk, sizeof(pk));
+	send_rndis(g, g->c, NVSP_CHANNEL_DATA, 6, msg, sizeof(msg));
+	expect_rndis_complete(g, g->c, NVSP_STATUS_FAILURE);
+	/* data beyond the message */
+	pk.data_len = 65;
+	memcpy(msg, &pk, sizeof(pk));
+	send_rndis(g, g->c, NVSP_CHANNEL_DATA, 6, msg, sizeof(msg));
+	expect_rndis_complete(g, g->c, NVSP_STATUS_FAILURE);
+	/* a good one still goes through */
+	make_frame(f, sizeof(f), 7);
+	send_frame(g, g->c, 6, f, sizeof(f));
+	expect_rndis_complete(g, g->c, NVSP_STATUS_SUCCESS);
+	assert_int_equal(recv_frames(g, g->c, got, lens, 1), 1);
+}
+
+/* With --on-error fail, a violation is failed and the channel goes on. */
+static void test_fail_mode_goes_on(void **state)
+{
+	struct guest *g = guest_new("--on-error", "fail", NULL);
+	struct nvsp_rndis_pkt bad = { .type = NVSP_MSG_RNDIS_PKT,
+				      .channel_type = NVSP_CHANNEL_DATA,
+				      .section_index = 100000, .section_size = 64 };
+	uint8_t f[64], got[1][2048];
+	uint32_t lens[1];
+
+	(void)state;
+	nic_up(g, 1500);
+	/* a send section that does not exist: fatal under OpenVMM */
+	send_nvsp(g, g->c, &bad, sizeof(bad), true);
+	expect_rndis_complete(g, g->c, NVSP_STATUS_FAILURE);
+	make_frame(f, sizeof(f), 9);
+	send_frame(g, g->c, 6, f, sizeof(f));
+	expect_rndis_complete(g, g->c, NVSP_STATUS_SUCCESS);
+	assert_int_equal(recv_frames(g, g->c, got, lens, 1), 1);
+}
+
+/* A corrupt ring written by the guest: the host stops serving the channel. */
+static void test_guest_corrupts_ring(void **state)
+{
+	struct guest *g = guest_new(NULL, NULL, NULL);
+	struct vmbus_ring_hdr *h = vmbus_ring_hdr(vmbus_chan_tx_ring(g->c));
+
+	(void)state;
+	assert_int_equal(nvsp_init(g, NVSP_VERSION_61), NVSP_STATUS_SUCCESS);
+	__atomic_store_n(&h->write_index, 13, __ATOMIC_RELEASE);
+	assert_int_equal(vmbus_chan_signal(g->c), 0);
+	assert_true(sim_wait_stats(&g->sim, "stopped", WAIT_MS));
+	/* the host survives it: other commands still work */
+	assert_true(sim_wait_stats(&g->sim, "device", WAIT_MS));
+}
+
+/* --- faults --------------------------------------------------------------- */
+
+static void test_fault_ring_index(void **state)
+{
+	struct guest *g = guest_new(NULL, NULL, NULL);
+	char out[1024];
+	struct vmbus_pkt pkt;
+
+	(void)state;
+	nic_up(g, 1500);
+	assert_int_equal(sim_ctl(&g->sim, out, sizeof(out), "fault", "ring-index", NULL), 0);
+	assert_int_equal(recv_pkt(g, g->c, &pkt), -EPROTO);
+	assert_non_null(vmbus_chan_broken(g->c));
+}
+
+static void test_fault_bad_descriptor(void **state)
+{
+	struct guest *g = guest_new(NULL, NULL, NULL);
+	char out[1024];
+	struct vmbus_pkt pkt;
+
+	(void)state;
+	nic_up(g, 1500);
+	assert_int_equal(sim_ctl(&g->sim, out, sizeof(out), "fault", "bad-descriptor", NULL), 0);
+	assert_int_equal(recv_pkt(g, g->c, &pkt), -EPROTO);
+	assert_non_null(strstr(vmbus_chan_broken(g->c), "offset8"));
+}
+
+static void test_fault_bad_xfer_range(void **state)
+{
+	struct guest *g = guest_new(NULL, NULL, NULL);
+	char out[1024];
+	struct vmbus_pkt pkt;
+	uint8_t f[64];
+
+	(void)state;
+	nic_up(g, 1500);
+	assert_int_equal(sim_ctl(&g->sim, out, sizeof(out), "fault", "bad-xfer-range", NULL), 0);
+	make_frame(f, sizeof(f), 1);
+	send_frame(g, g->c, 6, f, sizeof(f));
+	expect_rndis_complete(g, g->c, NVSP_STATUS_SUCCESS);
+	/* libvmbus refuses a range beyond the receive buffer, but the packet
+	 * stays identifiable so the guest can return it */
+	assert_int_equal(recv_pkt(g, g->c, &pkt), -EBADMSG);
+	assert_true(pkt.tid >= 16);
+	complete_rx(g, g->c, pkt.tid);
+	assert_null(vmbus_chan_broken(g->c));
+}
+
+static void test_fault_truncated_rndis(void **state)
+{
+	struct guest *g = guest_new(NULL, NULL, NULL);
+	char out[1024];
+	struct vmbus_pkt pkt;
+	struct rndis_packet pk;
+	uint8_t f[64];
+
+	(void)state;
+	nic_up(g, 1500);
+	assert_int_equal(sim_ctl(&g->sim, out, sizeof(out), "fault", "truncated-rndis", NULL), 0);
+	make_frame(f, sizeof(f), 1);
+	send_frame(g, g->c, 6, f, sizeof(f));
+	expect_rndis_complete(g, g->c, NVSP_STATUS_SUCCESS);
+	assert_true(recv_pkt(g, g->c, &pkt) >= 0);
+	memcpy(&pk, (uint8_t *)g->info.recv_buf + pkt.xfer_ranges[0].byte_offset, sizeof(pk));
+	/* the message claims more data than fits in its range */
+	assert_true(pk.data_offset + pk.data_len > pkt.xfer_ranges[0].byte_count - 8);
+	complete_rx(g, g->c, pkt.tid);
+}
+
+static void test_fault_delayed_completions(void **state)
+{
+	struct guest *g = guest_new(NULL, NULL, NULL);
+	char out[1024];
+	uint8_t f[64];
+	int64_t t0;
+
+	(void)state;
+	nic_up(g, 1500);
+	assert_int_equal(sim_ctl(&g->sim, out, sizeof(out), "fault", "delay-completions", "300",
+				 NULL),
+			 0);
+	make_frame(f, sizeof(f), 1);
+	t0 = sim_now_ms();
+	send_frame(g, g->c, 6, f, sizeof(f));
+	/* the echo comes first, the completion later */
+	{
+		uint8_t got[1][2048];
+		uint32_t lens[1];
+
+		assert_int_equal(recv_frames(g, g->c, got, lens, 1), 1);
+	}
+	expect_rndis_complete(g, g->c, NVSP_STATUS_SUCCESS);
+	assert_true(sim_now_ms() - t0 >= 300);
+}
+
+static void test_fault_dropped_completions(void **state)
+{
+	struct guest *g = guest_new(NULL, NULL, NULL);
+	char out[1024];
+	struct vmbus_pkt pkt;
+	uint8_t f[64], got[1][2048];
+	uint32_t lens[1];
+
+	(void)state;
+	nic_up(g, 1500);
+	assert_int_equal(sim_ctl(&g->sim, out, sizeof(out), "fault", "drop-completions", NULL), 0);
+	make_frame(f, sizeof(f), 1);
+	send_frame(g, g->c, 6, f, sizeof(f));
+	assert_int_equal(recv_frames(g, g->c, got, lens, 1), 1);
+	/* the frame was handled, its completion never comes */
+	assert_true(sim_wait_stats(&g->sim, "tx 1 frames", WAIT_MS));
+	assert_int_equal(vmbus_chan_recv(g->c, g->buf, sizeof(g->buf), &pkt), -EAGAIN);
+}
+
+static void test_fault_rescind_in_traffic(void **state)
+{
+	struct guest *g = guest_new(NULL, NULL, NULL);
+	static uint8_t got[375][2048];
+	uint32_t lens[375];
+	char out[1024];
+	uint8_t f[64];
+	uint32_t i;
+	int ret = 0;
+
+	(void)state;
+	nic_up(g, 1500);
+	assert_int_equal(sim_ctl(&g->sim, out, sizeof(out), "fault", "rescind-in-traffic", "3",
+				 NULL),
+			 0);
+	/* frames are echoed until the host pulls the device after the third */
+	for (i = 0; i < 10 && ret != -ENODEV; i++) {
+		struct vmbus_pkt pkt;
+		struct nvsp_rndis_pkt m = { .type = NVSP_MSG_RNDIS_PKT,
+					    .channel_type = NVSP_CHANNEL_DATA,
+					    .section_index = 6 };
+		uint8_t msg[NVSP_MSG_SIZE] = { 0 };
+		struct rndis_packet pk = { .type = RNDIS_MSG_PACKET, .len = sizeof(pk) + sizeof(f),
+					   .data_offset = sizeof(pk) - 8, .data_len = sizeof(f) };
+
+		make_frame(f, sizeof(f), i);
+		memcpy((uint8_t *)g->info.send_buf + 6 * 6144, &pk, sizeof(pk));
+		memcpy((uint8_t *)g->info.send_buf + 6 * 6144 + sizeof(pk), f, sizeof(f));
+		m.section_size = pk.len;
+		memcpy(msg, &m, sizeof(m));
+		ret = vmbus_chan_send(g->c, VMBUS_SEND_COMPLETION, g->tid++, msg, sizeof(msg));
+		while (ret == 0) {
+			ret = recv_pkt(g, g->c, &pkt);
+			if (ret >= 0 && pkt.type == VMBUS_PKT_DATA_XFER_PAGES) {
+				complete_rx(g, g->c, pkt.tid);
+				break;
+			}
+		}
+	}
+	assert_int_equal(ret, -ENODEV);
+	assert_true(i >= 3);
+	assert_true(vmbus_dev_rescinded(g->dev));
+	(void)got;
+	(void)lens;
+}
+
+/* --- lifecycle ------------------------------------------------------------ */
+
+static void test_rescind_and_offer_again(void **state)
+{
+	struct guest *g = guest_new(NULL, NULL, NULL);
+	char out[1024], path[PATH_MAX];
+	struct stat st;
+
+	(void)state;
+	nic_up(g, 1500);
+	assert_int_equal(sim_ctl(&g->sim, out, sizeof(out), "rescind", NULL), 0);
+	{
+		int ret, n = 0;
+
+		/* interrupts already counted come first, then the hang-up */
+		while ((ret = vmbus_dev_wait(g->dev, WAIT_MS)) > 0 && n++ < 100)
+			;
+		assert_int_equal(ret, -ENODEV);
+	}
+	snprintf(path, sizeof(path), "%s/sys/bus/vmbus/devices/%s", g->sim.root, g->sim.guid[0]);
+	assert_int_equal(stat(path, &st), -1);
+	guest_close(g);
+	/* the same device offered again attaches anew */
+	assert_int_equal(sim_ctl(&g->sim, out, sizeof(out), "offer", g->sim.guid[0], NULL), 0);
+	assert_non_null(strstr(out, g->sim.guid[0]));
+	guest_open(g, 0);
+	nic_up(g, 1500);
+}
+
+static void test_reopen_resets_session(void **state)
+{
+	struct guest *g = guest_new(NULL, NULL, NULL);
+
+	(void)state;
+	nic_up(g, 1500);
+	guest_close(g);
+	assert_true(sim_wait_stats(&g->sim, "closed", WAIT_MS));
+	guest_open(g, 0);
+	/* a fresh NVSP session: INIT is accepted again */
+	nic_up(g, 1500);
+}
+
+static void test_two_nics_on_a_switch(void **state)
+{
+	struct guest *g = guest_new("--nic", "2", NULL);
+	struct guest *h = calloc(1, sizeof(*h));
+	uint8_t f[100], got[1][2048], mac[6];
+	uint32_t lens[1], len;
+
+	(void)state;
+	assert_non_null(h);
+	guest_close(g);
+	/* restart with the switch wire */
+	assert_int_equal(sim_stop(&g->sim), 0);
+	assert_int_equal(sim_start(&g->sim, "--nic", "2", "--wire", "switch", NULL), 0);
+	guest_open(g, 0);
+	h->sim = g->sim;
+	guest_open(h, 1);
+	h->tid = h->rid = 1;
+	nic_up(g, 1500);
+	nic_up(h, 1500);
+	assert_int_equal(rndis_query(h, RNDIS_OID_802_3_PERMANENT_ADDRESS, mac, &len), 0);
+	make_frame(f, sizeof(f), 42);
+	memcpy(f, mac, 6);
+	send_frame(g, g->c, 6, f, sizeof(f));
+	expect_rndis_complete(g, g->c, NVSP_STATUS_SUCCESS);
+	assert_int_equal(recv_frames(h, h->c, got, lens, 1), 1);
+	assert_memory_equal(got[0], f, sizeof(f));
+	vmbus_dev_close(h->dev);
+	free(h);
+}
+
+/* GPA-direct transmit from registered guest memory (jumbo frames). */
+static void test_gpa_direct_transmit(void **state)
+{
+	struct guest *g = guest_new(NULL, NULL, NULL);
+	struct vmbus_dma *dma;
+	struct rndis_packet pk = { .type = RNDIS_MSG_PACKET, .data_offset = sizeof(pk) - 8 };
+	struct nvsp_rndis_pkt m = { .type = NVSP_MSG_RNDIS_PKT, .channel_type = NVSP_CHANNEL_DATA,
+				    .section_index = NVSP_CHIM_IDX_NONE };
+	uint8_t nv[NVSP_MSG_SIZE] = { 0 };
+	struct iovec iov = { nv, sizeof(nv) };
+	struct vmbus_gpa_buf bufs[2];
+	uint64_t pfns[2][8];
+	uint8_t *mem;
+	static uint8_t got[1][2048];
+	uint32_t lens[1];
+
+	(void)state;
+	nic_up(g, 1500);
+	assert_int_equal(vmbus_dma_alloc(g->dev, 64 * 1024, &dma), 0);
+	mem = vmbus_dma_addr(dma);
+	/* the RNDIS header in one range, the frame in another that spans pages */
+	pk.len = sizeof(pk) + 1400;
+	pk.data_len = 1400;
+	memcpy(mem, &pk, sizeof(pk));
+	make_frame(mem + 8192 - 100, 1400, 5);
+	assert_int_equal(vmbus_dma_gpa(dma, mem, sizeof(pk), &bufs[0], pfns[0], 8), 1);
+	assert_int_equal(vmbus_dma_gpa(dma, mem + 8192 - 100, 1400, &bufs[1], pfns[1], 8), 2);
+	memcpy(nv, &m, sizeof(m));
+	assert_int_equal(vmbus_chan_send_gpa(g->c, VMBUS_SEND_COMPLETION, 500, bufs, 2, &iov, 1), 0);
+	expect_rndis_complete(g, g->c, NVSP_STATUS_SUCCESS);
+	assert_int_equal(recv_frames(g, g->c, got, lens, 1), 1);
+	assert_int_equal(lens[0], 1400);
+	assert_memory_equal(got[0] + 12, mem + 8192 - 100 + 12, 1400 - 12);
+	/* page numbers outside the registered memory: a FAILURE completion */
+	pfns[1][0] = 0x12345;
+	assert_int_equal(vmbus_chan_send_gpa(g->c, VMBUS_SEND_COMPLETION, 501, bufs, 2, &iov, 1), 0);
+	expect_rndis_complete(g, g->c, NVSP_STATUS_FAILURE);
+	vmbus_dma_free(dma);
+}
+
+/* The host's rules on its own rings: signals on empty-to-non-empty only. */
+static void test_host_signals_sparingly(void **state)
+{
+	struct guest *g = guest_new(NULL, NULL, NULL);
+	struct vmbus_chan_stats st;
+	char out[65536];
+	uint8_t f[64];
+	int i;
+
+	(void)state;
+	nic_up(g, 1500);
+	vmbus_chan_mask(g->c);
+	/* with the guest's mask set, nothing the host writes raises an interrupt */
+	assert_int_equal(sim_ctl(&g->sim, out, sizeof(out), "stats", NULL), 0);
+	for (i = 0; i < 10; i++) {
+		make_frame(f, sizeof(f), (uint32_t)i);
+		send_frame(g, g->c, 20 + (uint32_t)i, f, sizeof(f));
+	}
+	assert_true(sim_wait_stats(&g->sim, "tx 10 frames", WAIT_MS));
+	vmbus_chan_stats(g->c, &st);
+	(void)st;
+	{
+		char out2[65536];
+		const char *a, *b;
+
+		assert_int_equal(sim_ctl(&g->sim, out2, sizeof(out2), "stats", NULL), 0);
+		a = strstr(out, "interrupts ");
+		b = strstr(out2, "interrupts ");
+		assert_non_null(a);
+		assert_non_null(b);
+		/* no interrupt while masked */
+		assert_int_equal(atoi(a + 11), atoi(b + 11));
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_teardown(test_version_negotiation, guest_free),
+		cmocka_unit_test_teardown(test_every_version_accepted, guest_free),
+		cmocka_unit_test_teardown(test_attach_and_control, guest_free),
+		cmocka_unit_test_teardown(test_jumbo_mtu, guest_free),
+		cmocka_unit_test_teardown(test_mtu_out_of_range, guest_free),
+		cmocka_unit_test_teardown(test_filter_gates_receive, guest_free),
+		cmocka_unit_test_teardown(test_echo_traffic, guest_free),
+		cmocka_unit_test_teardown(test_subchannels_and_send_table, guest_free),
+		cmocka_unit_test_teardown(test_control_on_subchannel_fails, guest_free),
+		cmocka_unit_test_teardown(test_link_indications, guest_free),
+		cmocka_unit_test_teardown(test_violation_stops_channel, guest_free),
+		cmocka_unit_test_teardown(test_message_before_init_stops, guest_free),
+		cmocka_unit_test_teardown(test_rndis_init_twice_stops, guest_free),
+		cmocka_unit_test_teardown(test_bad_data_packet_fails, guest_free),
+		cmocka_unit_test_teardown(test_fail_mode_goes_on, guest_free),
+		cmocka_unit_test_teardown(test_guest_corrupts_ring, guest_free),
+		cmocka_unit_test_teardown(test_fault_ring_index, guest_free),
+		cmocka_unit_test_teardown(test_fault_bad_descriptor, guest_free),
+		cmocka_unit_test_teardown(test_fault_bad_xfer_range, guest_free),
+		cmocka_unit_test_teardown(test_fault_truncated_rndis, guest_free),
+		cmocka_unit_test_teardown(test_fault_delayed_completions, guest_free),
+		cmocka_unit_test_teardown(test_fault_dropped_completions, guest_free),
+		cmocka_unit_test_teardown(test_fault_rescind_in_traffic, guest_free),
+		cmocka_unit_test_teardown(test_rescind_and_offer_again, guest_free),
+		cmocka_unit_test_teardown(test_reopen_resets_session, guest_free),
+		cmocka_unit_test_teardown(test_two_nics_on_a_switch, guest_free),
+		cmocka_unit_test_teardown(test_gpa_direct_transmit, guest_free),
+		cmocka_unit_test_teardown(test_host_signals_sparingly, guest_free),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

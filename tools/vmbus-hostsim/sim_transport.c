@@ -1,0 +1,738 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The file-and-socket transport: builds, under a root directory, the tree
+ * a real guest has (sysfs-like attribute files, map backing files, a
+ * SOCK_SEQPACKET socket per UIO device), so that libvmbus runs the same
+ * code as on a real guest.
+ *
+ *   ROOT/sys/bus/vmbus/devices/<guid>/{class_id,device_id,id,monitor_id,
+ *        driver,uio/uioN,channels/<relid>/{ring,subchannel_id,monitor_id,
+ *        in_mask,out_mask,read_avail,write_avail}}
+ *   ROOT/sys/class/uio/uioN/{name,version,event,maps/mapK/{name,addr,size,offset}}
+ *   ROOT/dev/uioN          the socket: 4-byte open status on connect, then
+ *                          4-byte event counts; 4-byte irqcontrol from the
+ *                          guest; a guest-memory registration (below)
+ *   ROOT/dev/uioN.mapK     map backing files; map1 and map2 are links to the
+ *                          bus-wide interrupt and monitor pages
+ *
+ * Guest memory (for GPA-direct packets): a connection may send one
+ * registration {magic, version, size} with a memfd attached; the host maps
+ * it and answers {status, base_pfn}.  Page numbers base_pfn + i then name
+ * page i of that memory until the connection closes.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "hostsim.h"
+#include <vmbus/sim.h>
+
+#define UIO_DRIVER_NAME "hv_uio"
+#define UIO_DRIVER_VERSION "0.1"
+
+struct sim_region {
+	bool used;
+	void *mem;
+	size_t size;
+};
+
+struct sim_conn {
+	struct hs_watch w;
+	struct hs_dev *dev;
+	bool memory; /* registered guest memory: not an interrupt listener */
+	int region; /* index in the device's regions, or -1 */
+};
+
+struct sim_dev {
+	struct hs_watch listen;
+	char sock_path[108];
+	struct sim_conn *conns[HS_MAX_CONNS];
+	unsigned int nconns;
+	unsigned int nopen; /* interrupt listeners: what "open" counts */
+	struct sim_region regions[HS_MAX_REGIONS];
+	void *maps[5];
+	size_t map_len[5];
+};
+
+struct sim_transport {
+	struct hs_transport t;
+	char root[PATH_MAX];
+	int int_fd, mon_fd;
+	unsigned int dead_seq;
+};
+
+static int mkpath(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static int mkpath(char *buf, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, len, fmt, ap);
+	va_end(ap);
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+static int mkdirs(const char *path)
+{
+	char tmp[PATH_MAX];
+	size_t i;
+
+	if (mkpath(tmp, sizeof(tmp), "%s", path))
+		return -ENAMETOOLONG;
+	for (i = 1; tmp[i]; i++) {
+		if (tmp[i] != '/')
+			continue;
+		tmp[i] = '\0';
+		if (mkdir(tmp, 0755) && errno != EEXIST)
+			return -errno;
+		tmp[i] = '/';
+	}
+	if (mkdir(tmp, 0755) && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+static int write_text(const char *path, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Replaces the file's content atomically, so a reader never sees half of it. */
+static int write_text(const char *path, const char *fmt, ...)
+{
+	char tmp[PATH_MAX], buf[256];
+	va_list ap;
+	int fd, n, err = 0;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(buf) || mkpath(tmp, sizeof(tmp), "%s.tmp", path))
+		return -EINVAL;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, buf, (size_t)n) != n)
+		err = -EIO;
+	close(fd);
+	if (!err && rename(tmp, path))
+		err = -errno;
+	if (err)
+		unlink(tmp);
+	return err;
+}
+
+/* A zero-filled file of @size bytes, mapped shared. */
+static void *map_file(const char *path, size_t size, int mode)
+{
+	void *p;
+	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+
+	if (fd < 0)
+		return NULL;
+	if (ftruncate(fd, (off_t)size)) {
+		close(fd);
+		return NULL;
+	}
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static int rm_entry(const char *path, const struct stat *st, int type, struct FTW *f)
+{
+	(void)st;
+	(void)f;
+	return type == FTW_DP ? rmdir(path) : unlink(path);
+}
+
+static void rm_rf(const char *path)
+{
+	nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static struct sim_transport *sim_of(struct hs_transport *t)
+{
+	return (struct sim_transport *)t;
+}
+
+/* ------------------------------------------------------------------------ */
+/* connections                                                               */
+/* ------------------------------------------------------------------------ */
+
+static void conn_free(struct sim_dev *sd, struct sim_conn *c)
+{
+	unsigned int i;
+
+	hs_watch_del(c->dev->bus, &c->w);
+	shutdown(c->w.fd, SHUT_RDWR);
+	close(c->w.fd);
+	if (c->region >= 0) {
+		struct sim_region *r = &sd->regions[c->region];
+
+		munmap(r->mem, r->size);
+		memset(r, 0, sizeof(*r));
+	}
+	for (i = 0; i < sd->nconns; i++) {
+		if (sd->conns[i] == c) {
+			sd->conns[i] = sd->conns[--sd->nconns];
+			break;
+		}
+	}
+	free(c);
+}
+
+static void conn_closed(struct hs_dev *dev, struct sim_conn *c)
+{
+	struct sim_dev *sd = dev->tpriv;
+	bool listener = !c->memory;
+
+	conn_free(sd, c);
+	if (listener && --sd->nopen == 0)
+		hs_dev_closed(dev);
+}
+
+/* A guest-memory registration: map the memfd it carries, say where it lives. */
+static void conn_register(struct hs_dev *dev, struct sim_conn *c, const struct vmbus_sim_memreg *reg,
+			  int fd)
+{
+	struct sim_dev *sd = dev->tpriv;
+	struct vmbus_sim_memreply rep = { .status = 0 };
+	struct stat st;
+	int i, slot = -1;
+
+	if (c->region >= 0 || c->memory) {
+		rep.status = -EBUSY;
+	} else if (reg->version != VMBUS_SIM_MEMREG_VERSION || reg->size == 0 ||
+		   reg->size % VMBUS_HV_PAGE_SIZE || reg->size > VMBUS_SIM_REGION_MAX) {
+		rep.status = -EINVAL;
+	} else if (fstat(fd, &st) || (uint64_t)st.st_size < reg->size) {
+		rep.status = -EINVAL;
+	} else {
+		for (i = 0; i < HS_MAX_REGIONS; i++)
+			if (!sd->regions[i].used) {
+				slot = i;
+				break;
+			}
+		if (slot < 0)
+			rep.status = -ENOSPC;
+	}
+	if (rep.status == 0) {
+		void *m = mmap(NULL, reg->size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+
+		if (m == MAP_FAILED) {
+			rep.status = -errno;
+		} else {
+			sd->regions[slot] = (struct sim_region){ .used = true, .mem = m,
+								 .size = reg->size };
+			c->region = slot;
+			rep.base_pfn = VMBUS_SIM_REGION_PFN(slot);
+			hs_debug("%s: guest memory region %d, %" PRIu64 " bytes", dev->guid, slot,
+				 reg->size);
+		}
+	}
+	/* a memory connection is not an interrupt listener any more */
+	if (!c->memory) {
+		c->memory = true;
+		if (--sd->nopen == 0)
+			hs_dev_closed(dev);
+	}
+	if (send(c->w.fd, &rep, sizeof(rep), MSG_NOSIGNAL | MSG_DONTWAIT) != sizeof(rep))
+		hs_debug("%s: registration reply lost", dev->guid);
+}
+
+static void conn_event(struct hs_watch *w, uint32_t events)
+{
+	struct sim_conn *c = w->arg;
+	struct hs_dev *dev = c->dev;
+
+	for (;;) {
+		union {
+			int32_t irq;
+			struct vmbus_sim_memreg reg;
+			uint8_t raw[64];
+		} msg;
+		char cbuf[CMSG_SPACE(sizeof(int))];
+		struct iovec iov = { &msg, sizeof(msg) };
+		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+				     .msg_controllen = sizeof(cbuf) };
+		struct cmsghdr *cm;
+		int fd = -1;
+		ssize_t n = recvmsg(w->fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		if (n <= 0) {
+			conn_closed(dev, c);
+			return;
+		}
+		for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
+			if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
+				memcpy(&fd, CMSG_DATA(cm), sizeof(fd));
+		if (n == sizeof(int32_t) && fd < 0) {
+			if (!c->memory)
+				hs_dev_irqcontrol(dev, msg.irq);
+		} else if (n == sizeof(struct vmbus_sim_memreg) && msg.reg.magic == VMBUS_SIM_MEMREG_MAGIC &&
+			   fd >= 0) {
+			conn_register(dev, c, &msg.reg, fd);
+		} else {
+			/* the UIO ABI takes exactly 4 bytes; anything else is refused */
+			hs_debug("%s: %zd-byte message ignored", dev->guid, n);
+		}
+		if (fd >= 0)
+			close(fd);
+	}
+	if (events & (EPOLLHUP | EPOLLERR))
+		conn_closed(dev, c);
+}
+
+static void listen_event(struct hs_watch *w, uint32_t events)
+{
+	struct hs_dev *dev = w->arg;
+	struct sim_dev *sd = dev->tpriv;
+	int32_t status = 0;
+	struct sim_conn *c;
+	int fd;
+
+	(void)events;
+	while ((fd = accept4(w->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK)) >= 0) {
+		if (sd->nconns >= HS_MAX_CONNS || !(c = calloc(1, sizeof(*c)))) {
+			status = -EMFILE;
+			if (send(fd, &status, sizeof(status), MSG_NOSIGNAL) < 0)
+				hs_debug("%s: refusal not delivered", dev->guid);
+			close(fd);
+			continue;
+		}
+		c->dev = dev;
+		c->region = -1;
+		c->w.fd = fd;
+		c->w.cb = conn_event;
+		c->w.arg = c;
+		if (hs_watch_add(dev->bus, &c->w, EPOLLIN)) {
+			close(fd);
+			free(c);
+			continue;
+		}
+		sd->conns[sd->nconns++] = c;
+		/* the guest's open() returns only now: connect before answering */
+		if (sd->nopen++ == 0)
+			hs_dev_opened(dev);
+		if (send(fd, &status, sizeof(status), MSG_NOSIGNAL) != sizeof(status))
+			conn_closed(dev, c);
+	}
+}
+
+/* ------------------------------------------------------------------------ */
+/* devices                                                                   */
+/* ------------------------------------------------------------------------ */
+
+static const char *const map_name_fmt[5] = { "txrx_rings", "int_page", "monitor_page", "recv:%u",
+					     "send:%u" };
+
+static int write_chan_dir(const char *dir, struct hs_chan *ch)
+{
+	char p[PATH_MAX];
+	int err;
+
+	if ((err = mkdirs(dir)))
+		return err;
+	if (mkpath(p, sizeof(p), "%s/subchannel_id", dir) ||
+	    (err = write_text(p, "%u\n", ch->subidx)))
+		return err ? err : -ENAMETOOLONG;
+	if (ch->monitor_id != VMBUS_MONITOR_ID_NONE) {
+		if (mkpath(p, sizeof(p), "%s/monitor_id", dir) ||
+		    (err = write_text(p, "%u\n", ch->monitor_id)))
+			return err ? err : -ENAMETOOLONG;
+	}
+	return 0;
+}
+
+static int sim_offer(struct hs_transport *t, struct hs_dev *dev)
+{
+	struct sim_transport *st = sim_of(t);
+	struct hs_chan *ch = dev->chans[0];
+	struct sim_dev *sd;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char tmpdir[PATH_MAX], dir[PATH_MAX], p[PATH_MAX], p2[PATH_MAX], name[40];
+	size_t sizes[5];
+	unsigned int i, nmaps = dev->is_nic ? 5 : 3;
+	int err = -ENOMEM;
+
+	sd = calloc(1, sizeof(*sd));
+	if (!sd)
+		return -ENOMEM;
+	dev->tpriv = sd;
+	sd->listen.fd = -1;
+	sizes[0] = 2 * dev->ring_size;
+	sizes[1] = sizes[2] = VMBUS_HV_PAGE_SIZE;
+	sizes[3] = dev->recv_size;
+	sizes[4] = dev->send_size;
+
+	/* the UIO class directory and the map backing files first */
+	if (mkpath(dir, sizeof(dir), "%s/sys/class/uio/uio%u", st->root, dev->uio_index))
+		goto fail_path;
+	for (i = 0; i < nmaps; i++) {
+		if (mkpath(p, sizeof(p), "%s/maps/map%u", dir, i) || (err = mkdirs(p)))
+			goto fail;
+		snprintf(name, sizeof(name), map_name_fmt[i],
+			 i == 3 ? dev->recv_gpadl : dev->send_gpadl);
+		if (mkpath(p, sizeof(p), "%s/maps/map%u/name", dir, i) ||
+		    (err = write_text(p, "%s\n", name)) ||
+		    mkpath(p, sizeof(p), "%s/maps/map%u/size", dir, i) ||
+		    (err = write_text(p, "0x%016zx\n", sizes[i])) ||
+		    mkpath(p, sizeof(p), "%s/maps/map%u/addr", dir, i) ||
+		    (err = write_text(p, "0x%016x\n", 0)) ||
+		    mkpath(p, sizeof(p), "%s/maps/map%u/offset", dir, i) ||
+		    (err = write_text(p, "0x0\n")))
+			goto fail;
+		if (mkpath(p, sizeof(p), "%s/dev/uio%u.map%u", st->root, dev->uio_index, i))
+			goto fail_path;
+		if (i == 1 || i == 2) {
+			/* every device maps the same interrupt and monitor pages */
+			if (mkpath(p2, sizeof(p2), "%s/dev/.vmbus-%s-page", st->root,
+				   i == 1 ? "int" : "monitor"))
+				goto fail_path;
+			unlink(p);
+			if (link(p2, p)) {
+				err = -errno;
+				goto fail;
+			}
+			continue;
+		}
+		sd->maps[i] = map_file(p, sizes[i], 0600);
+		if (!sd->maps[i]) {
+			err = -errno;
+			goto fail;
+		}
+		sd->map_len[i] = sizes[i];
+	}
+	if (mkpath(p, sizeof(p), "%s/name", dir) ||
+	    (err = write_text(p, "%s\n", UIO_DRIVER_NAME)) || mkpath(p, sizeof(p), "%s/version", dir) ||
+	    (err = write_text(p, "%s\n", UIO_DRIVER_VERSION)) ||
+	    mkpath(p, sizeof(p), "%s/event", dir) || (err = write_text(p, "0\n")))
+		goto fail;
+
+	ch->ring_mem = sd->maps[0];
+	ch->ring_size = sizes[0];
+	if (dev->is_nic) {
+		dev->recv_buf = sd->maps[3];
+		dev->send_buf = sd->maps[4];
+	}
+
+	/* the socket that is the guest's /dev/uioN */
+	if (mkpath(sa.sun_path, sizeof(sa.sun_path), "%s/dev/uio%u", st->root, dev->uio_index)) {
+		hs_log("root %s is too long for a socket path", st->root);
+		goto fail_path;
+	}
+	memcpy(sd->sock_path, sa.sun_path, sizeof(sd->sock_path));
+	unlink(sa.sun_path);
+	sd->listen.fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (sd->listen.fd < 0 || bind(sd->listen.fd, (struct sockaddr *)&sa, sizeof(sa)) ||
+	    listen(sd->listen.fd, 64)) {
+		err = -errno;
+		goto fail;
+	}
+	sd->listen.cb = listen_event;
+	sd->listen.arg = dev;
+	if ((err = hs_watch_add(dev->bus, &sd->listen, EPOLLIN)))
+		goto fail;
+
+	/* the device directory, built aside and renamed into place at once */
+	if (mkpath(tmpdir, sizeof(tmpdir), "%s/sys/bus/vmbus/devices/.%s.new", st->root, dev->guid) ||
+	    mkpath(dir, sizeof(dir), "%s/sys/bus/vmbus/devices/%s", st->root, dev->guid))
+		goto fail_path;
+	rm_rf(tmpdir);
+	if ((err = mkdirs(tmpdir)))
+		goto fail;
+	vmbus_guid_format(&dev->class_id, name);
+	if (mkpath(p, sizeof(p), "%s/class_id", tmpdir) || (err = write_text(p, "{%s}\n", name)))
+		goto fail;
+	if (mkpath(p, sizeof(p), "%s/device_id", tmpdir) ||
+	    (err = write_text(p, "{%s}\n", dev->guid)) || mkpath(p, sizeof(p), "%s/id", tmpdir) ||
+	    (err = write_text(p, "%u\n", ch->relid)))
+		goto fail;
+	if (ch->monitor_id != VMBUS_MONITOR_ID_NONE) {
+		if (mkpath(p, sizeof(p), "%s/monitor_id", tmpdir) ||
+		    (err = write_text(p, "%u\n", ch->monitor_id)))
+			goto fail;
+	}
+	if (mkpath(p, sizeof(p), "%s/uio/uio%u", tmpdir, dev->uio_index) || (err = mkdirs(p)))
+		goto fail;
+	if (mkpath(p, sizeof(p), "%s/driver", tmpdir))
+		goto fail_path;
+	if (symlink("../../../bus/vmbus/drivers/" UIO_DRIVER_NAME, p)) {
+		err = -errno;
+		goto fail;
+	}
+	/* the primary's channel directory, its ring file the same memory as map 0 */
+	if (mkpath(p, sizeof(p), "%s/channels/%u", tmpdir, ch->relid) ||
+	    (err = write_chan_dir(p, ch)))
+		goto fail;
+	if (mkpath(p, sizeof(p), "%s/channels/%u/ring", tmpdir, ch->relid) ||
+	    mkpath(p2, sizeof(p2), "%s/dev/uio%u.map0", st->root, dev->uio_index))
+		goto fail_path;
+	if (link(p2, p)) {
+		err = -errno;
+		goto fail;
+	}
+	if (rename(tmpdir, dir)) {
+		err = -errno;
+		goto fail;
+	}
+	return 0;
+fail_path:
+	err = -ENAMETOOLONG;
+fail:
+	hs_log("%s: cannot offer the device under %s: %s", dev->guid, st->root, strerror(-err));
+	return err;
+}
+
+static int sim_offer_chan(struct hs_transport *t, struct hs_chan *ch)
+{
+	struct sim_transport *st = sim_of(t);
+	struct hs_dev *dev = ch->dev;
+	char tmpdir[PATH_MAX], dir[PATH_MAX], p[PATH_MAX];
+	int err;
+
+	if (mkpath(tmpdir, sizeof(tmpdir), "%s/sys/bus/vmbus/devices/%s/channels/.%u.new", st->root,
+		   dev->guid, ch->relid) ||
+	    mkpath(dir, sizeof(dir), "%s/sys/bus/vmbus/devices/%s/channels/%u", st->root, dev->guid,
+		   ch->relid) ||
+	    mkpath(p, sizeof(p), "%s/ring", tmpdir))
+		return -ENAMETOOLONG;
+	if ((err = write_chan_dir(tmpdir, ch)))
+		return err;
+	ch->ring_size = 2 * dev->ring_size;
+	/* the kernel's sysfs ring file is mode 0600 */
+	ch->ring_mem = map_file(p, ch->ring_size, 0600);
+	if (!ch->ring_mem)
+		return -errno;
+	/* appears all at once, its ring already "opened" by the driver */
+	if (rename(tmpdir, dir)) {
+		err = -errno;
+		munmap(ch->ring_mem, ch->ring_size);
+		ch->ring_mem = NULL;
+		return err;
+	}
+	return 0;
+}
+
+static void sim_rescind(struct hs_transport *t, struct hs_dev *dev)
+{
+	struct sim_transport *st = sim_of(t);
+	struct sim_dev *sd = dev->tpriv;
+	char p[PATH_MAX], dead[PATH_MAX];
+	unsigned int i;
+
+	if (!sd)
+		return;
+	/* hang up every guest handle: reads see EOF, writes EPIPE */
+	while (sd->nconns)
+		conn_free(sd, sd->conns[0]);
+	sd->nopen = 0;
+	if (sd->listen.fd >= 0) {
+		hs_watch_del(dev->bus, &sd->listen);
+		shutdown(sd->listen.fd, SHUT_RDWR);
+		close(sd->listen.fd);
+		sd->listen.fd = -1;
+		unlink(sd->sock_path);
+	}
+	/* the tree goes away at once: renamed aside, then removed */
+	if (!mkpath(p, sizeof(p), "%s/sys/bus/vmbus/devices/%s", st->root, dev->guid) &&
+	    !mkpath(dead, sizeof(dead), "%s/sys/bus/vmbus/devices/.%s.dead%u", st->root, dev->guid,
+		    st->dead_seq++) &&
+	    !rename(p, dead))
+		rm_rf(dead);
+	if (!mkpath(p, sizeof(p), "%s/sys/class/uio/uio%u", st->root, dev->uio_index))
+		rm_rf(p);
+	for (i = 0; i < 5; i++) {
+		if (!mkpath(p, sizeof(p), "%s/dev/uio%u.map%u", st->root, dev->uio_index, i))
+			unlink(p);
+	}
+	/* the guest may still have these mapped: its memory stays valid */
+	for (i = 0; i < 5; i++)
+		if (sd->maps[i])
+			munmap(sd->maps[i], sd->map_len[i]);
+	if (dev->chans[0])
+		dev->chans[0]->ring_mem = NULL;
+	dev->recv_buf = dev->send_buf = NULL;
+	free(sd);
+	dev->tpriv = NULL;
+}
+
+static void sim_rescind_chan(struct hs_transport *t, struct hs_chan *ch)
+{
+	struct sim_transport *st = sim_of(t);
+	char p[PATH_MAX], dead[PATH_MAX];
+
+	if (!mkpath(p, sizeof(p), "%s/sys/bus/vmbus/devices/%s/channels/%u", st->root, ch->dev->guid,
+		    ch->relid) &&
+	    !mkpath(dead, sizeof(dead), "%s/sys/bus/vmbus/devices/%s/channels/.%u.dead%u", st->root,
+		    ch->dev->guid, ch->relid, st->dead_seq++) &&
+	    !rename(p, dead))
+		rm_rf(dead);
+	if (ch->ring_mem)
+		munmap(ch->ring_mem, ch->ring_size);
+	ch->ring_mem = NULL;
+}
+
+static int sim_signal(struct hs_transport *t, struct hs_chan *ch)
+{
+	struct hs_dev *dev = ch->dev;
+	struct sim_dev *sd = dev->tpriv;
+	unsigned int i;
+
+	(void)t;
+	if (!sd)
+		return -ENODEV;
+	dev->events++;
+	for (i = 0; i < sd->nconns; i++) {
+		struct sim_conn *c = sd->conns[i];
+
+		/* a full socket already holds a wakeup: events coalesce anyway */
+		if (!c->memory)
+			send(c->w.fd, &dev->events, sizeof(dev->events), MSG_NOSIGNAL | MSG_DONTWAIT);
+	}
+	return 0;
+}
+
+static void *sim_guest_mem(struct hs_transport *t, struct hs_dev *dev, uint64_t pfn, uint32_t off,
+			   uint32_t len)
+{
+	struct sim_dev *sd = dev->tpriv;
+	uint64_t slot = (pfn >> 32), page = pfn & 0xffffffffu, start;
+	struct sim_region *r;
+
+	(void)t;
+	if (!sd || slot == 0 || slot > HS_MAX_REGIONS || off >= VMBUS_HV_PAGE_SIZE)
+		return NULL;
+	r = &sd->regions[slot - 1];
+	if (!r->used)
+		return NULL;
+	start = page * VMBUS_HV_PAGE_SIZE + off;
+	if (start > r->size || len > r->size - start)
+		return NULL;
+	return (uint8_t *)r->mem + start;
+}
+
+static void sim_update_attrs(struct hs_transport *t, struct hs_dev *dev)
+{
+	struct sim_transport *st = sim_of(t);
+	char p[PATH_MAX];
+	unsigned int i;
+
+	if (!dev->tpriv)
+		return;
+	if (!mkpath(p, sizeof(p), "%s/sys/class/uio/uio%u/event", st->root, dev->uio_index))
+		write_text(p, "%u\n", dev->events);
+	for (i = 0; i < dev->nchans; i++) {
+		struct hs_chan *ch = dev->chans[i];
+		struct vmbus_ring_hdr *out, *in;
+		char d[PATH_MAX];
+		int64_t rd, wr;
+
+		if (!ch || !ch->vc ||
+		    mkpath(d, sizeof(d), "%s/sys/bus/vmbus/devices/%s/channels/%u", st->root,
+			   dev->guid, ch->relid))
+			continue;
+		/* guest's view: out = guest-to-host ring (our rx), in = ours to it */
+		out = vmbus_ring_hdr(vmbus_chan_rx_ring(ch->vc));
+		in = vmbus_ring_hdr(vmbus_chan_tx_ring(ch->vc));
+		rd = vmbus_ring_readable(vmbus_chan_tx_ring(ch->vc));
+		wr = vmbus_ring_writable(vmbus_chan_rx_ring(ch->vc));
+		if (!mkpath(p, sizeof(p), "%s/out_mask", d))
+			write_text(p, "%u\n", out->interrupt_mask);
+		if (!mkpath(p, sizeof(p), "%s/in_mask", d))
+			write_text(p, "%u\n", in->interrupt_mask);
+		if (!mkpath(p, sizeof(p), "%s/read_avail", d))
+			write_text(p, "%" PRId64 "\n", rd < 0 ? 0 : rd);
+		if (!mkpath(p, sizeof(p), "%s/write_avail", d))
+			write_text(p, "%" PRId64 "\n", wr < 0 ? 0 : wr);
+	}
+}
+
+static void sim_destroy(struct hs_transport *t)
+{
+	struct sim_transport *st = sim_of(t);
+	char p[PATH_MAX];
+
+	if (st->t.bus->int_page)
+		munmap(st->t.bus->int_page, VMBUS_HV_PAGE_SIZE);
+	if (st->t.bus->monitor)
+		munmap(st->t.bus->monitor, VMBUS_HV_PAGE_SIZE);
+	st->t.bus->int_page = NULL;
+	st->t.bus->monitor = NULL;
+	if (!mkpath(p, sizeof(p), "%s/sys", st->root))
+		rm_rf(p);
+	if (!mkpath(p, sizeof(p), "%s/dev", st->root))
+		rm_rf(p);
+	free(st);
+}
+
+static const struct hs_transport_ops sim_ops = {
+	.name = "files+sockets",
+	.offer = sim_offer,
+	.offer_chan = sim_offer_chan,
+	.rescind_chan = sim_rescind_chan,
+	.rescind = sim_rescind,
+	.signal = sim_signal,
+	.guest_mem = sim_guest_mem,
+	.update_attrs = sim_update_attrs,
+	.destroy = sim_destroy,
+};
+
+int hs_sim_transport_create(struct hs_bus *bus, const char *root, struct hs_transport **out)
+{
+	struct sim_transport *st;
+	char p[PATH_MAX];
+	struct stat sb;
+	int err;
+
+	if (stat(root, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+		if (!mkpath(p, sizeof(p), "%s/sys/bus/vmbus/devices", root) && stat(p, &sb) == 0) {
+			hs_log("%s already holds a VMBus tree: is another vmbus-hostsim running "
+			       "there? (remove %s/sys and %s/dev if not)",
+			       root, root, root);
+			return -EEXIST;
+		}
+	}
+	st = calloc(1, sizeof(*st));
+	if (!st)
+		return -ENOMEM;
+	st->t.ops = &sim_ops;
+	st->t.bus = bus;
+	if (mkpath(st->root, sizeof(st->root), "%s", root)) {
+		free(st);
+		return -ENAMETOOLONG;
+	}
+	if (mkpath(p, sizeof(p), "%s/sys/bus/vmbus/devices", root) || (err = mkdirs(p)) ||
+	    mkpath(p, sizeof(p), "%s/sys/bus/vmbus/drivers/%s", root, UIO_DRIVER_NAME) ||
+	    (err = mkdirs(p)) || mkpath(p, sizeof(p), "%s/sys/class/uio", root) ||
+	    (err = mkdirs(p)) || mkpath(p, sizeof(p), "%s/dev", root) || (err = mkdirs(p))) {
+		hs_log("cannot create the VMBus tree under %s: %s", root, strerror(errno));
+		free(st);
+		return -errno ? -errno : -EIO;
+	}
+	if (mkpath(p, sizeof(p), "%s/dev/.vmbus-int-page", root) ||
+	    !(bus->int_page = map_file(p, VMBUS_HV_PAGE_SIZE, 0600)) ||
+	    mkpath(p, sizeof(p), "%s/dev/.vmbus-monitor-page", root) ||
+	    !(bus->monitor = map_file(p, VMBUS_HV_PAGE_SIZE, 0600))) {
+		err = -errno;
+		hs_log("cannot create the interrupt and monitor pages under %s/dev: %s", root,
+		       strerror(errno));
+		sim_destroy(&st->t);
+		return err ? err : -EIO;
+	}
+	*out = &st->t;
+	return 0;
+}
