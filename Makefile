@@ -60,6 +60,8 @@ HOSTSIM_SRCS := $(wildcard tools/vmbus-hostsim/*.c)
 HOSTSIM_OBJS := $(HOSTSIM_SRCS:%.c=$(B)/%.o)
 HOSTSIM := $(B)/bin/vmbus-hostsim
 PROGRAMS := $(HOSTSIM)
+# the kernel transport speaks the vmbus_sim test module's ABI
+$(HOSTSIM_OBJS): ALL_CFLAGS += -Itests/kernel/vmbus_sim/uapi
 
 # --- tests and benchmarks ----------------------------------------------------
 UNIT_SRCS := $(wildcard tests/unit/*.c)

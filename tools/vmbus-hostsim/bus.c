@@ -177,23 +177,32 @@ int hs_chan_signal_guest(struct vmbus_chan *vc, void *arg)
 	return ch->dev->bus->tp->ops->signal(ch->dev->bus->tp, ch);
 }
 
-/* Resets the rings as the guest kernel does at connect and attaches to them. */
+/*
+ * Attaches to the channel's rings.  Where the host also plays the guest
+ * kernel (the file transport), it first resets both ring headers as the
+ * kernel does at connect; a kernel transport's guest has done that itself.
+ */
 static int chan_connect(struct hs_chan *ch)
 {
 	struct hs_dev *dev = ch->dev;
-	size_t half = ch->ring_size / 2;
-	struct vmbus_ring_hdr *g2h = ch->ring_mem, *h2g = (void *)((uint8_t *)ch->ring_mem + half);
+	size_t g2h_size = ch->g2h_size ? ch->g2h_size : ch->ring_size / 2;
+	struct vmbus_ring_hdr *g2h = ch->ring_mem;
+	struct vmbus_ring_hdr *h2g = (void *)((uint8_t *)ch->ring_mem + g2h_size);
 	struct vmbus_chan_attach_opts o = { .sz = sizeof(o) };
 	int err;
 
-	vmbus_ring_hdr_init(g2h);
-	vmbus_ring_hdr_init(h2g);
+	if (!ch->ring_mem || g2h_size >= ch->ring_size)
+		return -EINVAL;
+	if (dev->bus->tp->ops->plays_kernel) {
+		vmbus_ring_hdr_init(g2h);
+		vmbus_ring_hdr_init(h2g);
+	}
 	/* the host starts out "draining": the guest need not signal yet */
 	__atomic_store_n(&g2h->interrupt_mask, 1, __ATOMIC_RELEASE);
 	o.tx = h2g;
-	o.tx_size = half;
+	o.tx_size = ch->ring_size - g2h_size;
 	o.rx = g2h;
-	o.rx_size = half;
+	o.rx_size = g2h_size;
 	o.hdr_size = VMBUS_HV_PAGE_SIZE;
 	o.relid = ch->relid;
 	o.signal = hs_chan_signal_guest;
@@ -458,7 +467,9 @@ int hs_offer_subchan(struct hs_dev *dev, uint16_t subidx, struct hs_chan **out)
 	if (!ch)
 		return -ENOSPC;
 	err = dev->bus->tp->ops->offer_chan(dev->bus->tp, ch);
-	if (!err)
+	/* the file transport's rings are open at once; a kernel's guest opens
+	 * them later (hs_chan_ready) */
+	if (!err && ch->ring_mem)
 		err = chan_connect(ch);
 	if (err) {
 		chan_free(ch);
@@ -488,6 +499,59 @@ static void dev_close_chans(struct hs_dev *dev)
 	}
 	dev->nchans = 1;
 	chan_disconnect(dev->chans[0]);
+}
+
+void hs_chan_ready(struct hs_chan *ch)
+{
+	int err;
+
+	if (ch->subidx == 0) {
+		hs_dev_opened(ch->dev);
+		return;
+	}
+	err = chan_connect(ch);
+	if (err)
+		hs_log("%s: cannot attach to subchannel %u: %s", ch->dev->guid, ch->subidx,
+		       strerror(-err));
+}
+
+void hs_chan_closed(struct hs_chan *ch)
+{
+	if (ch->subidx == 0)
+		hs_dev_closed(ch->dev);
+	else
+		chan_disconnect(ch);
+}
+
+void hs_chan_signalled(struct hs_chan *ch)
+{
+	chan_signalled(ch);
+}
+
+void hs_chan_set_ids(struct hs_chan *ch, uint32_t relid, uint8_t monitor_id)
+{
+	struct hs_bus *bus = ch->dev->bus;
+
+	if (ch->monitor_id != VMBUS_MONITOR_ID_NONE && bus->by_monitor[ch->monitor_id] == ch)
+		bus->by_monitor[ch->monitor_id] = NULL;
+	ch->relid = relid;
+	ch->monitor_id = monitor_id;
+	if (monitor_id != VMBUS_MONITOR_ID_NONE && monitor_id <= VMBUS_MONITOR_ID_MAX)
+		bus->by_monitor[monitor_id] = ch;
+}
+
+struct hs_chan *hs_find_chan(struct hs_bus *bus, uint32_t relid)
+{
+	unsigned int i, j;
+
+	for (i = 0; i < HS_MAX_DEVS; i++) {
+		struct hs_dev *d = bus->devs[i];
+
+		for (j = 0; d && j < d->nchans; j++)
+			if (d->chans[j] && d->chans[j]->relid == relid)
+				return d->chans[j];
+	}
+	return NULL;
 }
 
 void hs_dev_opened(struct hs_dev *dev)
@@ -584,7 +648,7 @@ static void timer_update(struct hs_bus *bus)
 	uint64_t ns = 1000000000u;
 	unsigned int i;
 
-	for (i = 0; i < HS_MAX_DEVS; i++)
+	for (i = 0; bus->monitor && i < HS_MAX_DEVS; i++)
 		if (bus->devs[i] && bus->devs[i]->connected)
 			ns = (uint64_t)bus->opts.latency_us * 1000u;
 	/* idle for a while: scan ten times less often until the next signal */
@@ -632,9 +696,30 @@ static bool scan_monitor(struct hs_bus *bus)
 	return found;
 }
 
+static void dev_work(struct hs_dev *dev)
+{
+	struct hs_bus *bus = dev->bus;
+	unsigned int j;
+
+	for (j = 0; j < dev->nchans; j++) {
+		struct hs_chan *ch = dev->chans[j];
+
+		if (ch && ch->open && (ch->kicked || bus->opts.busy_poll))
+			chan_service(ch);
+	}
+}
+
+static void dev_poll(struct hs_dev *dev)
+{
+	if (dev->ops->poll)
+		dev->ops->poll(dev);
+}
+
 static void run_work(struct hs_bus *bus)
 {
-	unsigned int i, j;
+	int (*guard)(struct hs_transport *, struct hs_dev *, void (*)(struct hs_dev *)) =
+		bus->tp->ops->guard;
+	unsigned int i;
 
 	bus->work = false;
 	for (i = 0; i < HS_MAX_DEVS; i++) {
@@ -642,15 +727,17 @@ static void run_work(struct hs_bus *bus)
 
 		if (!dev || !dev->connected)
 			continue;
-		for (j = 0; j < dev->nchans; j++) {
-			struct hs_chan *ch = dev->chans[j];
-
-			if (ch && ch->open && (ch->kicked || bus->opts.busy_poll))
-				chan_service(ch);
-		}
+		if (guard)
+			guard(bus->tp, dev, dev_work);
+		else
+			dev_work(dev);
 		/* the device may be gone after a channel's packet (rescind fault) */
-		if (bus->devs[i] == dev && dev->ops->poll)
-			dev->ops->poll(dev);
+		if (bus->devs[i] != dev)
+			continue;
+		if (guard)
+			guard(bus->tp, dev, dev_poll);
+		else
+			dev_poll(dev);
 	}
 }
 

@@ -71,10 +71,14 @@ uint64_t hs_now_ns(void);
  */
 struct hs_transport_ops {
 	const char *name;
+	/* The host also plays the guest kernel's part (resets ring headers at
+	 * open, serves the UIO device); false when a real guest kernel does. */
+	bool plays_kernel;
 	/* Makes @dev visible; allocates its primary ring and, for network
 	 * devices, its receive and send buffers (dev->ring_mem ...). */
 	int (*offer)(struct hs_transport *t, struct hs_dev *dev);
-	/* Makes a subchannel visible with its ring already opened. */
+	/* Makes a subchannel visible.  Sets ch->ring_mem if its ring is open at
+	 * once; otherwise the transport calls hs_chan_ready() when it is. */
 	int (*offer_chan)(struct hs_transport *t, struct hs_chan *ch);
 	/* Removes a subchannel and unmaps its ring. */
 	void (*rescind_chan)(struct hs_transport *t, struct hs_chan *ch);
@@ -89,6 +93,9 @@ struct hs_transport_ops {
 			   uint32_t len);
 	/* Refreshes the live attributes (masks, available bytes, events). */
 	void (*update_attrs)(struct hs_transport *t, struct hs_dev *dev);
+	/* Runs @fn for @dev, surviving memory the guest revokes meanwhile
+	 * (NULL: just run it). */
+	int (*guard)(struct hs_transport *t, struct hs_dev *dev, void (*fn)(struct hs_dev *dev));
 	void (*destroy)(struct hs_transport *t);
 };
 
@@ -98,11 +105,20 @@ struct hs_transport {
 };
 
 int hs_sim_transport_create(struct hs_bus *bus, const char *root, struct hs_transport **out);
+int hs_kern_transport_create(struct hs_bus *bus, const char *path, struct hs_transport **out);
 
 /* What a transport reports to the bus. */
 void hs_dev_opened(struct hs_dev *dev); /* first guest handle: connect the primary */
 void hs_dev_closed(struct hs_dev *dev); /* last handle gone: disconnect */
 void hs_dev_irqcontrol(struct hs_dev *dev, int32_t value);
+/* A channel's ring memory is there (ring_mem, ring_size, g2h_size): open it. */
+void hs_chan_ready(struct hs_chan *ch);
+void hs_chan_closed(struct hs_chan *ch);
+/* The guest signalled @ch (transports that see signals as events). */
+void hs_chan_signalled(struct hs_chan *ch);
+/* The transport assigns relid and monitor id (kernel transport). */
+void hs_chan_set_ids(struct hs_chan *ch, uint32_t relid, uint8_t monitor_id);
+struct hs_chan *hs_find_chan(struct hs_bus *bus, uint32_t relid);
 
 /* ------------------------------------------------------------------------ */
 /* bus, devices, channels                                                    */
@@ -121,6 +137,7 @@ struct hs_chan {
 	uint8_t monitor_id; /* VMBUS_MONITOR_ID_NONE: not monitored */
 	void *ring_mem; /* guest-to-host ring, then host-to-guest ring */
 	size_t ring_size; /* both directions */
+	size_t g2h_size; /* bytes of the guest-to-host ring; 0: half */
 	struct vmbus_chan *vc; /* host view: tx = host-to-guest */
 	bool open;
 	bool stopped; /* the host gave up on this channel */

@@ -26,7 +26,11 @@ static void usage(FILE *f)
 		"Guests find it with VMBUS_ROOT=DIR or --root DIR.\n"
 		"\n"
 		"options:\n"
-		"  --root DIR           where to build the simulated VMBus (required)\n"
+		"  --root DIR           where to build the simulated VMBus (required; with the\n"
+		"                       kernel transport only the control socket lives there)\n"
+		"  --transport T        files (default): the simulated tree under DIR;\n"
+		"                       kernel[:PATH]: serve a real guest kernel through the\n"
+		"                       vmbus_sim test module (default PATH /dev/vmbus_sim)\n"
 		"  --nic N              network adapters to offer (default 1, at most %d)\n"
 		"  --device GUID        instance GUID of the next adapter (repeatable)\n"
 		"  --wire SPEC          where frames go: %s (default echo)\n"
@@ -98,7 +102,7 @@ int main(int argc, char **argv)
 	enum {
 		OPT_ROOT = 256, OPT_NIC, OPT_DEVICE, OPT_WIRE, OPT_MTU, OPT_QUEUES, OPT_NOMON,
 		OPT_LATENCY, OPT_BUSY, OPT_ONERR, OPT_RING, OPT_RECV, OPT_SEND, OPT_SPEED,
-		OPT_FLAP, OPT_GSIZE, OPT_GCOUNT, OPT_GRATE,
+		OPT_FLAP, OPT_GSIZE, OPT_GCOUNT, OPT_GRATE, OPT_TRANSPORT,
 	};
 	static const struct option opts[] = {
 		{ "root", required_argument, NULL, OPT_ROOT },
@@ -119,6 +123,7 @@ int main(int argc, char **argv)
 		{ "gen-size", required_argument, NULL, OPT_GSIZE },
 		{ "gen-count", required_argument, NULL, OPT_GCOUNT },
 		{ "gen-rate", required_argument, NULL, OPT_GRATE },
+		{ "transport", required_argument, NULL, OPT_TRANSPORT },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -140,7 +145,7 @@ int main(int argc, char **argv)
 	};
 	struct vmbus_guid guids[HS_MAX_DEVS];
 	unsigned int nguids = 0, i;
-	const char *root = NULL;
+	const char *root = NULL, *transport = "files";
 	static struct hs_bus bus;
 	struct hs_watch sigw;
 	sigset_t mask;
@@ -260,6 +265,16 @@ int main(int argc, char **argv)
 				return 2;
 			o.gen_rate = v;
 			break;
+		case OPT_TRANSPORT:
+			if (strcmp(optarg, "files") && strcmp(optarg, "kernel") &&
+			    strncmp(optarg, "kernel:", 7)) {
+				fprintf(stderr, "vmbus-hostsim: --transport takes files or "
+						"kernel[:PATH], not \"%s\"\n",
+					optarg);
+				return 2;
+			}
+			transport = optarg;
+			break;
 		case 'v':
 			hs_verbose = 1;
 			break;
@@ -304,7 +319,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "vmbus-hostsim: signalfd: %s\n", strerror(errno));
 		return 1;
 	}
-	err = hs_sim_transport_create(&bus, root, &bus.tp);
+	if (!strncmp(transport, "kernel", 6))
+		err = hs_kern_transport_create(&bus, transport[6] ? transport + 7 : "/dev/vmbus_sim",
+					       &bus.tp);
+	else
+		err = hs_sim_transport_create(&bus, root, &bus.tp);
 	if (err) {
 		rc = 1;
 		goto out;

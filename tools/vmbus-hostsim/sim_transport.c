@@ -681,6 +681,7 @@ static void sim_destroy(struct hs_transport *t)
 
 static const struct hs_transport_ops sim_ops = {
 	.name = "files+sockets",
+	.plays_kernel = true,
 	.offer = sim_offer,
 	.offer_chan = sim_offer_chan,
 	.rescind_chan = sim_rescind_chan,

@@ -189,6 +189,14 @@ int kt_host_fd(void)
 	return host_fd;
 }
 
+void kt_host_release(void)
+{
+	/* rescinds what this program offered, and lets another host open it */
+	if (host_fd >= 0)
+		close(host_fd);
+	host_fd = -1;
+}
+
 static int guid_bytes(const char *text, uint8_t out[16])
 {
 	unsigned int v[16];

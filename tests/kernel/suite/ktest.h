@@ -93,6 +93,8 @@ __attribute__((format(printf, 1, 2))) void kt_diff(const char *fmt, ...);
 /* ---- the host (/dev/vmbus_sim) ---- */
 
 int kt_host_fd(void);
+/* Closes the host's end, for a test that runs another host (vmbus-hostsim). */
+void kt_host_release(void);
 /* Offers a channel; returns the relid (fails the test on error). */
 uint32_t kt_offer(const char *class_id, const char *instance, uint8_t monitor_id,
 		  uint16_t sub_index, uint32_t flags);
