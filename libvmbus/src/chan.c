@@ -601,6 +601,16 @@ VMBUS_API int vmbus_chan_wait(struct vmbus_chan *chan, int timeout_ms)
 	}
 }
 
+VMBUS_API int vmbus_chan_fd(struct vmbus_chan *chan)
+{
+	int ret;
+
+	if (!chan->dev)
+		return -ENOTSUP;
+	ret = vmbus_dev_chan_listen(chan->dev, chan);
+	return ret ? ret : chan->irq_fd;
+}
+
 static void dump_ring(FILE *f, const char *name, struct vmbus_ring *r)
 {
 	struct vmbus_ring_hdr *h = vmbus_ring_hdr(r);

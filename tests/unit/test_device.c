@@ -449,6 +449,68 @@ static void test_chan_wait_wakes_on_packet(void **state)
 	env_free(e);
 }
 
+/* The channel's listener fd wakes a poll() that waits on it with others. */
+static void test_chan_fd_polls_with_others(void **state)
+{
+	struct fx_device d = fx_nic_6_1();
+	struct env *e = env_new(&d, 0);
+	struct vmbus_chan_attach_opts o = { .sz = sizeof(o) };
+	struct vmbus_chan *host, *c;
+	struct vmbus_pkt pkt;
+	uint8_t buf[64];
+	struct pollfd pfd[2];
+	char path[PATH_MAX];
+	uint8_t *rings;
+	int fd, p[2];
+
+	(void)state;
+	assert_int_equal(env_open(e, FX_NIC_GUID), 0);
+	c = vmbus_dev_primary(e->dev);
+	fx_path(path, sizeof(path), "%s/dev/uio0.map0", e->root);
+	fd = open(path, O_RDWR);
+	assert_true(fd >= 0);
+	rings = mmap(NULL, FX_RING_4M, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	assert_true(rings != MAP_FAILED);
+	o.tx = rings + FX_RING_4M / 2;
+	o.tx_size = FX_RING_4M / 2;
+	o.rx = rings;
+	o.rx_size = FX_RING_4M / 2;
+	o.hdr_size = 4096;
+	assert_int_equal(vmbus_chan_attach(&o, &host), 0);
+	assert_int_equal(vmbus_chan_fd(host), -ENOTSUP);
+	assert_int_equal(pipe(p), 0);
+
+	fd = vmbus_chan_fd(c);
+	assert_true(fd >= 0);
+	assert_int_equal(vmbus_chan_fd(c), fd);
+	assert_int_equal(vmbus_chan_wait(c, 0), -ETIMEDOUT);
+	pfd[0] = (struct pollfd){ .fd = fd, .events = POLLIN };
+	pfd[1] = (struct pollfd){ .fd = p[0], .events = POLLIN };
+	assert_int_equal(poll(pfd, 2, 0), 0);
+	/* the other descriptor wakes it alone */
+	assert_int_equal(write(p[1], "x", 1), 1);
+	assert_int_equal(poll(pfd, 2, 5000), 1);
+	assert_int_equal(pfd[0].revents, 0);
+	assert_true(pfd[1].revents & POLLIN);
+	/* a packet and its interrupt wake it through the channel's descriptor */
+	assert_int_equal(vmbus_chan_send(host, 0, 0, "wake", 4), 0);
+	fx_host_event(e->host);
+	pfd[1].events = 0;
+	assert_int_equal(poll(pfd, 2, 5000), 1);
+	assert_true(pfd[0].revents & POLLIN);
+	assert_int_equal(vmbus_chan_wait(c, 0), 0);
+	assert_int_equal(vmbus_chan_recv(c, buf, sizeof(buf), &pkt), 8);
+	/* once the ring is empty, the wait takes the event: quiet again */
+	assert_int_equal(vmbus_chan_wait(c, 0), -ETIMEDOUT);
+	assert_int_equal(poll(pfd, 1, 0), 0);
+	close(p[0]);
+	close(p[1]);
+	vmbus_chan_detach(host);
+	munmap(rings, FX_RING_4M);
+	env_free(e);
+}
+
 static void test_rescind(void **state)
 {
 	struct fx_device d = fx_nic_6_1();
@@ -648,6 +710,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_signal_unmonitored_and_irqcontrol, free_leftovers),
 		cmocka_unit_test_teardown(test_wait_event_and_timeout, free_leftovers),
 		cmocka_unit_test_teardown(test_chan_wait_wakes_on_packet, free_leftovers),
+		cmocka_unit_test_teardown(test_chan_fd_polls_with_others, free_leftovers),
 		cmocka_unit_test_teardown(test_rescind, free_leftovers),
 		cmocka_unit_test_teardown(test_rescind_seen_by_check, free_leftovers),
 		cmocka_unit_test_teardown(test_rescind_wakes_waiter, free_leftovers),

@@ -376,6 +376,19 @@ int vmbus_chan_signal(struct vmbus_chan *chan);
  */
 int vmbus_chan_wait(struct vmbus_chan *chan, int timeout_ms);
 
+/*
+ * The channel's own interrupt listener as a pollable file descriptor
+ * (opened on first use), for a thread that waits on the channel and on
+ * other descriptors at once: when vmbus_chan_wait(chan, 0) returns
+ * -ETIMEDOUT the interrupt is armed; poll this descriptor for POLLIN with
+ * the others, and when it fires call vmbus_chan_wait(chan, 0) again, which
+ * takes the event and looks at the ring.  A rescind makes it readable too.
+ * The channel owns it: never read or close it.  Returns the descriptor,
+ * -ENODEV, -ENOTSUP (a channel made by vmbus_chan_attach has no device),
+ * or another negative errno.
+ */
+int vmbus_chan_fd(struct vmbus_chan *chan);
+
 /* Sets the interrupt mask of the incoming ring: the host stops signalling. */
 void vmbus_chan_mask(struct vmbus_chan *chan);
 
