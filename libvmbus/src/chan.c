@@ -513,6 +513,9 @@ VMBUS_API int vmbus_chan_recv(struct vmbus_chan *chan, void *buf, size_t buflen,
 
 	if (ret)
 		return ret;
+	/* the packet is parsed in place: its headers need their alignment */
+	if ((uintptr_t)buf % 8)
+		return -EINVAL;
 	ret = vmbus_ring_peek(chan->rx, buf, buflen, &need);
 	if (ret == -ENOBUFS) {
 		memset(pkt, 0, sizeof(*pkt));

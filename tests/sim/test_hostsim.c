@@ -11,378 +11,7 @@
 
 #include <cmocka.h>
 
-#include "harness.h"
-
-#define WAIT_MS 5000
-
-struct guest {
-	struct sim sim;
-	struct vmbus_device *dev;
-	struct vmbus_chan *c;
-	struct vmbus_dev_info info;
-	uint64_t tid;
-	uint32_t rid;
-	uint32_t slot_size;
-	uint8_t buf[65536];
-};
-
-static struct guest *live;
-
-static void guest_open(struct guest *g, int index)
-{
-	char err[512];
-	struct vmbus_dev_opts o = { .sz = sizeof(o), .root = g->sim.root, .errbuf = err,
-				    .errbuf_len = sizeof(err) };
-	int ret = vmbus_dev_open(g->sim.guid[index], &o, &g->dev);
-
-	if (ret)
-		fail_msg("open: %s", err);
-	g->c = vmbus_dev_primary(g->dev);
-	vmbus_dev_info(g->dev, &g->info);
-}
-
-/* Starts a simulator and opens its first device. */
-static struct guest *guest_new(const char *opt1, const char *opt2, const char *opt3)
-{
-	struct guest *g = calloc(1, sizeof(*g));
-
-	assert_non_null(g);
-	live = g;
-	assert_int_equal(sim_start(&g->sim, "--link-flap-ms", "0", opt1, opt2, opt3, NULL), 0);
-	guest_open(g, 0);
-	g->tid = 1;
-	g->rid = 1;
-	return g;
-}
-
-static void guest_close(struct guest *g)
-{
-	vmbus_dev_close(g->dev);
-	g->dev = NULL;
-}
-
-static int guest_free(void **state)
-{
-	struct guest *g = live;
-	int rc;
-
-	(void)state;
-	if (!g)
-		return 0;
-	live = NULL;
-	if (g->dev)
-		vmbus_dev_close(g->dev);
-	rc = sim_stop(&g->sim);
-	free(g);
-	/* the simulator ran under the sanitizers: a report is a failure */
-	return rc == 0 ? 0 : -1;
-}
-
-/* Sends an NVSP message padded to 40 bytes. */
-static void send_nvsp(struct guest *g, struct vmbus_chan *c, const void *msg, size_t len,
-		      bool completion)
-{
-	uint8_t m[NVSP_MSG_SIZE] = { 0 };
-
-	memcpy(m, msg, len);
-	assert_int_equal(vmbus_chan_send(c, completion ? VMBUS_SEND_COMPLETION : 0,
-					 completion ? g->tid++ : 0, m, sizeof(m)),
-			 0);
-}
-
-/* The next packet on @c, waiting up to WAIT_MS; returns the payload length. */
-static int recv_pkt(struct guest *g, struct vmbus_chan *c, struct vmbus_pkt *pkt)
-{
-	int64_t end = sim_now_ms() + WAIT_MS;
-
-	for (;;) {
-		int n = vmbus_chan_recv(c, g->buf, sizeof(g->buf), pkt);
-		int64_t left = end - sim_now_ms();
-
-		if (n != -EAGAIN)
-			return n;
-		if (left <= 0)
-			return -ETIMEDOUT;
-		n = vmbus_chan_wait(c, (int)left);
-		if (n && n != -ETIMEDOUT)
-			return n;
-	}
-}
-
-/* Sends @msg and returns the completion the host answers with. */
-static void request(struct guest *g, const void *msg, size_t len, struct vmbus_pkt *pkt)
-{
-	uint64_t tid = g->tid;
-
-	send_nvsp(g, g->c, msg, len, true);
-	assert_true(recv_pkt(g, g->c, pkt) >= 0);
-	assert_int_equal(pkt->type, VMBUS_PKT_COMPLETION);
-	assert_true(pkt->tid == tid);
-}
-
-static uint32_t nvsp_init(struct guest *g, uint32_t version)
-{
-	struct nvsp_init m = { .type = NVSP_MSG_INIT, .ver_min = version, .ver_max = version };
-	struct nvsp_init_comp c;
-	struct vmbus_pkt pkt;
-
-	request(g, &m, sizeof(m), &pkt);
-	assert_true(pkt.len >= sizeof(c));
-	memcpy(&c, pkt.data, sizeof(c));
-	assert_int_equal(c.type, NVSP_MSG_INIT_COMP);
-	if (c.status == NVSP_STATUS_SUCCESS)
-		assert_int_equal(c.max_mdl_chain_len, 34);
-	return c.status;
-}
-
-/* INIT 6.1, NDIS config and version, both buffers: a ready NVSP session. */
-static void nvsp_attach(struct guest *g, uint32_t mtu)
-{
-	struct nvsp_ndis_config cfg = { .type = NVSP_MSG_NDIS_CONFIG, .mtu = mtu + 14,
-					.caps = NVSP_NDIS_CAP_IEEE8021Q };
-	struct nvsp_ndis_ver ver = { .type = NVSP_MSG_NDIS_VER, .ndis_major = 6, .ndis_minor = 30 };
-	struct nvsp_rxbuf_conn rx = { .type = NVSP_MSG_RXBUF_CONN, .gpadl = g->info.recv_gpadl,
-				      .id = NVSP_RXBUF_ID };
-	struct nvsp_chim_conn tx = { .type = NVSP_MSG_CHIM_CONN, .gpadl = g->info.send_gpadl,
-				     .id = NVSP_CHIM_ID };
-	struct nvsp_rxbuf_conn_comp rc;
-	struct nvsp_chim_conn_comp cc;
-	struct vmbus_pkt pkt;
-
-	assert_int_equal(nvsp_init(g, NVSP_VERSION_61), NVSP_STATUS_SUCCESS);
-	send_nvsp(g, g->c, &cfg, sizeof(cfg), false);
-	send_nvsp(g, g->c, &ver, sizeof(ver), false);
-	request(g, &rx, sizeof(rx), &pkt);
-	memcpy(&rc, pkt.data, sizeof(rc));
-	assert_int_equal(rc.type, NVSP_MSG_RXBUF_CONN_COMP);
-	assert_int_equal(rc.status, NVSP_STATUS_SUCCESS);
-	assert_int_equal(rc.num_sections, 1);
-	assert_int_equal(rc.sections[0].offset, 0);
-	/* netvsp: slots of 256 + MTU (with its 14-byte header) + 36 */
-	assert_int_equal(rc.sections[0].sub_alloc_size, 256 + mtu + 14 + 36);
-	assert_int_equal(rc.sections[0].num_sub_allocs,
-			 g->info.recv_size / rc.sections[0].sub_alloc_size);
-	assert_int_equal(rc.sections[0].end_offset,
-			 rc.sections[0].num_sub_allocs * rc.sections[0].sub_alloc_size);
-	g->slot_size = rc.sections[0].sub_alloc_size;
-	request(g, &tx, sizeof(tx), &pkt);
-	memcpy(&cc, pkt.data, sizeof(cc));
-	assert_int_equal(cc.type, NVSP_MSG_CHIM_CONN_COMP);
-	assert_int_equal(cc.status, NVSP_STATUS_SUCCESS);
-	assert_int_equal(cc.section_size, 6144);
-}
-
-/* Puts an RNDIS message in send section @section and sends it. */
-static void send_rndis(struct guest *g, struct vmbus_chan *c, uint32_t type, uint32_t section,
-		       const void *msg, uint32_t len)
-{
-	struct nvsp_rndis_pkt m = { .type = NVSP_MSG_RNDIS_PKT, .channel_type = type,
-				    .section_index = section, .section_size = len };
-
-	memcpy((uint8_t *)g->info.send_buf + (size_t)section * 6144, msg, len);
-	send_nvsp(g, c, &m, sizeof(m), true);
-}
-
-/* Waits for the host's RNDIS_PKT_COMPLETE with @status on @c. */
-static void expect_rndis_complete(struct guest *g, struct vmbus_chan *c, uint32_t status)
-{
-	struct nvsp_rndis_pkt_comp comp;
-	struct vmbus_pkt pkt;
-
-	assert_true(recv_pkt(g, c, &pkt) >= 0);
-	assert_int_equal(pkt.type, VMBUS_PKT_COMPLETION);
-	memcpy(&comp, pkt.data, sizeof(comp));
-	assert_int_equal(comp.type, NVSP_MSG_RNDIS_PKT_COMP);
-	assert_int_equal(comp.status, status);
-}
-
-/* Completes a receive transaction. */
-static void complete_rx(struct guest *g, struct vmbus_chan *c, uint64_t tid)
-{
-	struct nvsp_rndis_pkt_comp comp = { .type = NVSP_MSG_RNDIS_PKT_COMP,
-					    .status = NVSP_STATUS_SUCCESS };
-
-	(void)g;
-	assert_int_equal(vmbus_chan_send_completion(c, 0, tid, &comp, sizeof(comp)), 0);
-}
-
-/*
- * Receives a control reply: a transfer-page packet in a control slot
- * (transaction id < 16) whose one range holds exactly the RNDIS message.
- * Copies it to @out, completes the slot, returns its length.
- */
-static uint32_t recv_control(struct guest *g, void *out, size_t cap)
-{
-	struct nvsp_rndis_pkt m;
-	struct vmbus_pkt pkt;
-	uint32_t off, len;
-
-	assert_true(recv_pkt(g, g->c, &pkt) >= 0);
-	assert_int_equal(pkt.type, VMBUS_PKT_DATA_XFER_PAGES);
-	assert_int_equal(pkt.flags, VMBUS_PKT_FLAG_COMPLETION_REQUESTED);
-	assert_int_equal(pkt.xfer_pageset_id, NVSP_RXBUF_ID);
-	assert_true(pkt.tid < 16);
-	assert_int_equal(pkt.xfer_range_cnt, 1);
-	memcpy(&m, pkt.data, sizeof(m));
-	assert_int_equal(m.type, NVSP_MSG_RNDIS_PKT);
-	assert_int_equal(m.channel_type, NVSP_CHANNEL_CONTROL);
-	assert_int_equal(m.section_index, NVSP_CHIM_IDX_NONE);
-	off = pkt.xfer_ranges[0].byte_offset;
-	len = pkt.xfer_ranges[0].byte_count;
-	assert_int_equal(off, pkt.tid * g->slot_size);
-	assert_true(len <= cap);
-	memcpy(out, (uint8_t *)g->info.recv_buf + off, len);
-	complete_rx(g, g->c, pkt.tid);
-	return len;
-}
-
-static void rndis_init(struct guest *g)
-{
-	struct rndis_init_req r = { .type = RNDIS_MSG_INIT, .len = sizeof(r), .rid = g->rid++,
-				    .ver_major = 1, .ver_minor = 0, .max_xfer = 0x4000 };
-	struct rndis_init_cmplt c;
-
-	send_rndis(g, g->c, NVSP_CHANNEL_CONTROL, 0, &r, sizeof(r));
-	/* the host completes the control packet at once */
-	expect_rndis_complete(g, g->c, NVSP_STATUS_SUCCESS);
-	assert_int_equal(recv_control(g, &c, sizeof(c)), sizeof(c));
-	assert_int_equal(c.type, RNDIS_MSG_INIT_CMPLT);
-	assert_int_equal(c.rid, r.rid);
-	assert_int_equal(c.status, RNDIS_STATUS_SUCCESS);
-	assert_int_equal(c.ver_major, 1);
-	assert_int_equal(c.dev_flags, RNDIS_DF_CONNECTIONLESS);
-	assert_int_equal(c.medium, RNDIS_MEDIUM_802_3);
-	assert_int_equal(c.max_pkts, 8);
-	assert_int_equal(c.max_xfer, 0xEFFFFFFF);
-	assert_int_equal(c.align_factor, 3);
-}
-
-/* QUERY @oid; the value goes to @val, returns the status. */
-static uint32_t rndis_query(struct guest *g, uint32_t oid, void *val, uint32_t *len)
-{
-	struct rndis_query_req q = { .type = RNDIS_MSG_QUERY, .len = sizeof(q), .rid = g->rid++,
-				     .oid = oid };
-	uint8_t out[2048];
-	struct rndis_query_cmplt c;
-	uint32_t n;
-
-	send_rndis(g, g->c, NVSP_CHANNEL_CONTROL, 1, &q, sizeof(q));
-	expect_rndis_complete(g, g->c, NVSP_STATUS_SUCCESS);
-	n = recv_control(g, out, sizeof(out));
-	memcpy(&c, out, sizeof(c));
-	assert_int_equal(c.type, RNDIS_MSG_QUERY_CMPLT);
-	assert_int_equal(c.rid, q.rid);
-	assert_int_equal(c.len, n);
-	if (c.status == RNDIS_STATUS_SUCCESS) {
-		assert_int_equal(c.info_offset, 16);
-		assert_true(c.info_len <= n - 24);
-		memcpy(val, out + 8 + c.info_offset, c.info_len);
-		*len = c.info_len;
-	} else {
-		assert_int_equal(c.info_len, 0);
-	}
-	return c.status;
-}
-
-static uint32_t rndis_set(struct guest *g, uint32_t oid, const void *val, uint32_t vlen)
-{
-	uint8_t msg[1024];
-	struct rndis_set_req s = { .type = RNDIS_MSG_SET, .len = (uint32_t)sizeof(s) + vlen,
-				   .rid = g->rid++, .oid = oid, .info_len = vlen,
-				   .info_offset = sizeof(s) - 8 };
-	struct rndis_set_cmplt c;
-
-	memcpy(msg, &s, sizeof(s));
-	memcpy(msg + sizeof(s), val, vlen);
-	send_rndis(g, g->c, NVSP_CHANNEL_CONTROL, 2, msg, s.len);
-	expect_rndis_complete(g, g->c, NVSP_STATUS_SUCCESS);
-	assert_int_equal(recv_control(g, &c, sizeof(c)), sizeof(c));
-	assert_int_equal(c.type, RNDIS_MSG_SET_CMPLT);
-	assert_int_equal(c.rid, s.rid);
-	return c.status;
-}
-
-/* A ready NIC: NVSP session, RNDIS initialized, filter on. */
-static void nic_up(struct guest *g, uint32_t mtu)
-{
-	uint32_t filter = NDIS_PACKET_TYPE_DIRECTED | NDIS_PACKET_TYPE_BROADCAST;
-
-	nvsp_attach(g, mtu);
-	rndis_init(g);
-	assert_int_equal(rndis_set(g, RNDIS_OID_GEN_CURRENT_PACKET_FILTER, &filter, 4),
-			 RNDIS_STATUS_SUCCESS);
-}
-
-/* A test frame: MACs, ethertype 0x88b5, then @seq and a pattern. */
-static size_t make_frame(uint8_t *f, size_t len, uint32_t seq)
-{
-	size_t i;
-
-	memset(f, 0, 14);
-	f[0] = 0x02;
-	f[5] = 0xaa;
-	f[6] = 0x02;
-	f[11] = 0xbb;
-	f[12] = 0x88;
-	f[13] = 0xb5;
-	memcpy(f + 14, &seq, 4);
-	for (i = 18; i < len; i++)
-		f[i] = (uint8_t)(seq + i);
-	return len;
-}
-
-/* Sends one frame as an RNDIS data packet in send section @section. */
-static void send_frame(struct guest *g, struct vmbus_chan *c, uint32_t section, const uint8_t *f,
-		       uint32_t len)
-{
-	uint8_t msg[6144];
-	struct rndis_packet pk = { .type = RNDIS_MSG_PACKET, .len = (uint32_t)sizeof(pk) + len,
-				   .data_offset = sizeof(pk) - 8, .data_len = len };
-
-	memcpy(msg, &pk, sizeof(pk));
-	memcpy(msg + sizeof(pk), f, len);
-	send_rndis(g, c, NVSP_CHANNEL_DATA, section, msg, pk.len);
-}
-
-/* Receives one data transfer-page packet; checks its slots; copies frames. */
-static unsigned int recv_frames(struct guest *g, struct vmbus_chan *c, uint8_t frames[][2048],
-				uint32_t *lens, unsigned int max)
-{
-	struct nvsp_rndis_pkt m;
-	struct vmbus_pkt pkt;
-	uint64_t tid;
-	unsigned int i, n;
-
-	assert_true(recv_pkt(g, c, &pkt) >= 0);
-	assert_int_equal(pkt.type, VMBUS_PKT_DATA_XFER_PAGES);
-	memcpy(&m, pkt.data, sizeof(m));
-	assert_int_equal(m.channel_type, NVSP_CHANNEL_DATA);
-	tid = pkt.tid;
-	n = pkt.xfer_range_cnt;
-	assert_true(n >= 1 && n <= 375 && n <= max);
-	/* the transaction id is the batch's first slot, a data slot */
-	assert_true(tid >= 16);
-	for (i = 0; i < n; i++) {
-		const struct vmbus_xfer_range *r = &pkt.xfer_ranges[i];
-		struct rndis_packet pk;
-		const uint8_t *slot = (const uint8_t *)g->info.recv_buf + r->byte_offset;
-
-		assert_int_equal(r->byte_offset % g->slot_size, 0);
-		assert_true(r->byte_offset / g->slot_size >= tid);
-		/* the range is the whole slot, not the frame */
-		assert_int_equal(r->byte_count, g->slot_size);
-		memcpy(&pk, slot, sizeof(pk));
-		assert_int_equal(pk.type, RNDIS_MSG_PACKET);
-		assert_int_equal(pk.len, g->slot_size);
-		assert_int_equal(pk.data_offset, 248);
-		assert_true(pk.data_len <= g->slot_size - 256);
-		assert_int_equal(pk.ppi_offset, 36);
-		memcpy(frames[i], slot + 256, pk.data_len);
-		lens[i] = pk.data_len;
-	}
-	complete_rx(g, c, tid);
-	return n;
-}
+#include "guest.h"
 
 /* ------------------------------------------------------------------------ */
 
@@ -516,13 +145,14 @@ static void test_filter_gates_receive(void **state)
 	(void)state;
 	nvsp_attach(g, 1500);
 	rndis_init(g);
-	make_frame(f, sizeof(f), 1);
+	guest_learn_mac(g);
+	make_frame(g, f, sizeof(f), 1);
 	send_frame(g, g->c, 5, f, sizeof(f));
 	expect_rndis_complete(g, g->c, NVSP_STATUS_SUCCESS);
 	/* the echo was dropped by the host: filter 0 */
 	assert_true(sim_wait_stats(&g->sim, "rx 0 frames 0 bytes 1 drops", WAIT_MS));
 	assert_int_equal(rndis_set(g, RNDIS_OID_GEN_CURRENT_PACKET_FILTER, &filter, 4), 0);
-	make_frame(f, sizeof(f), 2);
+	make_frame(g, f, sizeof(f), 2);
 	send_frame(g, g->c, 5, f, sizeof(f));
 	expect_rndis_complete(g, g->c, NVSP_STATUS_SUCCESS);
 	assert_int_equal(recv_frames(g, g->c, got, lens, 4), 1);
@@ -531,6 +161,57 @@ static void test_filter_gates_receive(void **state)
 	assert_memory_equal(got[0], f + 6, 6);
 	assert_memory_equal(got[0] + 6, f, 6);
 	assert_memory_equal(got[0] + 12, f + 12, sizeof(f) - 12);
+}
+
+/* The filter decides as a virtual switch does: whose address, which kinds. */
+static void test_filter_semantics(void **state)
+{
+	struct guest *g = guest_new(NULL, NULL, NULL);
+	static const struct {
+		uint32_t filter;
+		uint8_t dst0; /* 0: the NIC's own address, else the first byte */
+		bool delivered;
+	} rows[] = {
+		{ NDIS_PACKET_TYPE_DIRECTED, 0, true },
+		{ NDIS_PACKET_TYPE_DIRECTED, 0xff, false }, /* broadcast */
+		{ NDIS_PACKET_TYPE_BROADCAST, 0xff, true },
+		{ NDIS_PACKET_TYPE_BROADCAST, 0, false },
+		{ NDIS_PACKET_TYPE_DIRECTED, 0x01, false }, /* multicast */
+		{ NDIS_PACKET_TYPE_ALL_MULTICAST, 0x01, true },
+		{ NDIS_PACKET_TYPE_MULTICAST, 0x33, true },
+		{ NDIS_PACKET_TYPE_DIRECTED, 0x02, false }, /* someone else */
+		{ NDIS_PACKET_TYPE_PROMISCUOUS, 0x02, true },
+	};
+	unsigned int i, filtered = 0;
+	char want[64];
+
+	(void)state;
+	nic_up(g, 1500);
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		uint8_t f[64], got[1][2048];
+		uint32_t lens[1];
+
+		assert_int_equal(rndis_set(g, RNDIS_OID_GEN_CURRENT_PACKET_FILTER, &rows[i].filter,
+					   4),
+				 0);
+		/* the echo sends the frame back to its source address */
+		make_frame(g, f, sizeof(f), i);
+		if (rows[i].dst0 == 0xff)
+			memset(f + 6, 0xff, 6);
+		else if (rows[i].dst0 == 0x02)
+			f[11] ^= 0xff; /* another unicast address */
+		else if (rows[i].dst0)
+			f[6] = rows[i].dst0;
+		send_frame(g, g->c, 5, f, sizeof(f));
+		expect_rndis_complete(g, g->c, NVSP_STATUS_SUCCESS);
+		if (rows[i].delivered) {
+			assert_int_equal(recv_frames(g, g->c, got, lens, 1), 1);
+			assert_memory_equal(got[0], f + 6, 6);
+		} else {
+			snprintf(want, sizeof(want), "errors; %u filtered", ++filtered);
+			assert_true(sim_wait_stats(&g->sim, want, WAIT_MS));
+		}
+	}
 }
 
 /* Many frames in flight: batches, slot recycling on completion, every byte. */
@@ -548,7 +229,7 @@ static void test_echo_traffic(void **state)
 		while (sent < 3000 && sent - seen < 64) {
 			uint32_t len = 60 + (sent * 97) % 1454;
 
-			make_frame(f, len, sent);
+			make_frame(g, f, len, sent);
 			send_frame(g, g->c, 8 + sent % 64, f, len);
 			sent++;
 		}
@@ -625,7 +306,7 @@ static void test_subchannels_and_send_table(void **state)
 		struct vmbus_chan *c = vmbus_dev_chan(g->dev, i);
 		uint8_t f[100];
 
-		make_frame(f, sizeof(f), i);
+		make_frame(g, f, sizeof(f), i);
 		send_frame(g, c, 10 + i, f, sizeof(f));
 		expect_rndis_complete(g, c, NVSP_STATUS_SUCCESS);
 	}
@@ -755,7 +436,7 @@ static void test_bad_data_packet_fails(void **state)
 	send_rndis(g, g->c, NVSP_CHANNEL_DATA, 6, msg, sizeof(msg));
 	expect_rndis_complete(g, g->c, NVSP_STATUS_FAILURE);
 	/* a good one still goes through */
-	make_frame(f, sizeof(f), 7);
+	make_frame(g, f, sizeof(f), 7);
 	send_frame(g, g->c, 6, f, sizeof(f));
 	expect_rndis_complete(g, g->c, NVSP_STATUS_SUCCESS);
 	assert_int_equal(recv_frames(g, g->c, got, lens, 1), 1);
@@ -776,7 +457,7 @@ static void test_fail_mode_goes_on(void **state)
 	/* a send section that does not exist: fatal under OpenVMM */
 	send_nvsp(g, g->c, &bad, sizeof(bad), true);
 	expect_rndis_complete(g, g->c, NVSP_STATUS_FAILURE);
-	make_frame(f, sizeof(f), 9);
+	make_frame(g, f, sizeof(f), 9);
 	send_frame(g, g->c, 6, f, sizeof(f));
 	expect_rndis_complete(g, g->c, NVSP_STATUS_SUCCESS);
 	assert_int_equal(recv_frames(g, g->c, got, lens, 1), 1);
@@ -835,7 +516,7 @@ static void test_fault_bad_xfer_range(void **state)
 	(void)state;
 	nic_up(g, 1500);
 	assert_int_equal(sim_ctl(&g->sim, out, sizeof(out), "fault", "bad-xfer-range", NULL), 0);
-	make_frame(f, sizeof(f), 1);
+	make_frame(g, f, sizeof(f), 1);
 	send_frame(g, g->c, 6, f, sizeof(f));
 	expect_rndis_complete(g, g->c, NVSP_STATUS_SUCCESS);
 	/* libvmbus refuses a range beyond the receive buffer, but the packet
@@ -857,7 +538,7 @@ static void test_fault_truncated_rndis(void **state)
 	(void)state;
 	nic_up(g, 1500);
 	assert_int_equal(sim_ctl(&g->sim, out, sizeof(out), "fault", "truncated-rndis", NULL), 0);
-	make_frame(f, sizeof(f), 1);
+	make_frame(g, f, sizeof(f), 1);
 	send_frame(g, g->c, 6, f, sizeof(f));
 	expect_rndis_complete(g, g->c, NVSP_STATUS_SUCCESS);
 	assert_true(recv_pkt(g, g->c, &pkt) >= 0);
@@ -879,7 +560,7 @@ static void test_fault_delayed_completions(void **state)
 	assert_int_equal(sim_ctl(&g->sim, out, sizeof(out), "fault", "delay-completions", "300",
 				 NULL),
 			 0);
-	make_frame(f, sizeof(f), 1);
+	make_frame(g, f, sizeof(f), 1);
 	t0 = sim_now_ms();
 	send_frame(g, g->c, 6, f, sizeof(f));
 	/* the echo comes first, the completion later */
@@ -904,7 +585,7 @@ static void test_fault_dropped_completions(void **state)
 	(void)state;
 	nic_up(g, 1500);
 	assert_int_equal(sim_ctl(&g->sim, out, sizeof(out), "fault", "drop-completions", NULL), 0);
-	make_frame(f, sizeof(f), 1);
+	make_frame(g, f, sizeof(f), 1);
 	send_frame(g, g->c, 6, f, sizeof(f));
 	assert_int_equal(recv_frames(g, g->c, got, lens, 1), 1);
 	/* the frame was handled, its completion never comes */
@@ -937,7 +618,7 @@ static void test_fault_rescind_in_traffic(void **state)
 		struct rndis_packet pk = { .type = RNDIS_MSG_PACKET, .len = sizeof(pk) + sizeof(f),
 					   .data_offset = sizeof(pk) - 8, .data_len = sizeof(f) };
 
-		make_frame(f, sizeof(f), i);
+		make_frame(g, f, sizeof(f), i);
 		memcpy((uint8_t *)g->info.send_buf + 6 * 6144, &pk, sizeof(pk));
 		memcpy((uint8_t *)g->info.send_buf + 6 * 6144 + sizeof(pk), f, sizeof(f));
 		m.section_size = pk.len;
@@ -1020,7 +701,7 @@ static void test_two_nics_on_a_switch(void **state)
 	nic_up(g, 1500);
 	nic_up(h, 1500);
 	assert_int_equal(rndis_query(h, RNDIS_OID_802_3_PERMANENT_ADDRESS, mac, &len), 0);
-	make_frame(f, sizeof(f), 42);
+	make_frame(g, f, sizeof(f), 42);
 	memcpy(f, mac, 6);
 	send_frame(g, g->c, 6, f, sizeof(f));
 	expect_rndis_complete(g, g->c, NVSP_STATUS_SUCCESS);
@@ -1054,7 +735,7 @@ static void test_gpa_direct_transmit(void **state)
 	pk.len = sizeof(pk) + 1400;
 	pk.data_len = 1400;
 	memcpy(mem, &pk, sizeof(pk));
-	make_frame(mem + 8192 - 100, 1400, 5);
+	make_frame(g, mem + 8192 - 100, 1400, 5);
 	assert_int_equal(vmbus_dma_gpa(dma, mem, sizeof(pk), &bufs[0], pfns[0], 8), 1);
 	assert_int_equal(vmbus_dma_gpa(dma, mem + 8192 - 100, 1400, &bufs[1], pfns[1], 8), 2);
 	memcpy(nv, &m, sizeof(m));
@@ -1085,7 +766,7 @@ static void test_host_signals_sparingly(void **state)
 	/* with the guest's mask set, nothing the host writes raises an interrupt */
 	assert_int_equal(sim_ctl(&g->sim, out, sizeof(out), "stats", NULL), 0);
 	for (i = 0; i < 10; i++) {
-		make_frame(f, sizeof(f), (uint32_t)i);
+		make_frame(g, f, sizeof(f), (uint32_t)i);
 		send_frame(g, g->c, 20 + (uint32_t)i, f, sizeof(f));
 	}
 	assert_true(sim_wait_stats(&g->sim, "tx 10 frames", WAIT_MS));
@@ -1114,6 +795,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_jumbo_mtu, guest_free),
 		cmocka_unit_test_teardown(test_mtu_out_of_range, guest_free),
 		cmocka_unit_test_teardown(test_filter_gates_receive, guest_free),
+		cmocka_unit_test_teardown(test_filter_semantics, guest_free),
 		cmocka_unit_test_teardown(test_echo_traffic, guest_free),
 		cmocka_unit_test_teardown(test_subchannels_and_send_table, guest_free),
 		cmocka_unit_test_teardown(test_control_on_subchannel_fails, guest_free),

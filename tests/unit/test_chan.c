@@ -76,7 +76,7 @@ static void test_inband_roundtrip(void **state)
 {
 	struct pair *p = make_pair();
 	struct vmbus_pkt pkt;
-	uint8_t buf[256];
+	_Alignas(8) uint8_t buf[256];
 	const char msg[] = "hello host";
 	int n;
 
@@ -129,7 +129,7 @@ static void test_sendv_gathers(void **state)
 {
 	struct pair *p = make_pair();
 	struct vmbus_pkt pkt;
-	uint8_t buf[256];
+	_Alignas(8) uint8_t buf[256];
 	struct iovec iov[3] = { { "abc", 3 }, { "", 0 }, { "defgh", 5 } };
 
 	(void)state;
@@ -160,7 +160,7 @@ static void test_more_batches_one_signal(void **state)
 {
 	struct pair *p = make_pair();
 	struct vmbus_pkt pkt;
-	uint8_t buf[64];
+	_Alignas(8) uint8_t buf[64];
 	int i;
 
 	(void)state;
@@ -197,7 +197,7 @@ static void test_gpa_direct(void **state)
 	struct vmbus_gpa_iter it;
 	struct vmbus_gpa_buf got;
 	struct vmbus_pkt pkt;
-	uint8_t buf[512];
+	_Alignas(8) uint8_t buf[512];
 
 	(void)state;
 	/* 5000 bytes from offset 100 span two pages; 96 from 4000 fit in one */
@@ -244,7 +244,7 @@ static void test_xfer_pages(void **state)
 	};
 	struct iovec iov = { "nvsp", 4 };
 	struct vmbus_pkt pkt;
-	uint8_t buf[512];
+	_Alignas(8) uint8_t buf[512];
 
 	(void)state;
 	assert_int_equal(vmbus_chan_send_xfer(p->host, VMBUS_SEND_COMPLETION, 77, 0xcafe, r, 3, &iov,
@@ -275,7 +275,7 @@ static void test_xfer_range_beyond_limit(void **state)
 		struct pair *p = make_pair();
 		struct vmbus_chan_stats st;
 		struct vmbus_pkt pkt;
-		uint8_t buf[512];
+		_Alignas(8) uint8_t buf[512];
 
 		assert_int_equal(vmbus_chan_send_xfer(p->host, VMBUS_SEND_COMPLETION, 5, 0xcafe,
 						      &bad[i], 1, NULL, 0),
@@ -311,7 +311,7 @@ static void test_xfer_header_malformed(void **state)
 		struct vmbus_xfer_range r[2];
 	} msg;
 	struct vmbus_pkt pkt;
-	uint8_t buf[512];
+	_Alignas(8) uint8_t buf[512];
 	struct pair *p;
 
 	(void)state;
@@ -362,7 +362,7 @@ static void test_gpa_header_malformed(void **state)
 		uint64_t pfn[1];
 	} msg;
 	struct vmbus_pkt pkt;
-	uint8_t buf[512];
+	_Alignas(8) uint8_t buf[512];
 	struct pair *p;
 	int i;
 	static const struct {
@@ -430,11 +430,26 @@ static void test_peek_consume_commit(void **state)
 	free_pair(p);
 }
 
+static void test_recv_unaligned_buffer(void **state)
+{
+	struct pair *p = make_pair();
+	struct vmbus_pkt pkt;
+	_Alignas(8) uint8_t buf[72];
+
+	(void)state;
+	assert_int_equal(vmbus_chan_send(p->guest, 0, 0, "abc", 3), 0);
+	assert_int_equal(vmbus_chan_recv(p->host, buf + 4, 64, &pkt), -EINVAL);
+	/* nothing was consumed */
+	assert_int_equal(vmbus_chan_recv(p->host, buf, 64, &pkt), 8);
+	free_pair(p);
+}
+
 static void test_recv_small_buffer(void **state)
 {
 	struct pair *p = make_pair();
 	struct vmbus_pkt pkt;
-	uint8_t small[16], big[128];
+	_Alignas(8) uint8_t small[16];
+	_Alignas(8) uint8_t big[128];
 
 	(void)state;
 	assert_int_equal(vmbus_chan_send(p->guest, 0, 0, "0123456789abcdefXYZ", 19), 0);
@@ -451,7 +466,7 @@ static void test_stats(void **state)
 	struct pair *p = make_pair();
 	struct vmbus_chan_stats gs, hs;
 	struct vmbus_pkt pkt;
-	uint8_t buf[64];
+	_Alignas(8) uint8_t buf[64];
 
 	(void)state;
 	assert_int_equal(vmbus_chan_send(p->guest, 0, 0, "abcd", 4), 0);
@@ -472,7 +487,8 @@ static void test_ring_full_backpressure(void **state)
 	struct pair *p = make_pair();
 	struct vmbus_chan_stats st;
 	struct vmbus_pkt pkt;
-	uint8_t payload[1000], buf[2048];
+	uint8_t payload[1000];
+	_Alignas(8) uint8_t buf[2048];
 	int sent = 0, got = 0, ret;
 
 	(void)state;
@@ -508,7 +524,7 @@ static void test_broken_channel(void **state)
 	struct vmbus_ring_hdr *h2g = (struct vmbus_ring_hdr *)(p->mem + RING);
 	struct vmbus_chan_stats st;
 	struct vmbus_pkt pkt;
-	uint8_t buf[64];
+	_Alignas(8) uint8_t buf[64];
 
 	(void)state;
 	h2g->write_index = 7;
@@ -570,6 +586,7 @@ int main(void)
 		cmocka_unit_test(test_gpa_header_malformed),
 		cmocka_unit_test(test_peek_consume_commit),
 		cmocka_unit_test(test_recv_small_buffer),
+		cmocka_unit_test(test_recv_unaligned_buffer),
 		cmocka_unit_test(test_stats),
 		cmocka_unit_test(test_ring_full_backpressure),
 		cmocka_unit_test(test_broken_channel),

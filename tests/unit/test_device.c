@@ -414,7 +414,7 @@ static void test_chan_wait_wakes_on_packet(void **state)
 	struct vmbus_chan *host, *c;
 	struct vmbus_pkt pkt;
 	char path[PATH_MAX];
-	uint8_t buf[64], *rings;
+	_Alignas(8) uint8_t buf[64], *rings;
 	int fd;
 
 	(void)state;
@@ -457,7 +457,7 @@ static void test_chan_fd_polls_with_others(void **state)
 	struct vmbus_chan_attach_opts o = { .sz = sizeof(o) };
 	struct vmbus_chan *host, *c;
 	struct vmbus_pkt pkt;
-	uint8_t buf[64];
+	_Alignas(8) uint8_t buf[64];
 	struct pollfd pfd[2];
 	char path[PATH_MAX];
 	uint8_t *rings;
@@ -517,7 +517,7 @@ static void test_rescind(void **state)
 	struct env *e = env_new(&d, 0);
 	struct vmbus_chan *c;
 	struct vmbus_pkt pkt;
-	uint8_t buf[64];
+	_Alignas(8) uint8_t buf[64];
 
 	(void)state;
 	assert_int_equal(env_open(e, FX_NIC_GUID), 0);

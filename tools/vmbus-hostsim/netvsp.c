@@ -66,7 +66,7 @@ struct nv_queue {
 	struct nv_frame *rxq; /* frames waiting for slots or ring space */
 	unsigned int rx_head, rx_count;
 	unsigned int slots_out; /* data slots the guest holds for this queue */
-	uint64_t rx_frames, rx_bytes, rx_drops, rx_batches;
+	uint64_t rx_frames, rx_bytes, rx_drops, rx_batches, rx_filtered;
 	uint64_t tx_frames, tx_bytes, tx_errors;
 };
 
@@ -308,6 +308,25 @@ static unsigned int pick_queue(struct nv_state *nv, uint32_t hash, bool hashed)
 /* the receive path: frames to the guest                                     */
 /* ------------------------------------------------------------------------ */
 
+/*
+ * Whether the guest's packet filter takes a frame for @dst, as the virtual
+ * switch decides: its own address with DIRECTED, broadcast with BROADCAST,
+ * multicast with MULTICAST or ALL_MULTICAST (no multicast lists, as on
+ * Hyper-V), anything with PROMISCUOUS.
+ */
+static bool filter_accepts(const struct nv_state *nv, const uint8_t *dst)
+{
+	static const uint8_t bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+
+	if (nv->filter & NDIS_PACKET_TYPE_PROMISCUOUS)
+		return true;
+	if (!memcmp(dst, bcast, 6))
+		return nv->filter & NDIS_PACKET_TYPE_BROADCAST;
+	if (dst[0] & 1)
+		return nv->filter & (NDIS_PACKET_TYPE_MULTICAST | NDIS_PACKET_TYPE_ALL_MULTICAST);
+	return (nv->filter & NDIS_PACKET_TYPE_DIRECTED) && !memcmp(dst, nv->mac, 6);
+}
+
 bool hs_nic_rx_room(struct hs_dev *dev, unsigned int frames)
 {
 	struct nv_state *nv = nv_of(dev);
@@ -335,6 +354,10 @@ int hs_nic_rx(struct hs_dev *dev, const void *frame, size_t len)
 	    len > nv->mtu + 4u) {
 		if (nv)
 			nv->q[0].rx_drops++;
+		return -ENOBUFS;
+	}
+	if (!filter_accepts(nv, f)) {
+		nv->q[0].rx_filtered++;
 		return -ENOBUFS;
 	}
 	hash = frame_hash(nv, f, len, &hashed);
@@ -1574,9 +1597,9 @@ static void nv_stats(struct hs_dev *dev, FILE *f)
 		fprintf(f,
 			"  queue %u: rx %" PRIu64 " frames %" PRIu64 " bytes %" PRIu64
 			" drops %" PRIu64 " batches; tx %" PRIu64 " frames %" PRIu64
-			" bytes %" PRIu64 " errors%s\n",
+			" bytes %" PRIu64 " errors; %" PRIu64 " filtered%s\n",
 			i, q->rx_frames, q->rx_bytes, q->rx_drops, q->rx_batches, q->tx_frames,
-			q->tx_bytes, q->tx_errors, ch && ch->stopped ? " (stopped)" : "");
+			q->tx_bytes, q->tx_errors, q->rx_filtered, ch && ch->stopped ? " (stopped)" : "");
 	}
 }
 

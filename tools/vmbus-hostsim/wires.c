@@ -290,6 +290,8 @@ static int pcap_tx(struct hs_wire *w, struct hs_dev *dev, const void *frame, siz
 	rec[2] = rec[3] = (uint32_t)len;
 	fwrite(rec, sizeof(rec), 1, p->f);
 	fwrite(frame, len, 1, p->f);
+	/* record by record, so the capture can be read while it grows */
+	fflush(p->f);
 	w->frames_out++;
 	return 0;
 }

@@ -345,9 +345,11 @@ int vmbus_chan_flush(struct vmbus_chan *chan);
 
 /*
  * Receives the next packet into @buf (one copy, then validated), and steps
- * past it.  The read index is published at once.  Returns the payload
- * length, -EAGAIN (empty), -ENOBUFS (@buf too small: pkt->raw_len holds the
- * needed size and the packet stays in the ring), -ENODEV, -EPROTO.
+ * past it.  The read index is published at once.  @buf must be 8-byte
+ * aligned (the views in @pkt point into it).  Returns the payload length,
+ * -EAGAIN (empty), -ENOBUFS (@buf too small: pkt->raw_len holds the needed
+ * size and the packet stays in the ring), -EINVAL (@buf not aligned),
+ * -ENODEV, -EPROTO.
  */
 int vmbus_chan_recv(struct vmbus_chan *chan, void *buf, size_t buflen, struct vmbus_pkt *pkt);
 
