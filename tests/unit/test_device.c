@@ -405,21 +405,14 @@ static void test_wait_event_and_timeout(void **state)
 	env_free(e);
 }
 
-/* The host writes a packet into the primary's incoming ring and signals. */
-static void test_chan_wait_wakes_on_packet(void **state)
+/* The host's end of the primary channel: the rings of map 0, swapped. */
+static uint8_t *attach_host(struct env *e, struct vmbus_chan **host)
 {
-	struct fx_device d = fx_nic_6_1();
-	struct env *e = env_new(&d, 0);
 	struct vmbus_chan_attach_opts o = { .sz = sizeof(o) };
-	struct vmbus_chan *host, *c;
-	struct vmbus_pkt pkt;
 	char path[PATH_MAX];
-	_Alignas(8) uint8_t buf[64], *rings;
+	uint8_t *rings;
 	int fd;
 
-	(void)state;
-	assert_int_equal(env_open(e, FX_NIC_GUID), 0);
-	c = vmbus_dev_primary(e->dev);
 	fx_path(path, sizeof(path), "%s/dev/uio0.map0", e->root);
 	fd = open(path, O_RDWR);
 	assert_true(fd >= 0);
@@ -431,7 +424,24 @@ static void test_chan_wait_wakes_on_packet(void **state)
 	o.rx = rings;
 	o.rx_size = FX_RING_4M / 2;
 	o.hdr_size = 4096;
-	assert_int_equal(vmbus_chan_attach(&o, &host), 0);
+	assert_int_equal(vmbus_chan_attach(&o, host), 0);
+	return rings;
+}
+
+/* The host writes a packet into the primary's incoming ring and signals. */
+static void test_chan_wait_wakes_on_packet(void **state)
+{
+	struct fx_device d = fx_nic_6_1();
+	struct env *e = env_new(&d, 0);
+	struct vmbus_chan *host, *c;
+	struct vmbus_pkt pkt;
+	_Alignas(8) uint8_t buf[64];
+	uint8_t *rings;
+
+	(void)state;
+	assert_int_equal(env_open(e, FX_NIC_GUID), 0);
+	c = vmbus_dev_primary(e->dev);
+	rings = attach_host(e, &host);
 
 	assert_int_equal(vmbus_chan_wait(c, 0), -ETIMEDOUT);
 	/* waiting cleared the guest's interrupt mask */
@@ -454,30 +464,17 @@ static void test_chan_fd_polls_with_others(void **state)
 {
 	struct fx_device d = fx_nic_6_1();
 	struct env *e = env_new(&d, 0);
-	struct vmbus_chan_attach_opts o = { .sz = sizeof(o) };
 	struct vmbus_chan *host, *c;
 	struct vmbus_pkt pkt;
 	_Alignas(8) uint8_t buf[64];
 	struct pollfd pfd[2];
-	char path[PATH_MAX];
 	uint8_t *rings;
-	int fd, p[2];
+	int p[2];
 
 	(void)state;
 	assert_int_equal(env_open(e, FX_NIC_GUID), 0);
 	c = vmbus_dev_primary(e->dev);
-	fx_path(path, sizeof(path), "%s/dev/uio0.map0", e->root);
-	fd = open(path, O_RDWR);
-	assert_true(fd >= 0);
-	rings = mmap(NULL, FX_RING_4M, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	close(fd);
-	assert_true(rings != MAP_FAILED);
-	o.tx = rings + FX_RING_4M / 2;
-	o.tx_size = FX_RING_4M / 2;
-	o.rx = rings;
-	o.rx_size = FX_RING_4M / 2;
-	o.hdr_size = 4096;
-	assert_int_equal(vmbus_chan_attach(&o, &host), 0);
+	rings = attach_host(e, &host);
 	assert_int_equal(vmbus_chan_fd(host), -ENOTSUP);
 	assert_int_equal(pipe(p), 0);
 
