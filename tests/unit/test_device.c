@@ -469,7 +469,7 @@ static void test_chan_fd_polls_with_others(void **state)
 	_Alignas(8) uint8_t buf[64];
 	struct pollfd pfd[2];
 	uint8_t *rings;
-	int p[2];
+	int fd, p[2];
 
 	(void)state;
 	assert_int_equal(env_open(e, FX_NIC_GUID), 0);
