@@ -1412,9 +1412,12 @@ static int nv_packet(struct hs_chan *ch, const struct vmbus_pkt *pkt)
 		break;
 	case NVSP_MSG_RXBUF_REVOKE:
 	case NVSP_MSG_CHIM_REVOKE:
-		/* netvsp stops the whole worker at a revoke; no answer */
+		/* netvsp's worker ends at a revoke (BufferRevoked), with no
+		 * answer: what the guest sends after it, such as the second
+		 * revoke Linux sends, is never read, and breaks nothing */
 		hs_debug("%s: buffer revoked by the guest", nv->dev->guid);
 		nv->revoked = true;
+		hs_chan_stop(ch, "the guest revoked its buffers");
 		ret = 0;
 		break;
 	case NVSP_MSG_RNDIS_PKT:
