@@ -418,9 +418,11 @@ static void fill_slot(struct nv_state *nv, uint32_t s, const struct nv_frame *fr
 	uint8_t *pp = slot + sizeof(pk);
 
 	ppi += put_ppi(pp + ppi, RNDIS_PPI_CSUM, rx_csum_flags(fr));
+	/* NDIS order: priority in bits 2..0, CFI/DEI bit 3, VLAN id 15..4 */
 	if (fr->has_vlan)
 		ppi += put_ppi(pp + ppi, RNDIS_PPI_8021Q,
-			       (uint32_t)(fr->vlan & 0x7) | (uint32_t)((fr->vlan >> 4) & 0xfff0) |
+			       (uint32_t)(fr->vlan >> 13) |
+				       (uint32_t)(fr->vlan & 0xfff) << NDIS_VLAN_ID_SHIFT |
 				       ((fr->vlan & 0x1000) ? NDIS_VLAN_CFI : 0));
 	if (nv->rss_on && nv->nvsp_ver >= NVSP_VERSION_5) {
 		ppi += put_ppi(pp + ppi, RNDIS_PPI_HASH_VALUE, fr->hash);
@@ -1113,10 +1115,11 @@ static int rndis_data(struct nv_state *nv, struct hs_chan *ch, const struct vmbu
 			continue;
 		}
 		if (has_vlan) {
-			/* the host puts the tag from the PPI back into the frame */
-			uint16_t t = (uint16_t)((tci & NDIS_VLAN_PRI_MASK) |
+			/* the host puts the tag from the PPI back into the frame:
+			 * 802.1Q order, priority 15..13, DEI 12, VLAN id 11..0 */
+			uint16_t t = (uint16_t)((tci & NDIS_VLAN_PRI_MASK) << 13 |
 						((tci & NDIS_VLAN_CFI) ? 0x1000 : 0) |
-						((tci & NDIS_VLAN_ID_MASK) << 4 & 0x0fff0));
+						(tci & NDIS_VLAN_ID_MASK) >> NDIS_VLAN_ID_SHIFT);
 
 			memcpy(tagged, f, 12);
 			tagged[12] = 0x81;
