@@ -1,0 +1,506 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libnetvsc against vmbus-hostsim: attach and detach, facts, echo traffic
+ * with every byte checked, multi-queue spreading, MTU 1500 and 9000 (jumbo
+ * frames GPA-direct), link indications, keepalive, version fallback and
+ * back-pressure.  Faults and rescind are in test_netvsc_faults.c.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+#include <cmocka.h>
+
+#include <netvsc/netvsc.h>
+
+#include "harness.h"
+#include "netvsc_util.h"
+
+static struct nt *live;
+
+static int teardown(void **state)
+{
+	int rc = 0;
+
+	(void)state;
+	if (live) {
+		rc = nt_free(live);
+		live = NULL;
+	}
+	return rc;
+}
+
+static void test_attach_info_detach(void **state)
+{
+	struct nt *t = live = nt_new(NULL);
+	struct netvsc_info in;
+	char out[65536], mac[32];
+
+	(void)state;
+	nt_attach(t, 1, 0);
+	netvsc_info(t->nd, &in);
+	assert_int_equal(in.nvsp_version, NVSP_VERSION_61);
+	assert_int_equal(in.ndis_version, NDIS_VERSION_6_30);
+	assert_int_equal(in.rndis_major, 1);
+	assert_int_equal(in.mtu, 1500);
+	assert_int_equal(in.mtu_host, 1500);
+	assert_true(in.link_up);
+	assert_true(in.link_speed_bps == 10000000000ull);
+	/* netvsp: slots of 256 + 1514 + 36, sections of 6144 */
+	assert_int_equal(in.rx_section_size, 1806);
+	assert_int_equal(in.tx_section_size, 6144);
+	assert_int_equal(in.rx_section_count, in.rx_buf_size / 1806);
+	assert_int_equal(in.rndis_max_pkts, 8);
+	assert_int_equal(in.rndis_align, 8);
+	assert_int_equal(in.queues, 1);
+	assert_true(in.offload_caps_known);
+	assert_true(in.tx_csum & NETVSC_TX_CSUM_TCP);
+	assert_int_equal(in.packet_filter, NDIS_PACKET_TYPE_DIRECTED |
+						   NDIS_PACKET_TYPE_ALL_MULTICAST |
+						   NDIS_PACKET_TYPE_BROADCAST);
+	/* the MAC is the one the host serves: locally administered, from the GUID */
+	assert_int_equal(in.mac[0], 0x02);
+	assert_true(sim_wait_stats(&t->sim, "nvsp 0x60001, ndis 6.30, mtu 1500, filter 0xd", 5000));
+	snprintf(mac, sizeof(mac), "%02x", in.mac[5]);
+	assert_int_equal(sim_ctl(&t->sim, out, sizeof(out), "stats", NULL), 0);
+	assert_non_null(strstr(out, "protocol errors 0"));
+	nt_detach(t);
+	/* the host saw the close: the session is gone, nothing broke */
+	assert_true(sim_wait_stats(&t->sim, "closed", 5000));
+	assert_int_equal(sim_ctl(&t->sim, out, sizeof(out), "stats", NULL), 0);
+	assert_non_null(strstr(out, "protocol errors 0"));
+	/* and it attaches again */
+	nt_attach(t, 1, 0);
+}
+
+static bool all_back(struct nt *t, const void *arg)
+{
+	return t->rx_frames + t->rx_bad >= *(const uint64_t *)arg;
+}
+
+/* Sends @n frames of varied sizes on @q, echoed back; every byte checked. */
+static void echo_round(struct nt *t, unsigned int q, uint32_t first, uint32_t n, uint32_t flows,
+		       uint32_t max_len)
+{
+	static const uint8_t peer[6] = { 0x02, 0, 0, 0, 0, 0x99 };
+	uint64_t want = t->rx_frames + n;
+	uint8_t f[9216];
+	uint32_t i;
+
+	for (i = 0; i < n; i++) {
+		uint32_t len = NT_HDR + 2 + (first + i) * 97 % (max_len - NT_HDR - 1);
+		int ret;
+
+		nt_frame(f, len, t->info.mac, peer, first + i, flows ? (first + i) % flows : 0);
+		int64_t end = sim_now_ms() + NT_WAIT_MS;
+
+		while ((ret = netvsc_send(t->nd, q, f, len, NULL,
+					  i % 16 == 15 ? 0 : NETVSC_SEND_MORE)) == -EAGAIN) {
+			if (sim_now_ms() > end)
+				fail_msg("frame %u: back-pressure for %d ms", first + i, NT_WAIT_MS);
+			netvsc_flush(t->nd, q);
+			if (nt_poll_all(t) == 0)
+				netvsc_wait(t->nd, q, -1, 2);
+		}
+		assert_int_equal(ret, 0);
+	}
+	netvsc_flush(t->nd, q);
+	assert_int_equal(nt_pump(t, all_back, &want, NT_WAIT_MS), 0);
+	assert_int_equal(t->rx_bad, 0);
+	assert_int_equal(t->rx_dup, 0);
+	for (i = 0; i < n; i++)
+		assert_int_equal(t->seen[first + i], 1);
+}
+
+static void test_echo_traffic(void **state)
+{
+	struct nt *t = live = nt_new(NULL);
+	struct netvsc_queue_stats st;
+
+	(void)state;
+	nt_attach(t, 1, 0);
+	echo_round(t, 0, 0, 5000, 1, 1514);
+	netvsc_stats(t->nd, 0, &st);
+	assert_true(st.tx_packets == 5000);
+	assert_true(st.rx_packets == 5000);
+	assert_int_equal(st.tx_drops, 0);
+	assert_int_equal(st.rx_errors, 0);
+	assert_int_equal(st.tx_errors, 0);
+	/* consecutive frames shared sections: fewer messages than frames */
+	assert_true(st.tx_msgs < st.tx_packets);
+	assert_true(sim_wait_stats(&t->sim, "tx 5000 frames", 5000));
+	/* a frame beyond the MTU is refused, not truncated */
+	{
+		uint8_t f[1600] = { 0 };
+
+		assert_int_equal(netvsc_send(t->nd, 0, f, 1515, NULL, 0), -EMSGSIZE);
+		assert_int_equal(netvsc_send(t->nd, 0, f, 13, NULL, 0), -EINVAL);
+		assert_int_equal(netvsc_send(t->nd, 1, f, 64, NULL, 0), -EINVAL);
+	}
+}
+
+/* The pull-style receive: frames stay valid until the next call. */
+static void test_recv_array(void **state)
+{
+	struct nt *t = live = nt_new(NULL);
+	struct netvsc_rx_frame fr[NETVSC_RECV_MAX];
+	int64_t end;
+	uint32_t got = 0, i, seq;
+
+	(void)state;
+	nt_attach(t, 1, 0);
+	assert_int_equal(nt_send_frames(t, 0, 0, 300, 200, 1), 0);
+	end = sim_now_ms() + NT_WAIT_MS;
+	while (got < 300 && sim_now_ms() < end) {
+		int n = netvsc_recv(t->nd, 0, fr, 7);
+
+		assert_true(n >= 0 && n <= 7);
+		/* all of them still intact after the whole batch was filled */
+		for (i = 0; i < (uint32_t)n; i++) {
+			assert_true(nt_check(fr[i].data, fr[i].len, &seq));
+			assert_int_equal(seq, got + i);
+		}
+		got += (uint32_t)n;
+		if (n == 0)
+			netvsc_wait(t->nd, 0, -1, 10);
+	}
+	assert_int_equal(got, 300);
+	assert_int_equal(netvsc_recv(t->nd, 0, fr, NETVSC_RECV_MAX + 1), -EINVAL);
+}
+
+static bool frames_on_every_queue(struct nt *t, const void *arg)
+{
+	unsigned int q;
+
+	if (t->rx_frames < *(const uint64_t *)arg)
+		return false;
+	for (q = 0; q < netvsc_queues(t->nd); q++)
+		if (!t->rx_per_queue[q])
+			return false;
+	return true;
+}
+
+/* Four queues: subchannels, RSS; traffic sent on and received from each. */
+static void test_multi_queue(void **state)
+{
+	struct nt *t = live = nt_new(NULL);
+	struct netvsc_queue_stats st;
+	char out[65536], needle[64];
+	uint64_t want = 4 * 600;
+	unsigned int q;
+
+	(void)state;
+	nt_attach(t, 4, 0);
+	assert_int_equal(netvsc_queues(t->nd), 4);
+	assert_int_equal(t->info.subchannels_granted, 3);
+	assert_true(t->info.rss);
+	assert_int_equal(t->info.queues_host_max, 64);
+	for (q = 0; q < 4; q++)
+		assert_int_equal(nt_send_frames(t, q, q * 600, 600, 300, 64), 0);
+	assert_int_equal(nt_pump(t, frames_on_every_queue, &want, NT_WAIT_MS), 0);
+	assert_int_equal(t->rx_frames, want);
+	assert_int_equal(t->rx_bad, 0);
+	for (q = 0; q < 4; q++) {
+		netvsc_stats(t->nd, q, &st);
+		assert_true(st.tx_packets == 600);
+		assert_true(st.rx_packets > 0);
+		assert_true(st.rx_packets == t->rx_per_queue[q]);
+		snprintf(needle, sizeof(needle), "queue %u: rx", q);
+		assert_int_equal(sim_ctl(&t->sim, out, sizeof(out), "stats", NULL), 0);
+		assert_non_null(strstr(out, needle));
+	}
+	/* the host's transmit table names the queues */
+	{
+		struct netvsc_info in;
+
+		netvsc_info(t->nd, &in);
+		assert_true(in.send_table_valid);
+		for (q = 0; q < 16; q++)
+			assert_int_equal(netvsc_tx_queue(t->nd, q), q % 4);
+	}
+	assert_true(sim_wait_stats(&t->sim, "queue 3: rx", 1000));
+	assert_true(sim_wait_stats(&t->sim, "tx 600 frames", 1000));
+}
+
+/* More queues than the host takes: it grants what it can. */
+static void test_queues_capped_by_host(void **state)
+{
+	const char *o[] = { "--queues", "2", NULL };
+	struct nt *t = live = nt_new_opts(o);
+
+	(void)state;
+	nt_attach(t, 8, 0);
+	assert_int_equal(netvsc_queues(t->nd), 2);
+	assert_int_equal(t->info.queues_host_max, 2);
+	echo_round(t, 1, 0, 200, 16, 1514);
+}
+
+/* MTU 9000: jumbo frames go GPA-direct from registered memory. */
+static void test_mtu_9000(void **state)
+{
+	static const uint8_t peer[6] = { 0x02, 0, 0, 0, 0, 0x99 };
+	struct nt *t = live = nt_new(NULL);
+	struct vmbus_dma *dma;
+	struct vmbus_gpa_buf buf;
+	uint64_t pfns[8], want;
+	uint8_t *mem;
+	uint32_t i;
+
+	(void)state;
+	nt_attach(t, 1, 9000);
+	assert_int_equal(t->info.mtu, 9000);
+	assert_int_equal(t->info.rx_section_size, 256 + 9014 + 36);
+	assert_true(sim_wait_stats(&t->sim, "mtu 9000", 5000));
+	assert_int_equal(vmbus_dma_alloc(netvsc_vmbus(t->nd), 64 * 12288, &dma), 0);
+	mem = vmbus_dma_addr(dma);
+	/* a section takes frames up to its size; beyond, pages */
+	{
+		uint8_t f[9100];
+
+		nt_frame(f, 9014, t->info.mac, peer, 0, 0);
+		assert_int_equal(netvsc_send(t->nd, 0, f, 9014, NULL, 0), -EMSGSIZE);
+		assert_int_equal(netvsc_send(t->nd, 0, f, 9015, NULL, 0), -EMSGSIZE);
+	}
+	for (i = 0; i < 64; i++) {
+		struct netvsc_tx_pages p = { .bufs = &buf, .nbufs = 1, .cookie = i };
+		uint8_t *f = mem + (size_t)i * 12288 + 100; /* across page boundaries */
+		uint32_t len = 6500 + i * 39;
+		int ret;
+
+		nt_frame(f, len, t->info.mac, peer, i, 0);
+		assert_true(vmbus_dma_gpa(dma, f, len, &buf, pfns, 8) > 1);
+		while ((ret = netvsc_send_pages(t->nd, 0, &p)) == -EAGAIN)
+			netvsc_poll(t->nd, 0, 0);
+		assert_int_equal(ret, 0);
+	}
+	/* small ones still go through sections */
+	echo_round(t, 0, 100, 200, 1, 6000);
+	want = 264;
+	assert_int_equal(nt_pump(t, all_back, &want, NT_WAIT_MS), 0);
+	assert_int_equal(t->rx_bad, 0);
+	for (i = 0; i < 64; i++)
+		assert_int_equal(t->seen[i], 1);
+	assert_int_equal(t->pages_done, 64);
+	assert_int_equal(t->pages_failed, 0);
+	nt_detach(t);
+	vmbus_dma_free(dma);
+}
+
+/* MTU 1500 against a host capped lower than what we ask. */
+static void test_mtu_capped_by_host(void **state)
+{
+	const char *o[] = { "--mtu-max", "4000", NULL };
+	struct nt *t = live = nt_new_opts(o);
+
+	(void)state;
+	nt_attach(t, 1, 9000);
+	/* netvsp falls back to 1514 for an MTU it does not take */
+	assert_int_equal(t->info.mtu, 1500);
+	assert_int_equal(t->info.mtu_host, 1500);
+	assert_int_equal(t->info.mtu_requested, 9000);
+	echo_round(t, 0, 0, 100, 1, 1514);
+}
+
+static bool link_is(struct nt *t, const void *arg)
+{
+	return t->link_events >= *(const int *)arg;
+}
+
+static void test_link_down_up(void **state)
+{
+	struct nt *t = live = nt_new(NULL);
+	char out[4096];
+	int want = 1;
+
+	(void)state;
+	nt_attach(t, 1, 0);
+	assert_true(netvsc_link_up(t->nd));
+	assert_int_equal(sim_ctl(&t->sim, out, sizeof(out), "link-down", NULL), 0);
+	assert_int_equal(nt_pump(t, link_is, &want, NT_WAIT_MS), 0);
+	assert_false(t->link_up);
+	assert_false(netvsc_link_up(t->nd));
+	assert_int_equal(sim_ctl(&t->sim, out, sizeof(out), "link-up", NULL), 0);
+	want = 2;
+	assert_int_equal(nt_pump(t, link_is, &want, NT_WAIT_MS), 0);
+	assert_true(t->link_up);
+	assert_true(netvsc_link_up(t->nd));
+	assert_int_equal(t->link_down_events, 1);
+	assert_int_equal(t->link_up_events, 1);
+	/* traffic flows after the link came back */
+	echo_round(t, 0, 0, 50, 1, 1514);
+}
+
+/* A link that is down at attach is reported down (the host answers the query). */
+static void test_link_down_at_attach(void **state)
+{
+	struct nt *t = live = nt_new(NULL);
+	char out[4096];
+
+	(void)state;
+	assert_int_equal(sim_ctl(&t->sim, out, sizeof(out), "link-down", NULL), 0);
+	nt_attach(t, 1, 0);
+	assert_false(t->info.link_up);
+	assert_false(netvsc_link_up(t->nd));
+}
+
+static bool keepalive_back(struct nt *t, const void *arg)
+{
+	return t->keepalives >= *(const int *)arg;
+}
+
+static void test_keepalive(void **state)
+{
+	struct nt *t = live = nt_new(NULL);
+	int want = 1;
+
+	(void)state;
+	nt_attach(t, 1, 0);
+	assert_int_equal(netvsc_keepalive(t->nd), 0);
+	/* one at a time */
+	assert_int_equal(netvsc_keepalive(t->nd), -EBUSY);
+	assert_int_equal(nt_pump(t, keepalive_back, &want, NT_WAIT_MS), 0);
+	assert_int_equal(netvsc_keepalive(t->nd), 0);
+	want = 2;
+	assert_int_equal(nt_pump(t, keepalive_back, &want, NT_WAIT_MS), 0);
+}
+
+/* Older protocol versions: NDIS 6.1 up to NVSP 4, no NDIS_CONFIG at NVSP 1. */
+static void test_older_versions(void **state)
+{
+	struct nt *t = live = nt_new(NULL);
+	uint32_t first = 0;
+	static const struct {
+		uint32_t nvsp;
+		const char *stats;
+	} v[] = {
+		{ NVSP_VERSION_6, "nvsp 0x60000, ndis 6.30" },
+		{ NVSP_VERSION_5, "nvsp 0x50000, ndis 6.30" },
+		{ NVSP_VERSION_4, "nvsp 0x40000, ndis 6.1," },
+		{ NVSP_VERSION_2, "nvsp 0x30002, ndis 6.1," },
+		{ NVSP_VERSION_1, "nvsp 0x2, ndis 6.1," },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		int ret = nt_attach_opts(t, 4, 0, v[i].nvsp, 0);
+
+		if (ret)
+			fail_msg("attach at NVSP 0x%x: %s", v[i].nvsp, t->err);
+		assert_int_equal(t->info.nvsp_version, v[i].nvsp);
+		assert_int_equal(t->info.ndis_version,
+				 v[i].nvsp >= NVSP_VERSION_5 ? NDIS_VERSION_6_30 : NDIS_VERSION_6_1);
+		/* subchannels need NVSP 5 */
+		assert_int_equal(netvsc_queues(t->nd), v[i].nvsp >= NVSP_VERSION_5 ? 4 : 1);
+		assert_true(sim_wait_stats(&t->sim, v[i].stats, 5000));
+		echo_round(t, 0, first, 100, 1, 1514);
+		first += 100;
+		nt_detach(t);
+		assert_true(sim_wait_stats(&t->sim, "closed", 5000));
+	}
+}
+
+/* A tiny ring: sends wait for ring space, nothing taken is lost. */
+static void test_back_pressure_small_ring(void **state)
+{
+	const char *o[] = { "--ring-size", "16384", NULL };
+	struct nt *t = live = nt_new_opts(o);
+	struct netvsc_queue_stats st;
+
+	(void)state;
+	nt_attach(t, 1, 0);
+	echo_round(t, 0, 0, 20000, 1, 400);
+	netvsc_stats(t->nd, 0, &st);
+	assert_true(st.tx_packets == 20000);
+	assert_true(st.rx_packets == 20000);
+	assert_true(sim_wait_stats(&t->sim, "tx 20000 frames", 5000));
+}
+
+/* 802.1Q: a tag in the frame goes out as per-packet info and comes back so. */
+static void test_vlan(void **state)
+{
+	static const uint8_t peer[6] = { 0x02, 0, 0, 0, 0, 0x99 };
+	struct nt *t = live = nt_new(NULL);
+	struct netvsc_tx_meta m = { .flags = NETVSC_TX_VLAN, .vlan_tci = 0x2064 };
+	uint8_t f[600], tagged[604];
+	uint64_t want = 2;
+
+	(void)state;
+	nt_attach(t, 1, 0);
+	nt_frame(f, sizeof(f), t->info.mac, peer, 1, 0);
+	assert_int_equal(netvsc_send(t->nd, 0, f, sizeof(f), &m, 0), 0);
+	memcpy(tagged, f, 12);
+	tagged[12] = 0x81;
+	tagged[13] = 0x00;
+	tagged[14] = 0x30;
+	tagged[15] = 0x07;
+	nt_frame(f, sizeof(f), t->info.mac, peer, 2, 0);
+	memcpy(tagged + 16, f + 12, sizeof(f) - 12);
+	assert_int_equal(netvsc_send(t->nd, 0, tagged, sizeof(tagged), NULL, 0), 0);
+	assert_int_equal(nt_pump(t, all_back, &want, NT_WAIT_MS), 0);
+	/* the host strips the tags it puts back on the wire */
+	assert_int_equal(t->rx_frames, 2);
+	assert_int_equal(t->rx_vlan, 2);
+	assert_int_equal(t->last_vlan, 0x3007);
+	nt_free(t);
+	live = NULL;
+
+	/* on the wire, each tag is where 802.1Q puts it, in its order */
+	{
+		char path[64], spec[80];
+		const char *o[] = { "--wire", spec, NULL };
+		uint8_t rec[16 + 700];
+		FILE *cap;
+		int i;
+
+		snprintf(path, sizeof(path), "/tmp/netvsc-vlan-%d.pcap", (int)getpid());
+		snprintf(spec, sizeof(spec), "pcap:%s", path);
+		t = live = nt_new_opts(o);
+		nt_attach(t, 1, 0);
+		nt_frame(f, sizeof(f), t->info.mac, peer, 1, 0);
+		assert_int_equal(netvsc_send(t->nd, 0, f, sizeof(f), &m, 0), 0);
+		assert_int_equal(netvsc_send(t->nd, 0, tagged, sizeof(tagged), NULL, 0), 0);
+		assert_true(sim_wait_stats(&t->sim, "wire pcap: 2 frames from the guest", 5000));
+		cap = fopen(path, "rb");
+		assert_non_null(cap);
+		assert_int_equal(fseek(cap, 24, SEEK_SET), 0);
+		for (i = 0; i < 2; i++) {
+			uint32_t caplen;
+
+			assert_int_equal(fread(rec, 16, 1, cap), 1);
+			memcpy(&caplen, rec + 8, 4);
+			assert_int_equal(caplen, sizeof(tagged));
+			assert_int_equal(fread(rec + 16, caplen, 1, cap), 1);
+			assert_int_equal(rec[16 + 12], 0x81);
+			assert_int_equal(rec[16 + 13], 0x00);
+			assert_int_equal(rec[16 + 14] << 8 | rec[16 + 15], i == 0 ? 0x2064 : 0x3007);
+			assert_int_equal(rec[16 + 16], 0x08); /* the IPv4 ethertype after it */
+		}
+		fclose(cap);
+		unlink(path);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_teardown(test_attach_info_detach, teardown),
+		cmocka_unit_test_teardown(test_echo_traffic, teardown),
+		cmocka_unit_test_teardown(test_recv_array, teardown),
+		cmocka_unit_test_teardown(test_multi_queue, teardown),
+		cmocka_unit_test_teardown(test_queues_capped_by_host, teardown),
+		cmocka_unit_test_teardown(test_mtu_9000, teardown),
+		cmocka_unit_test_teardown(test_mtu_capped_by_host, teardown),
+		cmocka_unit_test_teardown(test_link_down_up, teardown),
+		cmocka_unit_test_teardown(test_link_down_at_attach, teardown),
+		cmocka_unit_test_teardown(test_keepalive, teardown),
+		cmocka_unit_test_teardown(test_older_versions, teardown),
+		cmocka_unit_test_teardown(test_back_pressure_small_ring, teardown),
+		cmocka_unit_test_teardown(test_vlan, teardown),
+	};
+
+	/* NT_FILTER=test_name runs one test (a glob, as cmocka takes it) */
+	if (getenv("NT_FILTER"))
+		cmocka_set_test_filter(getenv("NT_FILTER"));
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
