@@ -1,0 +1,895 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * hv_uio - a VMBus device in userspace, with the UIO ABI of uio_hv_generic
+ *
+ * The driver has no id table: a device binds only when asked to.  Either
+ * give it the device's class (every unbound device of the class binds):
+ *
+ *   echo f8615163-df3e-46c5-913f-f2d2f965ed0e \
+ *       > /sys/bus/vmbus/drivers/hv_uio/new_id
+ *
+ * or name the driver for one device and bind it:
+ *
+ *   echo hv_uio > /sys/bus/vmbus/devices/<guid>/driver_override
+ *   echo <guid> > /sys/bus/vmbus/drivers/hv_netvsc/unbind
+ *   echo <guid> > /sys/bus/vmbus/drivers/hv_uio/bind
+ *
+ * The device then has /dev/uioN with the maps of uio_hv_generic, in its
+ * order: 0 "txrx_rings" (the primary channel's ring, send half first),
+ * 1 "int_page", 2 "monitor_page" and, for network devices, 3 "recv:<gpadl>"
+ * and 4 "send:<gpadl>" (buffers the host knows by the GPADL handle in the
+ * name).  Map N is mmapped at offset N pages.  The first open connects the
+ * primary channel and opens every subchannel the host has offered, the last
+ * close disconnects them all; subchannels offered while the device is open
+ * are opened as they come.  Each open channel has a "ring" file in
+ * /sys/bus/vmbus/devices/<guid>/channels/<relid>/.  read() of 4 bytes waits
+ * for a host signal on any channel; write() of a 32-bit 1 unmasks the
+ * receive ring of every open channel and signals the host on those without
+ * a monitor id, 0 masks them.  The driver writes interrupt_mask nowhere
+ * else.
+ *
+ * Where it differs from uio_hv_generic: ring and buffer memory outlives the
+ * device for as long as a process maps it through /dev/uioN, and a ring
+ * file's mappings go with the file (later accesses raise SIGBUS), so no
+ * process ever maps pages the kernel has freed; channels without a monitor
+ * id bind; subchannels are opened again when the device is; ring and
+ * buffer sizes are module parameters (ring_size, recv_buf_size,
+ * send_buf_size); a rescinded or unbound device is disconnected from the
+ * host at once.  See README.md.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/device.h>
+#include <linux/hyperv.h>
+#include <linux/kobject.h>
+#include <linux/list.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/mutex.h>
+#include <linux/sizes.h>
+#include <linux/slab.h>
+#include <linux/spinlock.h>
+#include <linux/sysfs.h>
+#include <linux/uio_driver.h>
+#include <linux/vmalloc.h>
+#include <linux/workqueue.h>
+
+#include "hv_uio_compat.h"
+
+/* Also /sys/class/uio/uioN/version: MAJOR.MINOR.PATCH, see README.md. */
+#define HV_UIO_VERSION "1.0.0"
+
+/* uio_hv_generic's sizes, the defaults */
+#define HV_UIO_RING_DEFAULT SZ_2M
+#define HV_UIO_RECV_DEFAULT (31 * SZ_1M)
+#define HV_UIO_SEND_DEFAULT (16 * SZ_1M)
+#define HV_UIO_BUF_MIN SZ_64K
+#define HV_UIO_BUF_MAX SZ_128M
+
+static unsigned int ring_size;
+module_param(ring_size, uint, 0444);
+MODULE_PARM_DESC(ring_size,
+		 "Bytes of each ring direction (header page included) of every channel; 0: uio_hv_generic's sizes (by class for the primary channel, 2 MiB for subchannels)");
+
+static unsigned int recv_buf_size = HV_UIO_RECV_DEFAULT;
+module_param(recv_buf_size, uint, 0444);
+MODULE_PARM_DESC(recv_buf_size, "Bytes of a network device's receive buffer (map 3)");
+
+static unsigned int send_buf_size = HV_UIO_SEND_DEFAULT;
+module_param(send_buf_size, uint, 0444);
+MODULE_PARM_DESC(send_buf_size, "Bytes of a network device's send buffer (map 4)");
+
+enum hv_uio_map {
+	HV_UIO_MAP_RINGS,
+	HV_UIO_MAP_INT_PAGE,
+	HV_UIO_MAP_MONITOR_PAGE,
+	HV_UIO_MAP_RECV,
+	HV_UIO_MAP_SEND,
+};
+
+/*
+ * The primary channel's ring: allocated by the driver and lent to hv_vmbus
+ * while it connects.  Each page holds its own reference, so a page that a
+ * process maps stays allocated until the process unmaps it.
+ */
+struct hv_uio_ring {
+	struct page *pages;
+	unsigned int npages;
+	unsigned int send_pages;
+	bool shared;		/* a GPADL may still cover it: never free it */
+};
+
+struct hv_uio_buf {
+	void *addr;
+	u32 size;
+	struct vmbus_gpadl gpadl;
+	char name[32];		/* "recv:4294967295" */
+};
+
+/* A subchannel the driver opened; it has a ring file while it is open. */
+struct hv_uio_subchan {
+	struct list_head node;
+	struct vmbus_channel *chan;
+	struct bin_attribute ring_attr;
+	bool ring_file;
+};
+
+struct hv_uio_dev {
+	struct uio_info info;
+	struct hv_device *hv_dev;
+
+	struct mutex lock;	/* the fields down to ring_file */
+	unsigned int users;	/* opens of /dev/uioN */
+	bool connected;		/* the primary channel is open */
+	bool dead;		/* being removed */
+	struct list_head subchannels;
+	bool ring_file;		/* the primary's ring file exists */
+
+	spinlock_t notify_lock;	/* notify, against the channel callback */
+	bool notify;		/* the UIO device can take events */
+
+	struct hv_uio_ring ring;
+	struct bin_attribute ring_attr;
+	struct delayed_work ring_file_work;
+	u32 sub_ring_size;
+	struct hv_uio_buf recv_buf;
+	struct hv_uio_buf send_buf;
+};
+
+/*
+ * hv_vmbus calls the subchannel callback holding nothing that keeps the
+ * driver data of the device alive: the callback looks the device up under
+ * this lock, and remove() clears the driver data under it.
+ */
+static DEFINE_MUTEX(hv_uio_sc_lock);
+
+/* The layout of vmbus_connection, found at load time. */
+static const struct hv_uio_conn_layout *hv_uio_conn;
+
+static const struct hv_uio_conn_layout hv_uio_conn_layouts[] = {
+	{
+		.name = "5.8",
+		.conn_state = offsetof(struct hv_uio_conn_5_8, conn_state),
+		.int_page = offsetof(struct hv_uio_conn_5_8, int_page),
+		.send_int_page = offsetof(struct hv_uio_conn_5_8, send_int_page),
+		.recv_int_page = offsetof(struct hv_uio_conn_5_8, recv_int_page),
+		.monitor_pages = offsetof(struct hv_uio_conn_5_8, monitor_pages),
+	},
+	{
+		.name = "4.14",
+		.conn_state = offsetof(struct hv_uio_conn_4_14, conn_state),
+		.int_page = offsetof(struct hv_uio_conn_4_14, int_page),
+		.send_int_page = offsetof(struct hv_uio_conn_4_14, send_int_page),
+		.recv_int_page = offsetof(struct hv_uio_conn_4_14, recv_int_page),
+		.monitor_pages = offsetof(struct hv_uio_conn_4_14, monitor_pages),
+	},
+};
+
+static void *hv_uio_conn_ptr(size_t off)
+{
+	return READ_ONCE(*(void **)((char *)&vmbus_connection + off));
+}
+
+static bool hv_uio_conn_page_ok(const void *p)
+{
+	return p && IS_ALIGNED((unsigned long)p, HV_HYP_PAGE_SIZE);
+}
+
+/* The checks of a connected hv_vmbus that the layout @l must pass. */
+static bool hv_uio_conn_layout_ok(const struct hv_uio_conn_layout *l)
+{
+	int state = READ_ONCE(*(int *)((char *)&vmbus_connection +
+				       l->conn_state));
+	void *intp = hv_uio_conn_ptr(l->int_page);
+	void *mon0 = hv_uio_conn_ptr(l->monitor_pages);
+	void *mon1 = hv_uio_conn_ptr(l->monitor_pages + sizeof(void *));
+
+	return state == HV_UIO_CONN_CONNECTED && hv_uio_conn_page_ok(intp) &&
+	       hv_uio_conn_ptr(l->recv_int_page) == intp &&
+	       hv_uio_conn_ptr(l->send_int_page) ==
+			(char *)intp + HV_HYP_PAGE_SIZE / 2 &&
+	       hv_uio_conn_page_ok(mon0) && hv_uio_conn_page_ok(mon1) &&
+	       mon0 != mon1 && mon0 != intp && mon1 != intp;
+}
+
+static int __init hv_uio_conn_find(void)
+{
+	const char *expected = HV_UIO_CONN_EXPECTED;
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(hv_uio_conn_layouts); i++) {
+		if (hv_uio_conn_layout_ok(&hv_uio_conn_layouts[i])) {
+			hv_uio_conn = &hv_uio_conn_layouts[i];
+			break;
+		}
+	}
+	if (!hv_uio_conn) {
+		pr_err("vmbus_connection holds no connected VMBus in a layout this driver knows (interrupt and monitor page checks failed): this kernel's hv_vmbus is not supported, or VMBus is not connected\n");
+		return -ENODEV;
+	}
+	if (expected && strcmp(expected, hv_uio_conn->name)) {
+		pr_err("vmbus_connection passes the checks of layout %s but the kernel's header has layout %s\n",
+		       hv_uio_conn->name, expected);
+		return -ENODEV;
+	}
+	return 0;
+}
+
+/* ---- the channel callback and write() ------------------------------------ */
+
+/* A host signal on any channel of the device: the device's UIO event. */
+static void hv_uio_channel_cb(void *context)
+{
+	struct hv_uio_dev *dev = context;
+	unsigned long flags;
+
+	spin_lock_irqsave(&dev->notify_lock, flags);
+	if (dev->notify)
+		uio_event_notify(&dev->info);
+	spin_unlock_irqrestore(&dev->notify_lock, flags);
+}
+
+static void hv_uio_irq_chan(struct vmbus_channel *chan, s32 irq_on)
+{
+	struct hv_ring_buffer *rb = chan->inbound.ring_buffer;
+
+	if (!rb)
+		return;
+	WRITE_ONCE(rb->interrupt_mask, !irq_on);
+	if (!irq_on || chan->offermsg.monitor_allocated ||
+	    READ_ONCE(chan->rescind))
+		return;
+	/* the host must find the ring unmasked when the signal arrives */
+	virt_mb();
+	vmbus_setevent(chan);
+}
+
+/*
+ * write() to /dev/uioN: 0 masks the receive ring of every open channel,
+ * anything else unmasks it and signals the host on the channels it does
+ * not watch through the monitor page.  Userspace owns interrupt_mask
+ * otherwise.
+ */
+static int hv_uio_irqcontrol(struct uio_info *info, s32 irq_on)
+{
+	struct hv_uio_dev *dev = container_of(info, struct hv_uio_dev, info);
+	struct hv_uio_subchan *sub;
+	int ret = 0;
+
+	mutex_lock(&dev->lock);
+	if (dev->connected) {
+		hv_uio_irq_chan(dev->hv_dev->channel, irq_on);
+		list_for_each_entry(sub, &dev->subchannels, node)
+			hv_uio_irq_chan(sub->chan, irq_on);
+	} else {
+		ret = -ENODEV;
+	}
+	mutex_unlock(&dev->lock);
+	return ret;
+}
+
+/* ---- memory ------------------------------------------------------------------ */
+
+static int hv_uio_ring_alloc(struct hv_uio_ring *ring, u32 dir_bytes, int node)
+{
+	unsigned int npages = 2 * (dir_bytes >> PAGE_SHIFT);
+	unsigned int order = get_order((size_t)npages << PAGE_SHIFT);
+	struct page *page;
+	unsigned int i;
+
+	if (npages > HV_UIO_MAX_ALLOC_PAGES)
+		return -EINVAL;
+	page = alloc_pages_node(node, GFP_KERNEL | __GFP_ZERO, order);
+	if (!page)
+		return -ENOMEM;
+	/* one reference per page; the tail beyond the ring goes back now */
+	split_page(page, order);
+	for (i = npages; i < 1U << order; i++)
+		__free_page(page + i);
+	ring->pages = page;
+	ring->npages = npages;
+	ring->send_pages = npages / 2;
+	return 0;
+}
+
+/* Drops the driver's references: pages a process maps stay until unmapped. */
+static void hv_uio_ring_free(struct hv_uio_dev *dev)
+{
+	struct hv_uio_ring *ring = &dev->ring;
+	unsigned int i;
+
+	if (ring->shared) {
+		dev_warn(&dev->hv_dev->device,
+			 "ring may still be shared with the host: leaking %u pages\n",
+			 ring->npages);
+		return;
+	}
+	for (i = 0; i < ring->npages; i++)
+		__free_page(ring->pages + i);
+}
+
+static int hv_uio_buf_alloc(struct hv_uio_dev *dev, struct hv_uio_buf *buf,
+			    u32 size, const char *what, enum hv_uio_map map)
+{
+	struct uio_mem *mem = &dev->info.mem[map];
+	int ret;
+
+	/* vmalloc_user: remap_vmalloc_range() maps it page by page */
+	buf->addr = vmalloc_user(size);
+	if (!buf->addr)
+		return -ENOMEM;
+	ret = vmbus_establish_gpadl(dev->hv_dev->channel, buf->addr, size,
+				    &buf->gpadl);
+	if (ret) {
+		if (!hv_uio_gpadl_shared(&buf->gpadl))
+			vfree(buf->addr);
+		buf->addr = NULL;
+		return ret;
+	}
+	buf->size = size;
+	snprintf(buf->name, sizeof(buf->name), "%s:%u", what,
+		 buf->gpadl.gpadl_handle);
+	mem->name = buf->name;
+	mem->addr = (uintptr_t)buf->addr;
+	mem->size = size;
+	mem->memtype = UIO_MEM_VIRTUAL;
+	return 0;
+}
+
+static void hv_uio_buf_free(struct hv_uio_dev *dev, struct hv_uio_buf *buf)
+{
+	if (!buf->addr)
+		return;
+	vmbus_teardown_gpadl(dev->hv_dev->channel, &buf->gpadl);
+	if (hv_uio_gpadl_shared(&buf->gpadl)) {
+		dev_warn(&dev->hv_dev->device,
+			 "%s may still be shared with the host: leaking it\n",
+			 buf->name);
+		return;
+	}
+	/* pages a process maps keep their own reference until unmapped */
+	vfree(buf->addr);
+}
+
+/* ---- mmap -------------------------------------------------------------------- */
+
+/* Maps ring pages from @first on with their own references. */
+static int hv_uio_map_ring(struct vm_area_struct *vma, struct hv_uio_ring *ring,
+			   unsigned long first)
+{
+	unsigned long i, n = vma_pages(vma);
+	int ret;
+
+	if (first > ring->npages || n > ring->npages - first)
+		return -EINVAL;
+	hv_uio_vma_flags(vma, VM_DONTEXPAND | VM_DONTDUMP);
+	for (i = 0; i < n; i++) {
+		ret = vm_insert_page(vma, vma->vm_start + (i << PAGE_SHIFT),
+				     ring->pages + first + i);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* The interrupt page or the monitor page of hv_vmbus. */
+static int hv_uio_map_conn_page(struct vm_area_struct *vma, void *addr)
+{
+	if (vma_pages(vma) != 1 || !virt_addr_valid(addr))
+		return -ENODEV;
+	hv_uio_vma_flags(vma, VM_DONTEXPAND | VM_DONTDUMP);
+	return vm_insert_page(vma, vma->vm_start, virt_to_page(addr));
+}
+
+/*
+ * mmap of /dev/uioN.  The UIO core has checked the map index (the page
+ * offset) and the length.  Everything is mapped with page references, so
+ * a mapping keeps its memory after the device is gone.
+ */
+static int hv_uio_mmap(struct uio_info *info, struct vm_area_struct *vma)
+{
+	struct hv_uio_dev *dev = container_of(info, struct hv_uio_dev, info);
+
+	switch (vma->vm_pgoff) {
+	case HV_UIO_MAP_RINGS:
+		return hv_uio_map_ring(vma, &dev->ring, 0);
+	case HV_UIO_MAP_INT_PAGE:
+	case HV_UIO_MAP_MONITOR_PAGE:
+		return hv_uio_map_conn_page(vma,
+			(void *)(uintptr_t)info->mem[vma->vm_pgoff].addr);
+	case HV_UIO_MAP_RECV:
+		return remap_vmalloc_range(vma, dev->recv_buf.addr, 0);
+	case HV_UIO_MAP_SEND:
+		return remap_vmalloc_range(vma, dev->send_buf.addr, 0);
+	}
+	return -EINVAL;
+}
+
+/* The primary's ring file: mmap while the channel is open. */
+static int hv_uio_ring_file_mmap(struct file *filp, struct kobject *kobj,
+				 HV_UIO_BIN_ATTR *attr,
+				 struct vm_area_struct *vma)
+{
+	struct hv_uio_dev *dev = container_of(attr, struct hv_uio_dev,
+					      ring_attr);
+
+	if (!READ_ONCE(dev->connected))
+		return -ENODEV;
+	return hv_uio_map_ring(vma, &dev->ring, vma->vm_pgoff);
+}
+
+/*
+ * A subchannel's ring file, which exists while the subchannel is open.
+ * Its ring belongs to hv_vmbus, which frees it when the channel closes;
+ * the file goes first, and with it every mapping of the file.
+ */
+static int hv_uio_sub_ring_mmap(struct file *filp, struct kobject *kobj,
+				HV_UIO_BIN_ATTR *attr,
+				struct vm_area_struct *vma)
+{
+	struct hv_uio_subchan *sub = container_of(attr, struct hv_uio_subchan,
+						  ring_attr);
+	struct vmbus_channel *chan = sub->chan;
+
+	return vm_iomap_memory(vma, page_to_phys(chan->ringbuffer_page),
+			       (unsigned long)chan->ringbuffer_pagecount <<
+			       PAGE_SHIFT);
+}
+
+/*
+ * True once hv_vmbus has added the channel's directory: the ring file can
+ * go in.  hv_vmbus registers the device (binding it to a driver that
+ * matches) before it adds the primary channel's directory.
+ */
+static bool hv_uio_chan_in_sysfs(struct vmbus_channel *chan)
+{
+	if (!READ_ONCE(chan->probe_done))
+		return false;
+	/* probe_done is set after the directory was added */
+	smp_rmb();
+	return chan->kobj.state_in_sysfs;
+}
+
+/* Called with dev->lock held. */
+static void hv_uio_ring_file_add(struct hv_uio_dev *dev)
+{
+	struct vmbus_channel *chan = dev->hv_dev->channel;
+	int ret;
+
+	if (dev->ring_file || dev->dead || !hv_uio_chan_in_sysfs(chan))
+		return;
+	ret = sysfs_create_bin_file(&chan->kobj, &dev->ring_attr);
+	if (ret)
+		dev_err(&dev->hv_dev->device, "cannot create the ring file: %d\n",
+			ret);
+	else
+		dev->ring_file = true;
+}
+
+/* Waits for hv_vmbus to finish registering a device bound during it. */
+static void hv_uio_ring_file_work(struct work_struct *work)
+{
+	struct hv_uio_dev *dev = container_of(to_delayed_work(work),
+					      struct hv_uio_dev, ring_file_work);
+
+	if (!READ_ONCE(dev->hv_dev->channel->probe_done)) {
+		schedule_delayed_work(&dev->ring_file_work, 1);
+		return;
+	}
+	mutex_lock(&dev->lock);
+	hv_uio_ring_file_add(dev);
+	mutex_unlock(&dev->lock);
+}
+
+/* ---- channels ------------------------------------------------------------------ */
+
+static struct hv_uio_subchan *hv_uio_find_sub(struct hv_uio_dev *dev,
+					      struct vmbus_channel *chan)
+{
+	struct hv_uio_subchan *sub;
+
+	list_for_each_entry(sub, &dev->subchannels, node)
+		if (sub->chan == chan)
+			return sub;
+	return NULL;
+}
+
+/* Opens a subchannel and gives it a ring file.  dev->lock held. */
+static void hv_uio_open_subchannel(struct hv_uio_dev *dev,
+				   struct vmbus_channel *chan)
+{
+	struct device *d = &dev->hv_dev->device;
+	u32 relid = chan->offermsg.child_relid;
+	struct hv_uio_subchan *sub;
+	int ret;
+
+	sub = kzalloc(sizeof(*sub), GFP_KERNEL);
+	if (!sub)
+		return;
+	set_channel_read_mode(chan, HV_CALL_ISR);
+	ret = vmbus_open(chan, dev->sub_ring_size, dev->sub_ring_size, NULL, 0,
+			 hv_uio_channel_cb, dev);
+	if (ret) {
+		dev_notice(d, "subchannel %u not opened: %d\n", relid, ret);
+		kfree(sub);
+		return;
+	}
+	sub->chan = chan;
+	sysfs_bin_attr_init(&sub->ring_attr);
+	sub->ring_attr.attr.name = "ring";
+	sub->ring_attr.attr.mode = 0600;
+	sub->ring_attr.size = (size_t)chan->ringbuffer_pagecount << PAGE_SHIFT;
+	sub->ring_attr.mmap = hv_uio_sub_ring_mmap;
+	ret = sysfs_create_bin_file(&chan->kobj, &sub->ring_attr);
+	if (ret)
+		dev_err(d, "subchannel %u: cannot create the ring file: %d\n",
+			relid, ret);
+	else
+		sub->ring_file = true;
+	list_add_tail(&sub->node, &dev->subchannels);
+}
+
+/*
+ * Opens the subchannels that are not open: offered before the device was
+ * opened, or closed with it.  They are found through the device's
+ * channels/ directory, each held by a reference while it is opened (a
+ * subchannel that is not open goes as soon as the host rescinds it).
+ * dev->lock held.
+ */
+static void hv_uio_open_subchannels(struct hv_uio_dev *dev)
+{
+	struct vmbus_channel *primary = dev->hv_dev->channel;
+	struct kset *kset = READ_ONCE(dev->hv_dev->channels_kset);
+	struct vmbus_channel **found, *chan;
+	unsigned int n = 0, max = 0, i;
+	struct kobject *kobj;
+
+	if (!kset)
+		return;
+	spin_lock(&kset->list_lock);
+	list_for_each_entry(kobj, &kset->list, entry)
+		max++;
+	spin_unlock(&kset->list_lock);
+	found = kcalloc(max, sizeof(*found), GFP_KERNEL);
+	if (!found)
+		return;
+	spin_lock(&kset->list_lock);
+	list_for_each_entry(kobj, &kset->list, entry) {
+		if (n == max)
+			break;
+		chan = container_of(kobj, struct vmbus_channel, kobj);
+		if (chan != primary && kobject_get_unless_zero(kobj))
+			found[n++] = chan;
+	}
+	spin_unlock(&kset->list_lock);
+
+	for (i = 0; i < n; i++) {
+		chan = found[i];
+		/* a directory not complete yet: its offer's callback follows */
+		if (chan->primary_channel == primary &&
+		    !READ_ONCE(chan->rescind) && chan->kobj.state_in_sysfs &&
+		    chan->state == CHANNEL_OPEN_STATE &&
+		    !hv_uio_find_sub(dev, chan))
+			hv_uio_open_subchannel(dev, chan);
+		kobject_put(&chan->kobj);
+	}
+	kfree(found);
+}
+
+/* hv_vmbus's callback for a subchannel offered while the device is open. */
+static void hv_uio_new_subchannel(struct vmbus_channel *chan)
+{
+	struct hv_device *hv_dev = chan->primary_channel->device_obj;
+	struct hv_uio_dev *dev;
+
+	mutex_lock(&hv_uio_sc_lock);
+	dev = hv_get_drvdata(hv_dev);
+	if (dev) {
+		mutex_lock(&dev->lock);
+		if (dev->connected && !hv_uio_find_sub(dev, chan))
+			hv_uio_open_subchannel(dev, chan);
+		mutex_unlock(&dev->lock);
+	}
+	mutex_unlock(&hv_uio_sc_lock);
+}
+
+/* Connects the primary channel, then opens the subchannels.  dev->lock held. */
+static int hv_uio_connect(struct hv_uio_dev *dev)
+{
+	struct vmbus_channel *chan = dev->hv_dev->channel;
+	int ret;
+
+	vmbus_set_sc_create_callback(chan, hv_uio_new_subchannel);
+	set_channel_read_mode(chan, HV_CALL_ISR);
+	chan->ringbuffer_page = dev->ring.pages;
+	chan->ringbuffer_pagecount = dev->ring.npages;
+	chan->ringbuffer_send_offset = dev->ring.send_pages;
+	ret = vmbus_connect_ring(chan, hv_uio_channel_cb, dev);
+	/*
+	 * hv_vmbus frees the pages ringbuffer_page names when it frees a
+	 * channel's ring; these are the driver's, and may outlive the
+	 * channel in a process's mapping.
+	 */
+	chan->ringbuffer_page = NULL;
+	if (ret) {
+		if (hv_uio_gpadl_shared(&chan->ringbuffer_gpadlhandle))
+			dev->ring.shared = true;
+		vmbus_set_sc_create_callback(chan, NULL);
+		return ret;
+	}
+	dev->connected = true;
+	hv_uio_open_subchannels(dev);
+	return 0;
+}
+
+/*
+ * Closes every channel of the device.  Called without dev->lock: closing
+ * waits for the rescind of subchannels whose offer may still be in the
+ * subchannel callback, which takes it.
+ */
+static void hv_uio_disconnect(struct hv_uio_dev *dev, struct list_head *subs)
+{
+	struct vmbus_channel *chan = dev->hv_dev->channel;
+	struct hv_uio_subchan *sub, *tmp;
+	int ret;
+
+	/* removing a ring file unmaps it wherever it is mapped */
+	list_for_each_entry(sub, subs, node)
+		if (sub->ring_file)
+			sysfs_remove_bin_file(&sub->chan->kobj, &sub->ring_attr);
+	/* closes the subchannels too, and frees their rings */
+	ret = vmbus_disconnect_ring(chan);
+	if (ret)
+		dev_err(&dev->hv_dev->device, "closing the channel failed: %d\n",
+			ret);
+	if (hv_uio_gpadl_shared(&chan->ringbuffer_gpadlhandle))
+		dev->ring.shared = true;
+	/* the kernel's own mapping of the ring; the pages stay the driver's */
+	vmbus_free_ring(chan);
+	list_for_each_entry_safe(sub, tmp, subs, node) {
+		list_del(&sub->node);
+		kfree(sub);
+	}
+}
+
+/* ---- /dev/uioN ------------------------------------------------------------------ */
+
+static int hv_uio_open(struct uio_info *info, struct inode *inode)
+{
+	struct hv_uio_dev *dev = container_of(info, struct hv_uio_dev, info);
+	int ret = 0;
+
+	mutex_lock(&dev->lock);
+	if (dev->dead)
+		ret = -ENODEV;
+	else if (!dev->users)
+		ret = hv_uio_connect(dev);
+	if (!ret)
+		dev->users++;
+	mutex_unlock(&dev->lock);
+	return ret;
+}
+
+static int hv_uio_release(struct uio_info *info, struct inode *inode)
+{
+	struct hv_uio_dev *dev = container_of(info, struct hv_uio_dev, info);
+	LIST_HEAD(subs);
+	bool last;
+
+	mutex_lock(&dev->lock);
+	if (WARN_ON(!dev->users)) {
+		mutex_unlock(&dev->lock);
+		return 0;
+	}
+	last = !--dev->users && dev->connected;
+	if (last) {
+		dev->connected = false;
+		list_splice_init(&dev->subchannels, &subs);
+	}
+	mutex_unlock(&dev->lock);
+	if (last)
+		hv_uio_disconnect(dev, &subs);
+	return 0;
+}
+
+/* ---- the driver ------------------------------------------------------------------ */
+
+static void hv_uio_map_conn_page_init(struct uio_mem *mem, const char *name,
+				      void *page)
+{
+	mem->name = name;
+	mem->addr = (uintptr_t)page;
+	mem->size = HV_HYP_PAGE_SIZE;
+	mem->memtype = UIO_MEM_LOGICAL;
+}
+
+static int hv_uio_probe(struct hv_device *hv_dev,
+			const struct hv_vmbus_device_id *dev_id)
+{
+	struct vmbus_channel *chan = hv_dev->channel;
+	const struct hv_uio_conn_layout *l = hv_uio_conn;
+	struct hv_uio_dev *dev;
+	size_t pref;
+	u32 dir_bytes;
+	int ret;
+
+	dev = kzalloc(sizeof(*dev), GFP_KERNEL);
+	if (!dev)
+		return -ENOMEM;
+	dev->hv_dev = hv_dev;
+	mutex_init(&dev->lock);
+	INIT_LIST_HEAD(&dev->subchannels);
+	spin_lock_init(&dev->notify_lock);
+	INIT_DELAYED_WORK(&dev->ring_file_work, hv_uio_ring_file_work);
+
+	pref = hv_uio_pref_ring_size(chan);
+	dir_bytes = ring_size ? ring_size :
+		VMBUS_RING_SIZE(pref ? pref : HV_UIO_RING_DEFAULT);
+	dev->sub_ring_size = ring_size ? ring_size : HV_UIO_RING_DEFAULT;
+	ret = hv_uio_ring_alloc(&dev->ring, dir_bytes,
+				cpu_to_node(chan->target_cpu));
+	if (ret)
+		goto fail_free;
+
+	set_channel_read_mode(chan, HV_CALL_ISR);
+
+	dev->info.name = KBUILD_MODNAME;
+	dev->info.version = HV_UIO_VERSION;
+	dev->info.irq = UIO_IRQ_CUSTOM;
+	dev->info.irqcontrol = hv_uio_irqcontrol;
+	dev->info.open = hv_uio_open;
+	dev->info.release = hv_uio_release;
+	dev->info.mmap = hv_uio_mmap;
+
+	dev->info.mem[HV_UIO_MAP_RINGS].name = "txrx_rings";
+	dev->info.mem[HV_UIO_MAP_RINGS].addr = page_to_phys(dev->ring.pages);
+	dev->info.mem[HV_UIO_MAP_RINGS].size =
+		(resource_size_t)dev->ring.npages << PAGE_SHIFT;
+	dev->info.mem[HV_UIO_MAP_RINGS].memtype = UIO_MEM_IOVA;
+	hv_uio_map_conn_page_init(&dev->info.mem[HV_UIO_MAP_INT_PAGE],
+				  "int_page", hv_uio_conn_ptr(l->int_page));
+	hv_uio_map_conn_page_init(&dev->info.mem[HV_UIO_MAP_MONITOR_PAGE],
+				  "monitor_page",
+				  hv_uio_conn_ptr(l->monitor_pages +
+						  sizeof(void *)));
+
+	if (chan->device_id == HV_NIC) {
+		ret = hv_uio_buf_alloc(dev, &dev->recv_buf, recv_buf_size,
+				       "recv", HV_UIO_MAP_RECV);
+		if (ret)
+			goto fail_ring;
+		ret = hv_uio_buf_alloc(dev, &dev->send_buf, send_buf_size,
+				       "send", HV_UIO_MAP_SEND);
+		if (ret)
+			goto fail_bufs;
+	}
+
+	sysfs_bin_attr_init(&dev->ring_attr);
+	dev->ring_attr.attr.name = "ring";
+	dev->ring_attr.attr.mode = 0600;
+	dev->ring_attr.size = dev->info.mem[HV_UIO_MAP_RINGS].size;
+	dev->ring_attr.mmap = hv_uio_ring_file_mmap;
+
+	hv_set_drvdata(hv_dev, dev);
+	ret = uio_register_device(&hv_dev->device, &dev->info);
+	if (ret) {
+		dev_err(&hv_dev->device, "cannot register the UIO device: %d\n",
+			ret);
+		goto fail_drvdata;
+	}
+	spin_lock_irq(&dev->notify_lock);
+	dev->notify = true;
+	spin_unlock_irq(&dev->notify_lock);
+
+	mutex_lock(&dev->lock);
+	hv_uio_ring_file_add(dev);
+	if (!dev->ring_file)
+		schedule_delayed_work(&dev->ring_file_work, 1);
+	mutex_unlock(&dev->lock);
+	return 0;
+
+fail_drvdata:
+	hv_set_drvdata(hv_dev, NULL);
+fail_bufs:
+	hv_uio_buf_free(dev, &dev->send_buf);
+	hv_uio_buf_free(dev, &dev->recv_buf);
+fail_ring:
+	hv_uio_ring_free(dev);
+fail_free:
+	kfree(dev);
+	return ret;
+}
+
+/*
+ * Unbinding, and a rescind (hv_vmbus then unregisters the device).  An
+ * open /dev/uioN does not keep the device: readers get EIO, the channels
+ * are closed at once, and mappings keep their memory.
+ */
+static HV_UIO_REMOVE_RET hv_uio_remove(struct hv_device *hv_dev)
+{
+	struct hv_uio_dev *dev = hv_get_drvdata(hv_dev);
+	struct vmbus_channel *chan = hv_dev->channel;
+	LIST_HEAD(subs);
+	bool connected;
+
+	mutex_lock(&dev->lock);
+	dev->dead = true;
+	mutex_unlock(&dev->lock);
+	cancel_delayed_work_sync(&dev->ring_file_work);
+
+	/* the UIO device goes next: no event may reach it after that */
+	spin_lock_irq(&dev->notify_lock);
+	dev->notify = false;
+	spin_unlock_irq(&dev->notify_lock);
+	uio_unregister_device(&dev->info);
+
+	mutex_lock(&hv_uio_sc_lock);
+	hv_set_drvdata(hv_dev, NULL);
+	mutex_unlock(&hv_uio_sc_lock);
+
+	mutex_lock(&dev->lock);
+	connected = dev->connected;
+	dev->connected = false;
+	list_splice_init(&dev->subchannels, &subs);
+	mutex_unlock(&dev->lock);
+	if (connected)
+		hv_uio_disconnect(dev, &subs);
+	vmbus_set_sc_create_callback(chan, NULL);
+
+	if (dev->ring_file)
+		sysfs_remove_bin_file(&chan->kobj, &dev->ring_attr);
+	hv_uio_buf_free(dev, &dev->send_buf);
+	hv_uio_buf_free(dev, &dev->recv_buf);
+	hv_uio_ring_free(dev);
+	kfree(dev);
+	return HV_UIO_REMOVE_OK;
+}
+
+/* No id table: devices bind by new_id, driver_override or bind only. */
+static struct hv_driver hv_uio_drv = {
+	.name = KBUILD_MODNAME,
+	.probe = hv_uio_probe,
+	.remove = hv_uio_remove,
+};
+
+static bool __init hv_uio_param_ok(const char *name, unsigned int v,
+				   unsigned long min, unsigned long max,
+				   const char *or)
+{
+	if (PAGE_ALIGNED(v) && v >= min && v <= max)
+		return true;
+	pr_err("%s=%u: must be %sa multiple of %lu from %lu to %lu\n", name, v,
+	       or, PAGE_SIZE, min, max);
+	return false;
+}
+
+static int __init hv_uio_init(void)
+{
+	/* both directions of a ring are one allocation */
+	unsigned long ring_max = HV_UIO_MAX_ALLOC_PAGES * PAGE_SIZE / 2;
+	int ret;
+
+	if ((ring_size && !hv_uio_param_ok("ring_size", ring_size,
+					   2 * PAGE_SIZE, ring_max, "0 or ")) ||
+	    !hv_uio_param_ok("recv_buf_size", recv_buf_size, HV_UIO_BUF_MIN,
+			     HV_UIO_BUF_MAX, "") ||
+	    !hv_uio_param_ok("send_buf_size", send_buf_size, HV_UIO_BUF_MIN,
+			     HV_UIO_BUF_MAX, ""))
+		return -EINVAL;
+	ret = hv_uio_conn_find();
+	if (ret)
+		return ret;
+	return vmbus_driver_register(&hv_uio_drv);
+}
+
+static void __exit hv_uio_exit(void)
+{
+	vmbus_driver_unregister(&hv_uio_drv);
+}
+
+module_init(hv_uio_init);
+module_exit(hv_uio_exit);
+
+MODULE_VERSION(HV_UIO_VERSION);
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("VMBus devices in userspace, with the UIO ABI of uio_hv_generic");
