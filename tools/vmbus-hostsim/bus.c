@@ -51,12 +51,10 @@ void hs_log(const char *fmt, ...)
 	va_end(ap);
 }
 
-void hs_debug(const char *fmt, ...)
+void hs_debug_log(const char *fmt, ...)
 {
 	va_list ap;
 
-	if (!hs_verbose)
-		return;
 	va_start(ap, fmt);
 	vlog(fmt, ap);
 	va_end(ap);

@@ -44,7 +44,13 @@ struct hs_transport;
 
 extern int hs_verbose;
 void hs_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void hs_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void hs_debug_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Costs one test when -v is off: it sits on per-packet paths. */
+#define hs_debug(...)                                                                              \
+	do {                                                                                       \
+		if (hs_verbose)                                                                    \
+			hs_debug_log(__VA_ARGS__);                                                 \
+	} while (0)
 
 /* ------------------------------------------------------------------------ */
 /* event loop                                                                */

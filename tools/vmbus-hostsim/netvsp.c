@@ -38,7 +38,7 @@
 #define NV_MTU_MAX 9216u
 #define NV_MAX_MDL_CHAIN 34u
 #define NV_RNDIS_MAX 65536u /* largest RNDIS message we assemble */
-#define NV_RXQ_CAP 4096u /* frames waiting per queue */
+#define NV_RXQ_CAP 1024u /* frames waiting per queue */
 #define NV_TX_INFLIGHT 1024u /* delayed completions per queue */
 #define NV_FRAME_MAX (NV_MTU_MAX + 4u)
 #define NV_DATA_OFFSET 256u /* where a received frame starts in its slot */
@@ -362,6 +362,14 @@ int hs_nic_rx(struct hs_dev *dev, const void *frame, size_t len)
 	}
 	hash = frame_hash(nv, f, len, &hashed);
 	q = &nv->q[pick_queue(nv, hash, hashed)];
+	if (!q->rxq) {
+		/* only queues that carry traffic hold frame storage */
+		q->rxq = malloc(NV_RXQ_CAP * sizeof(*q->rxq));
+		if (!q->rxq) {
+			q->rx_drops++;
+			return -ENOBUFS;
+		}
+	}
 	if (q->rx_count == NV_RXQ_CAP) {
 		q->rx_drops++;
 		return -ENOBUFS;
@@ -1066,15 +1074,20 @@ static int parse_data_packet(const uint8_t *p, uint32_t avail, uint32_t *msg_len
 
 static void tx_completion(struct nv_state *nv, struct hs_chan *ch, uint64_t tid, uint32_t status)
 {
+	uint64_t due = 0;
+
 	if (nv->fault == HS_FAULT_DROP_COMPLETIONS)
 		return;
-	if (nv->fault == HS_FAULT_DELAY_COMPLETIONS && nv->delayed && nv->ndelayed < NV_TX_INFLIGHT) {
-		nv->delayed[nv->ndelayed++] = (struct nv_delayed){
-			.due_ns = hs_now_ns() + nv->fault_arg * 1000000u, .tid = tid,
-			.queue = ch->subidx, .status = status };
+	if (nv->fault == HS_FAULT_DELAY_COMPLETIONS)
+		due = hs_now_ns() + nv->fault_arg * 1000000u;
+	else if (nv_rndis_complete(ch, tid, status) != -EAGAIN)
 		return;
-	}
-	nv_rndis_complete(ch, tid, status);
+	else
+		hs_chan_wait_tx(ch, 16 + 40 + 8 + 8); /* the ring is full: later */
+	/* rndis_pkt() stops reading before this can overflow */
+	nv->delayed[nv->ndelayed++] = (struct nv_delayed){ .due_ns = due, .tid = tid,
+							   .queue = ch->subidx, .status = status };
+	nv->dev->timed_work = true;
 }
 
 /* Data packets: one or more RNDIS_PACKETs, each a frame for the wire. */
@@ -1157,14 +1170,20 @@ static int rndis_pkt(struct nv_state *nv, struct hs_chan *ch, const struct vmbus
 
 	if (!nv->rxbuf)
 		return -EPROTO; /* netvsp: an RNDIS packet before the receive buffer */
-	if (!room_for(ch, NVSP_MSG_SIZE))
+	/* completions the guest has not made room for yet: stop reading
+	 * (netvsp stops at 1024 transmits in flight) */
+	if (nv->ndelayed >= NV_TX_INFLIGHT)
+		return -EAGAIN;
+	if (rp->channel_type == NVSP_CHANNEL_CONTROL && !room_for(ch, NVSP_MSG_SIZE))
 		return -EAGAIN;
 	len = malformed ? -EBADMSG : gather(nv, pkt, rp);
 	if (len == -EPROTO)
 		return -EPROTO;
 	if (len < 0) {
-		if (wants)
+		if (wants && rp->channel_type == NVSP_CHANNEL_CONTROL)
 			nv_rndis_complete(ch, pkt->tid, NVSP_STATUS_FAILURE);
+		else if (wants)
+			tx_completion(nv, ch, pkt->tid, NVSP_STATUS_FAILURE);
 		nv->q[ch->subidx].tx_errors++;
 		return 0;
 	}
@@ -1637,17 +1656,11 @@ const struct hs_dev_ops hs_netvsp_ops = {
 int hs_netvsp_create(struct hs_dev *dev)
 {
 	struct nv_state *nv = calloc(1, sizeof(*nv));
-	unsigned int i;
 
 	if (!nv)
 		return -ENOMEM;
 	nv->dev = dev;
 	dev->priv = nv;
-	for (i = 0; i < HS_MAX_CHANS; i++) {
-		nv->q[i].rxq = malloc(NV_RXQ_CAP * sizeof(struct nv_frame));
-		if (!nv->q[i].rxq)
-			return -ENOMEM;
-	}
 	nv->delayed = calloc(NV_TX_INFLIGHT, sizeof(*nv->delayed));
 	if (!nv->delayed)
 		return -ENOMEM;
