@@ -59,7 +59,8 @@ NETVSC_CFLAGS := -Inetvsc-user/include
 HOSTSIM_SRCS := $(wildcard tools/vmbus-hostsim/*.c)
 HOSTSIM_OBJS := $(HOSTSIM_SRCS:%.c=$(B)/%.o)
 HOSTSIM := $(B)/bin/vmbus-hostsim
-PROGRAMS := $(HOSTSIM)
+NETVSC_USER := $(B)/bin/netvsc-user
+PROGRAMS := $(HOSTSIM) $(NETVSC_USER)
 # the kernel transport speaks the vmbus_sim test module's ABI
 $(HOSTSIM_OBJS): ALL_CFLAGS += -Itests/kernel/vmbus_sim/uapi
 
@@ -81,6 +82,10 @@ programs: $(PROGRAMS)
 $(HOSTSIM): $(HOSTSIM_OBJS) $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN_LDFLAGS) -o $@ $(HOSTSIM_OBJS) $(LIB_A) $(LDLIBS_COMMON)
+
+$(NETVSC_USER): $(B)/netvsc-user/src/main.o $(NETVSC_A) $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN_LDFLAGS) -o $@ $< $(NETVSC_A) $(LIB_A) $(LDLIBS_COMMON)
 
 lib: check-version $(LIB_A) $(LIB_SO)
 

@@ -931,11 +931,10 @@ static int bring_up(struct netvsc_dev *nd, const struct netvsc_opts *o)
 	ret = query_facts(nd);
 	if (ret)
 		return ret;
-	if (want > 1) {
-		ret = subchannels(nd, want);
-		if (ret)
-			return ret;
-	}
+	/* also for one queue: what the host offers is a fact worth showing */
+	ret = subchannels(nd, want);
+	if (ret)
+		return ret;
 	ret = setup_queues(nd);
 	if (ret)
 		return ret;

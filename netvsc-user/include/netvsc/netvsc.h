@@ -80,8 +80,9 @@ struct netvsc_dev;
 
 /*
  * A received frame.  @data points into the queue's private copy (never
- * into memory the host can write) and stays valid until the next
- * netvsc_poll or netvsc_recv on the same queue.
+ * into memory the host can write): handed to ops->rx it is valid during
+ * the call only; from netvsc_recv, until the next netvsc_recv or
+ * netvsc_poll on the same queue.
  */
 struct netvsc_rx_frame {
 	const void *data;
