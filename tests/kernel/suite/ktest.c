@@ -8,6 +8,8 @@
 #include <limits.h>
 #include <poll.h>
 #include <sched.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +37,10 @@ static const struct kt_driver drivers[] = {
 		.leaks_subchannels_on_rescind = true,
 		.opens_early_subchannels = false,
 		.irq_write_oopses_on_closed_subchannel = true,
+		.closed_subchannel_keeps_ring_file = true,
+		.frees_mapped_subchannel_ring = true,
+		.irq_write_signals_subchannels = false,
+		.has_size_params = false,
 	},
 	{
 		/* ours: the uio_hv_generic ABI, with what DESIGN.md adds */
@@ -50,6 +56,15 @@ static const struct kt_driver drivers[] = {
 		.leaks_subchannels_on_rescind = false,
 		.opens_early_subchannels = true,
 		.irq_write_oopses_on_closed_subchannel = false,
+		/*
+		 * kmod-hv/README.md: a subchannel's ring belongs to hv_vmbus,
+		 * which frees it when the channel closes; the ring file goes
+		 * first, and removing it unmaps it from every process.
+		 */
+		.closed_subchannel_keeps_ring_file = false,
+		.frees_mapped_subchannel_ring = false,
+		.irq_write_signals_subchannels = true,
+		.has_size_params = true,
 	},
 };
 
@@ -87,11 +102,24 @@ static void cleanup(void)
 			kt_remove_id(new_ids[i]);
 }
 
+static const struct kt_driver *find_driver(const char *name)
+{
+	unsigned int i;
+
+	for (i = 0; i < sizeof(drivers) / sizeof(drivers[0]); i++)
+		if (!strcmp(drivers[i].name, name))
+			return &drivers[i];
+	fprintf(stderr, "%s: unknown driver %s\n", test_name, name);
+	exit(2);
+}
+
 void kt_init(int argc, char **argv, const char *what)
 {
-	const char *driver = NULL;
+	static const char usage[] = "usage: %s --driver NAME --module FILE [--expect NAME]\n";
+	/* --expect: another driver's behaviour, to show what a test catches */
+	static struct kt_driver expect;
+	const char *driver = NULL, *expect_name = NULL;
 	struct vmbus_sim_info info;
-	unsigned int i;
 	int a;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -101,21 +129,23 @@ void kt_init(int argc, char **argv, const char *what)
 			driver = argv[++a];
 		else if (!strcmp(argv[a], "--module") && a + 1 < argc)
 			kt_module_path = argv[++a];
+		else if (!strcmp(argv[a], "--expect") && a + 1 < argc)
+			expect_name = argv[++a];
 		else {
-			fprintf(stderr, "usage: %s --driver NAME --module FILE\n", argv[0]);
+			fprintf(stderr, usage, argv[0]);
 			exit(2);
 		}
 	}
 	if (!driver || !kt_module_path) {
-		fprintf(stderr, "usage: %s --driver NAME --module FILE\n", argv[0]);
+		fprintf(stderr, usage, argv[0]);
 		exit(2);
 	}
-	for (i = 0; i < sizeof(drivers) / sizeof(drivers[0]); i++)
-		if (!strcmp(drivers[i].name, driver))
-			kt_drv = &drivers[i];
-	if (!kt_drv) {
-		fprintf(stderr, "%s: unknown driver %s\n", test_name, driver);
-		exit(2);
+	kt_drv = find_driver(driver);
+	if (expect_name && strcmp(expect_name, driver)) {
+		expect = *find_driver(expect_name);
+		expect.name = kt_drv->name;
+		kt_drv = &expect;
+		printf("# %s: expecting the behaviour of %s\n", test_name, expect_name);
 	}
 	printf("# %s: %s (driver %s)\n", test_name, what, kt_drv->name);
 	if (geteuid() != 0)
@@ -544,6 +574,24 @@ bool kt_exists(const char *fmt, ...)
 	return access(path, F_OK) == 0;
 }
 
+bool kt_wait_exists(int timeout_ms, const char *fmt, ...)
+{
+	int64_t end = now_ms() + timeout_ms;
+	char path[PATH_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(path, sizeof(path), fmt, ap);
+	va_end(ap);
+	do {
+		if (access(path, F_OK) == 0)
+			return true;
+		/* waiting for a kernel worker: yield, do not sleep on it */
+		sched_yield();
+	} while (now_ms() < end);
+	return access(path, F_OK) == 0;
+}
+
 uint64_t kt_read_u64(const char *fmt, ...)
 {
 	char path[PATH_MAX], buf[64], *end;
@@ -747,14 +795,79 @@ int kt_module_unload(void)
 
 int kt_module_load(void)
 {
+	return kt_module_load_params("");
+}
+
+int kt_module_load_params(const char *params)
+{
 	int fd = open(kt_module_path, O_RDONLY | O_CLOEXEC), err = 0;
 
 	if (fd < 0)
 		return -errno;
-	if (syscall(SYS_finit_module, fd, "", 0) != 0)
+	if (syscall(SYS_finit_module, fd, params, 0) != 0)
 		err = -errno;
 	close(fd);
 	return err;
+}
+
+/* ------------------------------------------------------------------------ */
+/* memory                                                                    */
+/* ------------------------------------------------------------------------ */
+
+static uint64_t read_u64_at(const char *path, uint64_t index)
+{
+	uint64_t v;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	KT_ASSERT(fd >= 0, "open %s", path);
+	KT_ASSERT(pread(fd, &v, sizeof(v), (off_t)(index * sizeof(v))) == sizeof(v),
+		  "read %s at %llu", path, (unsigned long long)index);
+	close(fd);
+	return v;
+}
+
+bool kt_pfn(const void *addr, uint64_t *pfn)
+{
+	uint64_t e = read_u64_at("/proc/self/pagemap", (uintptr_t)addr / (uint64_t)kt_page_size);
+
+	/* bit 63: present; bits 0-54: the page frame (root sees it) */
+	if (!(e >> 63))
+		return false;
+	*pfn = e & ((1ULL << 55) - 1);
+	return true;
+}
+
+uint64_t kt_kpageflags(uint64_t pfn)
+{
+	return read_u64_at("/proc/kpageflags", pfn);
+}
+
+uint64_t kt_kpagecount(uint64_t pfn)
+{
+	return read_u64_at("/proc/kpagecount", pfn);
+}
+
+static sigjmp_buf probe_env;
+
+static void probe_fault(int sig)
+{
+	siglongjmp(probe_env, sig);
+}
+
+int kt_probe_read(const volatile void *addr, uint8_t *out)
+{
+	struct sigaction sa = { .sa_handler = probe_fault }, old_bus, old_segv;
+	int sig;
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGBUS, &sa, &old_bus);
+	sigaction(SIGSEGV, &sa, &old_segv);
+	sig = sigsetjmp(probe_env, 1);
+	if (!sig)
+		*out = *(const volatile uint8_t *)addr;
+	sigaction(SIGBUS, &old_bus, NULL);
+	sigaction(SIGSEGV, &old_segv, NULL);
+	return sig == SIGBUS ? -EFAULT : sig ? -EINVAL : 0;
 }
 
 /* ------------------------------------------------------------------------ */

@@ -65,6 +65,17 @@ struct kt_driver {
 	/* write() touches the ring of every subchannel, open or not: with a
 	 * subchannel that is not open it dereferences NULL (Oops) */
 	bool irq_write_oopses_on_closed_subchannel;
+	/* a subchannel closed with the device keeps its ring file (whose mmap
+	 * then fails with ENODEV); else the file goes with the open channel */
+	bool closed_subchannel_keeps_ring_file;
+	/* a subchannel's ring is freed at close while a process still maps
+	 * its ring file: the mapping then reaches freed pages */
+	bool frees_mapped_subchannel_ring;
+	/* write(1) signals every open channel without a monitor id (else the
+	 * primary only) */
+	bool irq_write_signals_subchannels;
+	/* module parameters for ring and buffer sizes */
+	bool has_size_params;
 };
 
 extern const struct kt_driver *kt_drv;
@@ -155,6 +166,8 @@ __attribute__((format(printf, 3, 4))) int kt_readf(char *buf, size_t len, const 
 int kt_write(const char *path, const char *s); /* 0 or -errno */
 __attribute__((format(printf, 2, 3))) int kt_writef(const char *s, const char *fmt, ...);
 __attribute__((format(printf, 1, 2))) bool kt_exists(const char *fmt, ...);
+/* Waits up to @timeout_ms for a path to exist; true if it does. */
+__attribute__((format(printf, 2, 3))) bool kt_wait_exists(int timeout_ms, const char *fmt, ...);
 /* Reads a decimal or 0x-prefixed number from sysfs; fails the test if it cannot. */
 __attribute__((format(printf, 1, 2))) uint64_t kt_read_u64(const char *fmt, ...);
 
@@ -190,6 +203,19 @@ int kt_kmsg_count(int fd, const char *needle);
 
 int kt_module_unload(void); /* 0 or -errno (EBUSY, EWOULDBLOCK) */
 int kt_module_load(void);   /* 0 or -errno (EEXIST if loaded) */
+/* The same with module parameters ("name=value name=value"). */
+int kt_module_load_params(const char *params);
+
+/* ---- memory ---- */
+
+/* The page frame behind @addr in this process; false if none is mapped. */
+bool kt_pfn(const void *addr, uint64_t *pfn);
+/* /proc/kpageflags (KPF_* bits) and /proc/kpagecount (mappings) of a frame */
+uint64_t kt_kpageflags(uint64_t pfn);
+uint64_t kt_kpagecount(uint64_t pfn);
+#define KT_KPF_BUDDY (1ULL << 10) /* free in the page allocator */
+/* Reads a byte: 0, or -EFAULT if the access raised SIGBUS (-EINVAL: SIGSEGV). */
+int kt_probe_read(const volatile void *addr, uint8_t *out);
 
 /* ---- threads ---- */
 

@@ -140,7 +140,13 @@ static void reoffer(void)
 		relid = kt_offer(KT_CLASS_NIC, guid, VMBUS_SIM_MONITOR_ANY, 0, 0);
 	}
 	KT_ASSERT(!strcmp(kt_bound(guid), kt_drv->name), "offered again, not bound");
-	KT_ASSERT(kt_exists("/sys/bus/vmbus/devices/%s/channels/%u/ring", guid, relid),
+	/*
+	 * Bound while the device registers, the driver adds the ring file
+	 * once hv_vmbus has added the channel's directory, just after the
+	 * offer returns.
+	 */
+	KT_ASSERT(kt_wait_exists(KT_TIMEOUT_MS, "/sys/bus/vmbus/devices/%s/channels/%u/ring", guid,
+				 relid),
 		  "no ring file after the new offer");
 	fd = kt_uio_open(guid);
 	KT_ASSERT(kt_ev_wait(VMBUS_SIM_EV_OPEN, relid, KT_TIMEOUT_MS, NULL) == 0,
