@@ -258,6 +258,12 @@ int hs_chan_wait_tx(struct hs_chan *ch, uint32_t bytes)
 	uint32_t quarter = ((vmbus_ring_data_size(vmbus_chan_tx_ring(ch->vc)) - 8) / 4 + 7) & ~7u;
 	int ret;
 
+	/* publish what is queued first: the guest sees only published records,
+	 * so room counted against unpublished ones would never be signalled */
+	if (vmbus_chan_flush(ch->vc) < 0) {
+		hs_chan_stop(ch, "the guest corrupted the host-to-guest ring");
+		return -EPROTO;
+	}
 	/* wait for a quarter of the ring at least, so the two sides do not
 	 * ping-pong over every packet (OpenVMM's rule) */
 	ret = vmbus_ring_write_wait(vmbus_chan_tx_ring(ch->vc), bytes > quarter ? bytes : quarter);
@@ -267,6 +273,10 @@ int hs_chan_wait_tx(struct hs_chan *ch, uint32_t bytes)
 	}
 	if (ret == 0)
 		ch->tx_blocked = true;
+	else
+		/* the room is there already (the first look used an old read
+		 * index): nobody will signal for it, so come back at once */
+		hs_chan_kick(ch);
 	return ret;
 }
 
