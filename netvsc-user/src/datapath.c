@@ -1016,6 +1016,11 @@ int netvsc_wait(struct netvsc_dev *nd, unsigned int qi, int fd, int timeout_ms)
 	q = &nd->q[qi];
 	if (q->have_xfer)
 		return NETVSC_WAIT_QUEUE;
+	/* nothing taken sleeps unpublished; and the host must see what is
+	 * queued before we ask it for room (it frees only what it sees) */
+	ret = netvsc_flush(nd, qi);
+	if (ret < 0 && ret != -EAGAIN)
+		return ret;
 	if (q->npend || q->nowed) {
 		/* held back for ring space: ask the host to signal when a
 		 * quarter of the ring is free (it always is, at most) */
