@@ -878,8 +878,9 @@ static int exit_for(int err)
 }
 
 /* Attaches; with --reattach, waits for the device until it is there. */
-static int attach(struct app *a, bool wait_for_offer)
+static int attach(struct app *a, bool again)
 {
+	bool wait_for_offer = a->c.reattach;
 	static struct netvsc_ops ops = { .rx = on_rx, .event = on_event, .tx_done = on_tx_done };
 	struct netvsc_opts o = { .sz = sizeof(o) };
 	char err[512];
@@ -914,7 +915,7 @@ static int attach(struct app *a, bool wait_for_offer)
 	}
 	netvsc_info(a->nd, &a->info);
 	a->nq = netvsc_queues(a->nd);
-	if (said || wait_for_offer)
+	if (again)
 		fprintf(stderr, "netvsc-user: %s: attached again\n", a->c.guid);
 	return 0;
 }

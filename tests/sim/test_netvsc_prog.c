@@ -1,0 +1,426 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The netvsc-user program against vmbus-hostsim: usage and exit codes,
+ * info (text and JSON), gen/sink/echo/pcap with contents checked both
+ * ways, jumbo frames, rescind with and without --reattach, and a host
+ * that corrupts its ring.  The program is the sanitizer build next to the
+ * simulator ($NETVSC_USER, else bin/netvsc-user beside $VMBUS_HOSTSIM).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+#include <cmocka.h>
+#include <libgen.h>
+
+#include "harness.h"
+
+#define WAIT_MS 20000
+
+static struct sim *live;
+
+static int teardown(void **state)
+{
+	int rc = 0;
+
+	(void)state;
+	if (live) {
+		rc = sim_stop(live);
+		free(live);
+		live = NULL;
+	}
+	return rc == 0 ? 0 : -1;
+}
+
+static const char *prog(void)
+{
+	static char path[PATH_MAX];
+	char dir[PATH_MAX];
+
+	if (getenv("NETVSC_USER"))
+		return getenv("NETVSC_USER");
+	snprintf(dir, sizeof(dir), "%s", sim_binary());
+	snprintf(path, sizeof(path), "%s/netvsc-user", dirname(dir));
+	return path;
+}
+
+static struct sim *start(const char *o1, const char *o2, const char *o3, const char *o4)
+{
+	struct sim *s = calloc(1, sizeof(*s));
+
+	assert_non_null(s);
+	live = s;
+	assert_int_equal(sim_start(s, "--link-flap-ms", "0", o1, o2, o3, o4, NULL), 0);
+	return s;
+}
+
+/* A running netvsc-user; its stdout and stderr go to files. */
+struct run {
+	pid_t pid;
+	char out[64], err[64];
+};
+
+static void spawn(struct run *r, struct sim *s, ...)
+{
+	char *argv[40];
+	int argc = 0;
+	const char *a;
+	va_list ap;
+
+	snprintf(r->out, sizeof(r->out), "/tmp/netvsc-prog-%d-XXXXXX", (int)getpid());
+	snprintf(r->err, sizeof(r->err), "/tmp/netvsc-prog-%d-XXXXXX", (int)getpid());
+	close(mkstemp(r->out));
+	close(mkstemp(r->err));
+	argv[argc++] = (char *)prog();
+	if (s) {
+		argv[argc++] = "--root";
+		argv[argc++] = s->root;
+	}
+	va_start(ap, s);
+	while ((a = va_arg(ap, const char *)) && argc < 38)
+		argv[argc++] = (char *)a;
+	va_end(ap);
+	argv[argc] = NULL;
+	fflush(NULL);
+	r->pid = fork();
+	if (r->pid == 0) {
+		int o = open(r->out, O_WRONLY | O_TRUNC), e = open(r->err, O_WRONLY | O_TRUNC);
+
+		dup2(o, 1);
+		dup2(e, 2);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	assert_true(r->pid > 0);
+}
+
+/* Waits for the program; returns its exit status (or 128 + signal). */
+static int finish(struct run *r, int ms)
+{
+	int64_t end = sim_now_ms() + ms;
+	int status;
+
+	for (;;) {
+		pid_t p = waitpid(r->pid, &status, WNOHANG);
+
+		if (p == r->pid)
+			break;
+		if (sim_now_ms() > end) {
+			kill(r->pid, SIGKILL);
+			waitpid(r->pid, &status, 0);
+			fail_msg("netvsc-user did not end within %d ms", ms);
+		}
+		usleep(5000); /* polling the child, bounded by @ms */
+	}
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static char *slurp(const char *path)
+{
+	static char buf[2][65536];
+	static int which;
+	FILE *f = fopen(path, "r");
+	size_t n = 0;
+	char *b = buf[which++ % 2];
+
+	if (f) {
+		n = fread(b, 1, sizeof(buf[0]) - 1, f);
+		fclose(f);
+	}
+	b[n] = '\0';
+	return b;
+}
+
+/* Polls a file until @needle appears @count times, for at most @ms. */
+static bool wait_text(const char *path, const char *needle, int count, int ms)
+{
+	int64_t end = sim_now_ms() + ms;
+
+	do {
+		const char *p = slurp(path);
+		int n = 0;
+
+		while ((p = strstr(p, needle))) {
+			n++;
+			p++;
+		}
+		if (n >= count)
+			return true;
+		usleep(5000); /* polling a condition, bounded by @ms */
+	} while (sim_now_ms() < end);
+	fprintf(stderr, "never saw \"%s\" %d times in:\n%s\n", needle, count, slurp(path));
+	return false;
+}
+
+static void cleanup(struct run *r)
+{
+	unlink(r->out);
+	unlink(r->err);
+}
+
+/* Runs to the end; on an unexpected status prints what it said. */
+static void expect(struct run *r, int status)
+{
+	int got = finish(r, WAIT_MS);
+
+	if (got != status) {
+		fprintf(stderr, "stdout:\n%s\nstderr:\n%s\n", slurp(r->out), slurp(r->err));
+		fail_msg("netvsc-user exited %d, expected %d", got, status);
+	}
+}
+
+static void test_usage(void **state)
+{
+	struct run r;
+
+	(void)state;
+	spawn(&r, NULL, "--help", NULL);
+	expect(&r, 0);
+	assert_non_null(strstr(slurp(r.out), "exit status"));
+	assert_non_null(strstr(slurp(r.out), "tap IFNAME"));
+	cleanup(&r);
+	spawn(&r, NULL, "info", NULL);
+	expect(&r, 2);
+	assert_non_null(strstr(slurp(r.err), "--device"));
+	cleanup(&r);
+	spawn(&r, NULL, "--device", "0f0e0d0c-0b0a-0908-0706-050403020100", "fly", NULL);
+	expect(&r, 2);
+	assert_non_null(strstr(slurp(r.err), "unknown mode"));
+	cleanup(&r);
+	spawn(&r, NULL, "--device", "0f0e0d0c-0b0a-0908-0706-050403020100", "--queues", "0",
+	      "info", NULL);
+	expect(&r, 2);
+	cleanup(&r);
+	spawn(&r, NULL, "--device", "0f0e0d0c-0b0a-0908-0706-050403020100", "tap", NULL);
+	expect(&r, 2);
+	cleanup(&r);
+}
+
+static void test_absent_device(void **state)
+{
+	struct sim *s = start(NULL, NULL, NULL, NULL);
+	struct run r;
+
+	(void)state;
+	spawn(&r, s, "--device", "0f0e0d0c-0b0a-0908-0706-050403020100", "info", NULL);
+	expect(&r, 3);
+	assert_non_null(strstr(slurp(r.err), "0f0e0d0c-0b0a-0908-0706-050403020100"));
+	cleanup(&r);
+}
+
+static void test_info(void **state)
+{
+	struct sim *s = start("--queues", "8", NULL, NULL);
+	struct run r;
+
+	(void)state;
+	spawn(&r, s, "--device", s->guid[0], "--queues", "4", "info", NULL);
+	expect(&r, 0);
+	assert_non_null(strstr(slurp(r.out), "NVSP 6.1 (0x60001), NDIS 6.30"));
+	assert_non_null(strstr(slurp(r.out), "queues        4 (asked 4, host offers up to 8"));
+	assert_non_null(strstr(slurp(r.out), "slots of 1806"));
+	cleanup(&r);
+	spawn(&r, s, "--device", s->guid[0], "--json", "--nvsp-max", "0x40000", "info", NULL);
+	expect(&r, 0);
+	assert_non_null(strstr(slurp(r.out), "\"type\":\"info\""));
+	assert_non_null(strstr(slurp(r.out), "\"nvsp_version\":\"4\""));
+	assert_non_null(strstr(slurp(r.out), "\"ndis_version\":\"6.1\""));
+	assert_non_null(strstr(slurp(r.out), "\"mac\":\"02:"));
+	cleanup(&r);
+}
+
+/* gen out, echoed back, every frame checked; statistics at the end. */
+static void test_gen_verify_echo(void **state)
+{
+	struct sim *s = start(NULL, NULL, NULL, NULL);
+	struct run r;
+
+	(void)state;
+	spawn(&r, s, "--device", s->guid[0], "--queues", "2", "--count", "5000", "--size", "700",
+	      "--verify", "--json", "gen", NULL);
+	expect(&r, 0);
+	assert_non_null(strstr(slurp(r.out), "\"type\":\"final\""));
+	assert_non_null(strstr(slurp(r.out), "\"tx_packets\":5000,"));
+	assert_non_null(strstr(slurp(r.out), "\"checked\":5000,\"damaged\":0"));
+	/* the echoes spread over both queues */
+	assert_non_null(strstr(slurp(r.out), "{\"queue\":1,\"rx_packets\":"));
+	assert_null(strstr(slurp(r.out), "{\"queue\":1,\"rx_packets\":0,"));
+	assert_true(sim_wait_stats(s, "wire echo: 5000 frames from the guest", 5000));
+	cleanup(&r);
+}
+
+/* Jumbo frames: the program sends them by pages. */
+static void test_gen_jumbo(void **state)
+{
+	struct sim *s = start(NULL, NULL, NULL, NULL);
+	struct run r;
+
+	(void)state;
+	spawn(&r, s, "--device", s->guid[0], "--mtu", "9000", "--count", "500", "--size", "9014",
+	      "--verify", "gen", NULL);
+	expect(&r, 0);
+	assert_non_null(strstr(slurp(r.err), "verified 500 frames: all intact"));
+	cleanup(&r);
+}
+
+/* The host's gen frames, checked by sink. */
+static void test_sink_verify(void **state)
+{
+	struct sim *s = start("--wire", "gen", "--gen-count", "3000");
+	struct run r;
+
+	(void)state;
+	spawn(&r, s, "--device", s->guid[0], "--count", "3000", "--verify", "sink", NULL);
+	expect(&r, 0);
+	assert_non_null(strstr(slurp(r.err), "verified 3000 frames: all intact"));
+	assert_non_null(strstr(slurp(r.out), "-- final after"));
+	cleanup(&r);
+}
+
+/* echo: the host's gen frames go back to the host. */
+static void test_echo_mode(void **state)
+{
+	struct sim *s = start("--wire", "gen", "--gen-count", "2000");
+	struct run r;
+
+	(void)state;
+	spawn(&r, s, "--device", s->guid[0], "--count", "2000", "echo", NULL);
+	expect(&r, 0);
+	assert_true(sim_wait_stats(s, "wire gen: 2000 frames from the guest", 5000));
+	cleanup(&r);
+}
+
+static void test_pcap_mode(void **state)
+{
+	struct sim *s = start("--wire", "gen", "--gen-count", "100");
+	char path[64];
+	struct run r;
+	struct stat st;
+
+	(void)state;
+	snprintf(path, sizeof(path), "/tmp/netvsc-prog-%d.pcap", (int)getpid());
+	spawn(&r, s, "--device", s->guid[0], "--count", "100", "pcap", path, NULL);
+	expect(&r, 0);
+	/* the file header and 100 records of 64-byte frames */
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_size, 24 + 100 * (16 + 64));
+	unlink(path);
+	cleanup(&r);
+}
+
+/* Frames the simulator's wire took from the guest so far. */
+static uint64_t wire_from_guest(struct sim *s)
+{
+	char out[65536];
+	const char *w;
+
+	if (sim_ctl(s, out, sizeof(out), "stats", NULL))
+		return 0;
+	w = strstr(out, "wire ");
+	w = w ? strchr(w, ':') : NULL;
+	return w ? strtoull(w + 1, NULL, 10) : 0;
+}
+
+/* A rescind without --reattach: the program says so and exits 3. */
+static void test_rescind_exit(void **state)
+{
+	struct sim *s = start("--wire", "gen", "--gen-rate", "1000");
+	char out[4096];
+	struct run r;
+
+	(void)state;
+	spawn(&r, s, "--device", s->guid[0], "sink", NULL);
+	assert_true(wait_text(r.err, "attached:", 1, WAIT_MS));
+	assert_int_equal(sim_ctl(s, out, sizeof(out), "rescind", NULL), 0);
+	expect(&r, 3);
+	assert_non_null(strstr(slurp(r.err), "rescinded"));
+	assert_non_null(strstr(slurp(r.out), "-- final after"));
+	cleanup(&r);
+}
+
+/* With --reattach it waits for the device and attaches anew. */
+static void test_reattach(void **state)
+{
+	struct sim *s = start("--wire", "gen", "--gen-rate", "2000");
+	char out[4096];
+	struct run r;
+	int i;
+
+	(void)state;
+	spawn(&r, s, "--device", s->guid[0], "--queues", "2", "--reattach", "echo", NULL);
+	assert_true(wait_text(r.err, "attached:", 1, WAIT_MS));
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(sim_ctl(s, out, sizeof(out), "rescind", NULL), 0);
+		assert_true(wait_text(r.err, "rescinded", i + 1, WAIT_MS));
+		assert_int_equal(sim_ctl(s, out, sizeof(out), "offer", s->guid[0], NULL), 0);
+		assert_true(wait_text(r.err, "attached again", i + 1, WAIT_MS));
+	}
+	/* traffic flows again: the host's frames come back from the new session */
+	assert_true(sim_wait_stats(s, "filter 0xd, link up, 2 queue(s)", WAIT_MS));
+	{
+		uint64_t before = wire_from_guest(s);
+		int64_t end = sim_now_ms() + WAIT_MS;
+
+		while (wire_from_guest(s) < before + 200 && sim_now_ms() < end)
+			usleep(20000); /* polling the counter, bounded by WAIT_MS */
+		assert_true(wire_from_guest(s) >= before + 200);
+	}
+	kill(r.pid, SIGTERM);
+	expect(&r, 0);
+	assert_non_null(strstr(slurp(r.err), "waiting for the device"));
+	/* it detached in order at the end */
+	assert_true(sim_wait_stats(s, "closed", WAIT_MS));
+	cleanup(&r);
+}
+
+/* The host corrupts the ring: exit 4 with the reason. */
+static void test_protocol_error_exit(void **state)
+{
+	struct sim *s = start("--wire", "gen", "--gen-rate", "1000");
+	char out[4096];
+	struct run r;
+
+	(void)state;
+	spawn(&r, s, "--device", s->guid[0], "sink", NULL);
+	assert_true(wait_text(r.err, "attached:", 1, WAIT_MS));
+	assert_int_equal(sim_ctl(s, out, sizeof(out), "fault", "ring-index", NULL), 0);
+	expect(&r, 4);
+	assert_non_null(strstr(slurp(r.err), "corrupted"));
+	cleanup(&r);
+}
+
+/* --verify catches what the host failed to bring back. */
+static void test_verify_fails(void **state)
+{
+	struct sim *s = start("--wire", "sink", NULL, NULL);
+	struct run r;
+
+	(void)state;
+	spawn(&r, s, "--device", s->guid[0], "--count", "100", "--verify", "--timeout", "1000",
+	      "gen", NULL);
+	expect(&r, 5);
+	assert_non_null(strstr(slurp(r.err), "verification failed: 0 of 100"));
+	cleanup(&r);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_teardown(test_usage, teardown),
+		cmocka_unit_test_teardown(test_absent_device, teardown),
+		cmocka_unit_test_teardown(test_info, teardown),
+		cmocka_unit_test_teardown(test_gen_verify_echo, teardown),
+		cmocka_unit_test_teardown(test_gen_jumbo, teardown),
+		cmocka_unit_test_teardown(test_sink_verify, teardown),
+		cmocka_unit_test_teardown(test_echo_mode, teardown),
+		cmocka_unit_test_teardown(test_pcap_mode, teardown),
+		cmocka_unit_test_teardown(test_rescind_exit, teardown),
+		cmocka_unit_test_teardown(test_reattach, teardown),
+		cmocka_unit_test_teardown(test_protocol_error_exit, teardown),
+		cmocka_unit_test_teardown(test_verify_fails, teardown),
+	};
+
+	if (getenv("NT_FILTER"))
+		cmocka_set_test_filter(getenv("NT_FILTER"));
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
