@@ -135,12 +135,13 @@ $(B)/bench/%: bench/%.c $(LIB_A)
 
 # --- top-level jobs --------------------------------------------------------
 deps:
-	@tools/setup-deps build fuzz kernel
+	@tools/setup-deps build fuzz kernel net
 
 check: deps
 	$(MAKE) VARIANT=san lib tests
 	tests/run-unit build/san/tests/unit
 	VMBUS_HOSTSIM=build/san/bin/vmbus-hostsim tests/run-unit build/san/tests/sim
+	tests/net/run build/san/bin || [ $$? -eq 77 ]
 	tests/check-install
 	FUZZ_TIME=$(FUZZ_TIME) tests/fuzz/run
 	tests/kernel/run --driver uio_hv_generic
