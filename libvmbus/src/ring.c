@@ -275,13 +275,25 @@ VMBUS_API int vmbus_ring_write_commit(struct vmbus_ring *ring)
 
 VMBUS_API int vmbus_ring_write_wait(struct vmbus_ring *ring, uint32_t bytes)
 {
+	uint64_t want;
 	int err;
 
 	if (ring->broken)
 		return -EPROTO;
-	ring_store_relaxed(&ring->hdr->pending_send_sz, bytes);
-	if (bytes == 0)
+	if (bytes == 0) {
+		ring_store_relaxed(&ring->hdr->pending_send_sz, 0);
 		return 1;
+	}
+	/*
+	 * The reader measures free space against what is published; records
+	 * queued but not yet published still take room it cannot see, so the
+	 * request counts them too.
+	 */
+	want = (uint64_t)bytes +
+	       ring_used_bytes(ring->wr_next, ring->wr_pub, ring->dsize);
+	if (want >= ring->dsize)
+		want = ring->dsize; /* can never be met: the reader signals at empty */
+	ring_store_relaxed(&ring->hdr->pending_send_sz, (uint32_t)want);
 	/* pending_send_sz visible before we read read_index again */
 	ring_full_barrier();
 	err = writer_refresh(ring);

@@ -408,6 +408,38 @@ static void test_writer_wait(void **state)
 	free_ring(f);
 }
 
+/*
+ * Records queued but not published take room the reader cannot see: a
+ * writer that waits with records queued must be signalled when there is
+ * room for them and for what it waits for, or it waits forever.
+ */
+static void test_writer_wait_counts_queued(void **state)
+{
+	struct fixture *f = make_ring(0, DSIZE);
+	uint8_t buf[64];
+	unsigned int i;
+
+	(void)state;
+	/* 127 records of 32 bytes published, 32 bytes free */
+	assert_int_equal(fill(f->w), 127);
+	vmbus_ring_write_commit(f->w);
+	/* the reader frees 20: 672 free as it sees the ring */
+	for (i = 0; i < 20; i++)
+		assert_int_equal(get_pkt(f->r, buf, sizeof(buf)), 24);
+	assert_int_equal(vmbus_ring_read_commit(f->r), 0);
+	/* the writer queues 10 (320 bytes, unpublished) and waits for 400 more */
+	for (i = 0; i < 10; i++)
+		assert_int_equal(put_pkt(f->w, 8, 0, 1), 0);
+	assert_int_equal(vmbus_ring_write_wait(f->w, 400), 0);
+	assert_int_equal(hdr_of(f)->pending_send_sz, 720);
+	/* 736 free for the reader: it crossed 720 and must signal */
+	for (i = 0; i < 2; i++)
+		assert_int_equal(get_pkt(f->r, buf, sizeof(buf)), 24);
+	assert_int_equal(vmbus_ring_read_commit(f->r), 1);
+	assert_int_equal(vmbus_ring_write_wait(f->w, 400), 1);
+	free_ring(f);
+}
+
 static void test_arm(void **state)
 {
 	struct fixture *f = make_ring(0, DSIZE);
@@ -614,6 +646,7 @@ int main(void)
 		cmocka_unit_test(test_writer_no_signal_when_reader_behind),
 		cmocka_unit_test(test_reader_signal_table),
 		cmocka_unit_test(test_writer_wait),
+		cmocka_unit_test(test_writer_wait_counts_queued),
 		cmocka_unit_test(test_arm),
 		cmocka_unit_test(test_corrupt_write_index),
 		cmocka_unit_test(test_corrupt_read_index),

@@ -151,10 +151,12 @@ void vmbus_ring_write_abort(struct vmbus_ring *ring);
 int64_t vmbus_ring_writable(struct vmbus_ring *ring);
 
 /*
- * Tells the reader that the writer is blocked until @bytes are free (the
- * pending_send_sz protocol), then checks again.  Returns 1 if the space is
- * already there (pending_send_sz is cleared again), 0 if the writer should
- * wait for a signal, or -EPROTO.  @bytes = 0 clears the request.
+ * Tells the reader that the writer is blocked until @bytes are free after
+ * what it has queued (the pending_send_sz protocol; records queued but not
+ * published count too, since the reader cannot see them), then checks
+ * again.  Returns 1 if the space is already there (pending_send_sz is
+ * cleared again), 0 if the writer should wait for a signal, or -EPROTO.
+ * @bytes = 0 clears the request.
  */
 int vmbus_ring_write_wait(struct vmbus_ring *ring, uint32_t bytes);
 
