@@ -530,29 +530,30 @@ static void hv_uio_open_subchannel(struct hv_uio_dev *dev,
 }
 
 /*
- * Opens the subchannels that are not open: offered before the device was
- * opened, or closed with it.  They are found through the device's
- * channels/ directory, each held by a reference while it is opened (a
- * subchannel that is not open goes as soon as the host rescinds it).
- * dev->lock held.
+ * The device's subchannels, found through its channels/ directory, each
+ * held by a reference (a subchannel that is not open goes as soon as the
+ * host rescinds it).  Returns an array for hv_uio_put_subchannels(), or
+ * NULL if there is none.
  */
-static void hv_uio_open_subchannels(struct hv_uio_dev *dev)
+static struct vmbus_channel **hv_uio_get_subchannels(struct hv_uio_dev *dev,
+						     unsigned int *count)
 {
 	struct vmbus_channel *primary = dev->hv_dev->channel;
 	struct kset *kset = READ_ONCE(dev->hv_dev->channels_kset);
 	struct vmbus_channel **found, *chan;
-	unsigned int n = 0, max = 0, i;
+	unsigned int n = 0, max = 0;
 	struct kobject *kobj;
 
+	*count = 0;
 	if (!kset)
-		return;
+		return NULL;
 	spin_lock(&kset->list_lock);
 	list_for_each_entry(kobj, &kset->list, entry)
 		max++;
 	spin_unlock(&kset->list_lock);
 	found = kcalloc(max, sizeof(*found), GFP_KERNEL);
 	if (!found)
-		return;
+		return NULL;
 	spin_lock(&kset->list_lock);
 	list_for_each_entry(kobj, &kset->list, entry) {
 		if (n == max)
@@ -562,7 +563,31 @@ static void hv_uio_open_subchannels(struct hv_uio_dev *dev)
 			found[n++] = chan;
 	}
 	spin_unlock(&kset->list_lock);
+	*count = n;
+	return found;
+}
 
+static void hv_uio_put_subchannels(struct vmbus_channel **found,
+				   unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		kobject_put(&found[i]->kobj);
+	kfree(found);
+}
+
+/*
+ * Opens the subchannels that are not open: offered before the device was
+ * opened, or closed with it.  dev->lock held.
+ */
+static void hv_uio_open_subchannels(struct hv_uio_dev *dev)
+{
+	struct vmbus_channel *primary = dev->hv_dev->channel;
+	struct vmbus_channel **found, *chan;
+	unsigned int n, i;
+
+	found = hv_uio_get_subchannels(dev, &n);
 	for (i = 0; i < n; i++) {
 		chan = found[i];
 		/* a directory not complete yet: its offer's callback follows */
@@ -571,9 +596,31 @@ static void hv_uio_open_subchannels(struct hv_uio_dev *dev)
 		    chan->state == CHANNEL_OPEN_STATE &&
 		    !hv_uio_find_sub(dev, chan))
 			hv_uio_open_subchannel(dev, chan);
-		kobject_put(&chan->kobj);
 	}
-	kfree(found);
+	hv_uio_put_subchannels(found, n);
+}
+
+/*
+ * vmbus_disconnect_ring() waits for rescind_event of every rescinded
+ * subchannel it finds.  hv_vmbus completes it once, when the channel is
+ * rescinded while not closed; a subchannel whose open lost against its
+ * rescind stays closed in the list, and a second disconnect would wait
+ * forever.  Such a channel is never opened again and nothing else waits
+ * for the event: complete it for every rescinded subchannel not open.
+ */
+static void hv_uio_release_rescinded(struct hv_uio_dev *dev)
+{
+	struct vmbus_channel **found, *chan;
+	unsigned int n, i;
+
+	found = hv_uio_get_subchannels(dev, &n);
+	for (i = 0; i < n; i++) {
+		chan = found[i];
+		if (READ_ONCE(chan->rescind) &&
+		    READ_ONCE(chan->state) != CHANNEL_OPENED_STATE)
+			complete(&chan->rescind_event);
+	}
+	hv_uio_put_subchannels(found, n);
 }
 
 /* hv_vmbus's callback for a subchannel offered while the device is open. */
@@ -637,6 +684,7 @@ static void hv_uio_disconnect(struct hv_uio_dev *dev, struct list_head *subs)
 	list_for_each_entry(sub, subs, node)
 		if (sub->ring_file)
 			sysfs_remove_bin_file(&sub->chan->kobj, &sub->ring_attr);
+	hv_uio_release_rescinded(dev);
 	/* closes the subchannels too, and frees their rings */
 	ret = vmbus_disconnect_ring(chan);
 	if (ret)
