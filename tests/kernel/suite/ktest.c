@@ -874,6 +874,19 @@ int kt_probe_read(const volatile void *addr, uint8_t *out)
 /* threads                                                                   */
 /* ------------------------------------------------------------------------ */
 
+bool kt_wait_until_u32(const unsigned int *v, unsigned int want, int timeout_ms)
+{
+	int64_t end = now_ms() + timeout_ms;
+
+	do {
+		if (__atomic_load_n(v, __ATOMIC_ACQUIRE) >= want)
+			return true;
+		/* the other thread makes progress meanwhile */
+		sched_yield();
+	} while (now_ms() < end);
+	return __atomic_load_n(v, __ATOMIC_ACQUIRE) >= want;
+}
+
 bool kt_wait_blocked(pid_t tid, long nr, int timeout_ms)
 {
 	int64_t end = now_ms() + timeout_ms;

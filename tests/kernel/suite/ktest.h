@@ -219,6 +219,8 @@ int kt_probe_read(const volatile void *addr, uint8_t *out);
 
 /* ---- threads ---- */
 
+/* Waits until another thread has made *@v at least @want; true if it did. */
+bool kt_wait_until_u32(const unsigned int *v, unsigned int want, int timeout_ms);
 /* Waits until thread @tid sleeps in syscall @nr (e.g. SYS_read; -1: any). */
 bool kt_wait_blocked(pid_t tid, long nr, int timeout_ms);
 
