@@ -212,6 +212,8 @@ static int __init hv_uio_conn_find(void)
 		       hv_uio_conn->name, expected);
 		return -ENODEV;
 	}
+	pr_info("version %s, vmbus_connection layout %s\n", HV_UIO_VERSION,
+		hv_uio_conn->name);
 	return 0;
 }
 
