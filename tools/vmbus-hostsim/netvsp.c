@@ -66,6 +66,7 @@ struct nv_queue {
 	struct nv_frame *rxq; /* frames waiting for slots or ring space */
 	unsigned int rx_head, rx_count;
 	unsigned int slots_out; /* data slots the guest holds for this queue */
+	bool held; /* its channel stopped reading until the device can go on */
 	uint64_t rx_frames, rx_bytes, rx_drops, rx_batches, rx_filtered;
 	uint64_t tx_frames, tx_bytes, tx_errors;
 };
@@ -325,6 +326,26 @@ static bool filter_accepts(const struct nv_state *nv, const uint8_t *dst)
 	if (dst[0] & 1)
 		return nv->filter & (NDIS_PACKET_TYPE_MULTICAST | NDIS_PACKET_TYPE_ALL_MULTICAST);
 	return (nv->filter & NDIS_PACKET_TYPE_DIRECTED) && !memcmp(dst, nv->mac, 6);
+}
+
+/*
+ * Whether the frames waiting for this NIC can leave without the host
+ * reading the guest's ring again: only then may a wire hold the guest's
+ * packets back in that ring.  Slots come back with completions that sit in
+ * the same ring, behind the packets held back, so waiting for them would
+ * stall both sides for good; OpenVMM does not wait either (it drops when
+ * its pool is empty).
+ */
+static bool rx_can_drain(struct nv_state *nv)
+{
+	unsigned int i;
+
+	if (!nv->nfree)
+		return false;
+	for (i = 0; i < nv_queues(nv); i++)
+		if (nv->q[i].rx_count && nv->q[i].slots_out >= queue_share(nv))
+			return false;
+	return true;
 }
 
 bool hs_nic_rx_room(struct hs_dev *dev, unsigned int frames)
@@ -1111,8 +1132,11 @@ static int rndis_data(struct nv_state *nv, struct hs_chan *ch, const struct vmbu
 		nframes++;
 		off += ml;
 	}
-	if (w && nframes && w->ops->room && !w->ops->room(w, nv->dev, nframes))
+	if (w && nframes && w->ops->room && !w->ops->room(w, nv->dev, nframes) &&
+	    rx_can_drain(nv)) {
+		q->held = true;
 		return -EAGAIN; /* the wire cannot take them yet: leave them in the ring */
+	}
 	off = 0;
 	while (nframes--) {
 		const uint8_t *f;
@@ -1172,8 +1196,10 @@ static int rndis_pkt(struct nv_state *nv, struct hs_chan *ch, const struct vmbus
 		return -EPROTO; /* netvsp: an RNDIS packet before the receive buffer */
 	/* completions the guest has not made room for yet: stop reading
 	 * (netvsp stops at 1024 transmits in flight) */
-	if (nv->ndelayed >= NV_TX_INFLIGHT)
+	if (nv->ndelayed >= NV_TX_INFLIGHT) {
+		nv->q[ch->subidx].held = true;
 		return -EAGAIN;
+	}
 	if (rp->channel_type == NVSP_CHANNEL_CONTROL && !room_for(ch, NVSP_MSG_SIZE))
 		return -EAGAIN;
 	len = malformed ? -EBADMSG : gather(nv, pkt, rp);
@@ -1514,6 +1540,7 @@ static void nv_reset(struct nv_state *nv)
 	for (i = 0; i < HS_MAX_CHANS; i++) {
 		nv->q[i].rx_head = nv->q[i].rx_count = 0;
 		nv->q[i].slots_out = 0;
+		nv->q[i].held = false;
 	}
 }
 
@@ -1593,12 +1620,21 @@ static void nv_poll(struct hs_dev *dev)
 		if (nv->q[i].rx_count)
 			rx_flush(nv, i);
 	dev->timed_work = nv->ndelayed || (nv->rndis_inited && nv->link_up != nv->link_want);
-	/* the echo wire may have been waiting for receive room */
+	/* channels that stopped reading for the device go on once it can:
+	 * the wire has room (or waiting for it would never end), and kept
+	 * completions are below the limit.  Only those: kicking every channel
+	 * on every pass kept the host spinning while a guest was idle. */
 	for (i = 0; i < dev->nchans; i++) {
 		struct hs_chan *ch = dev->chans[i];
+		struct hs_wire *w = bus->wire;
 
-		if (ch && ch->open && !ch->stopped && hs_nic_rx_room(dev, 64))
-			hs_chan_kick(ch);
+		if (!ch || !ch->open || ch->stopped || !nv->q[i].held ||
+		    nv->ndelayed >= NV_TX_INFLIGHT)
+			continue;
+		if (w && w->ops->room && !w->ops->room(w, dev, 64) && rx_can_drain(nv))
+			continue;
+		nv->q[i].held = false;
+		hs_chan_kick(ch);
 	}
 }
 
