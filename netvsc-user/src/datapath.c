@@ -72,7 +72,7 @@ void nv_txd_put(struct nv_queue *q, uint32_t i)
  */
 static int queue_grow(struct nv_queue *q, uint32_t first, uint32_t nsec, uint32_t extra)
 {
-	uint32_t n = q->ntxd + nsec + extra, i;
+	uint32_t n = q->ntxd + (nsec < NV_DATA_DESCS ? nsec : NV_DATA_DESCS) + extra, i;
 	struct nv_txd *txd;
 	uint32_t *fr, *sec;
 
@@ -109,6 +109,7 @@ int nv_queue_init(struct nv_queue *q, struct netvsc_dev *nd, unsigned int idx, u
 	int err;
 
 	if (!q->nd) {
+		q->reserve = extra;
 		q->nd = nd;
 		q->idx = idx;
 		q->chan = vmbus_dev_chan(nd->dev, idx);
@@ -297,7 +298,7 @@ static int open_section(struct nv_queue *q)
 {
 	int i;
 
-	if (q->nsec_free == 0)
+	if (q->nsec_free == 0 || q->ntxd_free <= q->reserve)
 		return -EAGAIN;
 	i = nv_txd_get(q, TXK_DATA);
 	if (i < 0)
@@ -487,7 +488,7 @@ int netvsc_send_pages(struct netvsc_dev *nd, unsigned int qi, const struct netvs
 	ret = nv_push_pending(q);
 	if (ret < 0 && ret != -EAGAIN)
 		return ret;
-	if (q->npend || q->nsec_free == 0) {
+	if (q->npend || q->nsec_free == 0 || q->ntxd_free <= q->reserve) {
 		NV_STAT_ADD(q, tx_busy, 1);
 		if (q->npend)
 			vmbus_chan_flush(q->chan);

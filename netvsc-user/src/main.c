@@ -115,6 +115,7 @@ struct app {
 	struct netvsc_queue_stats total[NETVSC_MAX_QUEUES]; /* over past sessions */
 	uint64_t mode_dropped, mode_checked, mode_bad;
 	bool dma_warned;
+	uint64_t window; /* gen --verify: frames out, not yet back, at most */
 };
 
 static atomic_bool stopping;
@@ -495,6 +496,17 @@ static unsigned int gen_burst(struct qctx *qc, uint8_t *f, int *wait_ms)
 	while (n < BURST && qc->sent < quota) {
 		uint64_t seq = qc->idx + qc->sent * a->nq;
 		int ret;
+
+		/*
+		 * Checking that every frame comes back: keep no more in flight
+		 * than the receive buffer holds, as an echoing host drops what
+		 * it has no receive slot for (so would any switch).
+		 */
+		if (a->c.verify && a->seen &&
+		    atomic_load(&a->gen_sent) - atomic_load(&a->seen_count) >= a->window) {
+			*wait_ms = 1;
+			break;
+		}
 
 		if (a->c.rate) {
 			/* this queue's share of the rate, from its start */
@@ -1038,6 +1050,7 @@ static int run(struct app *a)
 		}
 		atomic_store(&a->dead, 0);
 		atomic_store(&a->run, true);
+		a->window = a->info.rx_section_count / 2 > BURST ? a->info.rx_section_count / 2 : BURST;
 		for (i = 0; i < a->nq; i++) {
 			struct qctx *qc = &a->q[i];
 

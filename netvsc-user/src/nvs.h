@@ -23,6 +23,12 @@
 
 /* Sections of the send buffer kept for control messages (queue 0). */
 #define NV_CTL_SECTIONS 4u
+/*
+ * Sends in flight per queue, at most: netvsp stops reading a queue's ring
+ * at 1024 transmits in flight, so more would only sit in the ring (and
+ * with 8 frames per message this is 8192 frames queued at the host).
+ */
+#define NV_DATA_DESCS 1024u
 /* Descriptors on top of the sections: NVSP requests during attach. */
 #define NV_REQ_DESCS 8u
 /* Outstanding RNDIS control requests (attach is one at a time; a
@@ -104,6 +110,7 @@ struct nv_queue {
 	uint32_t ntxd;
 	uint32_t *txd_free; /* stack of free descriptor indices */
 	uint32_t ntxd_free;
+	uint32_t reserve; /* descriptors data may not take: control and requests */
 	uint32_t *sec_free; /* stack of this queue's free data sections */
 	uint32_t nsec_free, nsec;
 	int64_t open; /* the open descriptor, or -1 */

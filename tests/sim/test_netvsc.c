@@ -493,6 +493,100 @@ static void test_vlan(void **state)
 	}
 }
 
+/* CPU time (user + system, in clock ticks) the simulator has used. */
+static long sim_cpu_ticks(struct sim *sim)
+{
+	char path[64], buf[1024], *p;
+	unsigned long ut = 0, st = 0;
+	FILE *f;
+	int i;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)sim->pid);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	assert_non_null(fgets(buf, sizeof(buf), f));
+	fclose(f);
+	/* fields 14 and 15, counted after the command in parentheses */
+	p = strrchr(buf, ')');
+	assert_non_null(p);
+	for (i = 0; i < 11 && p; i++)
+		p = strchr(p + 1, ' ');
+	assert_non_null(p);
+	assert_int_equal(sscanf(p, " %lu %lu", &ut, &st), 2);
+	return (long)(ut + st);
+}
+
+/* An idle guest costs the host nothing: it sleeps until signalled. */
+static void test_idle_host_sleeps(void **state)
+{
+	struct nt *t = live = nt_new(NULL);
+	long before, used;
+	int64_t end;
+
+	(void)state;
+	nt_attach(t, 2, 0);
+	echo_round(t, 0, 0, 100, 4, 1514);
+	before = sim_cpu_ticks(&t->sim);
+	/* a second of a guest waiting for frames that do not come */
+	end = sim_now_ms() + 1000;
+	while (sim_now_ms() < end) {
+		assert_true(netvsc_poll(t->nd, 0, 0) >= 0);
+		assert_true(netvsc_poll(t->nd, 1, 0) >= 0);
+		assert_true(netvsc_wait(t->nd, 0, -1, 100) >= 0);
+	}
+	used = sim_cpu_ticks(&t->sim) - before;
+	/* a scan every 100 us costs a little; spinning costs the whole second */
+	if (used * 4 >= sysconf(_SC_CLK_TCK))
+		fail_msg("the simulator used %ld of %ld ticks while the guest was idle", used,
+			 sysconf(_SC_CLK_TCK));
+}
+
+static bool host_completed(struct nt *t, const void *arg)
+{
+	struct netvsc_queue_stats st;
+
+	netvsc_stats(t->nd, 0, &st);
+	return st.tx_packets + st.tx_drops >= *(const uint64_t *)arg && st.tx_inflight == 0;
+}
+
+/*
+ * More frames in flight than the host has receive slots for their echoes:
+ * the host drops what it cannot place (as netvsp does) and never stops
+ * reading the ring that holds the completions freeing its slots.
+ */
+static void test_echo_beyond_receive_slots(void **state)
+{
+	const char *o[] = { "--recv-buf", "1048576", NULL };
+	struct nt *t = live = nt_new_opts(o);
+	static const uint8_t peer[6] = { 0x02, 0, 0, 0, 0, 0x99 };
+	struct netvsc_txbuf b[64];
+	uint8_t f[64][64];
+	uint64_t sent = 0, want = 40000;
+	int64_t end;
+	unsigned int i;
+
+	(void)state;
+	nt_attach(t, 1, 0);
+	assert_true(t->info.rx_section_count < 1000);
+	for (i = 0; i < 64; i++) {
+		nt_frame(f[i], 64, t->info.mac, peer, i, 0);
+		b[i] = (struct netvsc_txbuf){ .data = f[i], .len = 64 };
+	}
+	end = sim_now_ms() + NT_WAIT_MS;
+	while (sent < want && sim_now_ms() < end) {
+		int n = netvsc_send_burst(t->nd, 0, b, (unsigned int)(want - sent < 64 ? want - sent : 64));
+
+		assert_true(n >= 0);
+		sent += (uint64_t)n;
+		assert_true(netvsc_poll(t->nd, 0, 0) >= 0);
+		if (n == 0)
+			netvsc_wait(t->nd, 0, -1, 2);
+	}
+	assert_true(sent == want);
+	assert_int_equal(nt_pump(t, host_completed, &want, NT_WAIT_MS), 0);
+	assert_true(sim_wait_stats(&t->sim, "tx 40000 frames", 5000));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -509,6 +603,8 @@ int main(void)
 		cmocka_unit_test_teardown(test_older_versions, teardown),
 		cmocka_unit_test_teardown(test_back_pressure_small_ring, teardown),
 		cmocka_unit_test_teardown(test_vlan, teardown),
+		cmocka_unit_test_teardown(test_idle_host_sleeps, teardown),
+		cmocka_unit_test_teardown(test_echo_beyond_receive_slots, teardown),
 	};
 
 	/* NT_FILTER=test_name runs one test (a glob, as cmocka takes it) */
