@@ -675,10 +675,13 @@ static void timer_update(struct hs_bus *bus)
  * Returns whether there was any. */
 static bool scan_monitor(struct hs_bus *bus)
 {
+	uint32_t *send_bits;
 	bool found = false;
-
-	uint32_t *send_bits = (uint32_t *)(bus->int_page + VMBUS_INT_PAGE_SEND_OFFSET);
 	unsigned int g, i;
+
+	if (!bus->monitor)
+		return false; /* the transport reports monitor signals itself */
+	send_bits = (uint32_t *)(bus->int_page + VMBUS_INT_PAGE_SEND_OFFSET);
 
 	for (g = 0; g < VMBUS_MONITOR_GROUPS; g++) {
 		uint32_t bits;

@@ -18,6 +18,7 @@
 #include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <vmbus/vmbus.h>
@@ -908,4 +909,80 @@ bool kt_wait_blocked(pid_t tid, long nr, int timeout_ms)
 		sched_yield();
 	} while (now_ms() < end);
 	return false;
+}
+
+/* ------------------------------------------------------------------------ */
+/* vmbus-hostsim and netvsc-user                                             */
+/* ------------------------------------------------------------------------ */
+
+static pid_t hostsim_pid;
+
+void kt_hostsim_start(const char *guid, const char *const *argv)
+{
+	const char *args[32] = { KT_HOSTSIM, "--root", "/tmp/hostsim", "--transport", "kernel",
+				 "--device", guid, "--link-flap-ms", "0" };
+	unsigned int n = 9, i;
+	char line[64] = "";
+	size_t len = 0;
+	int p[2];
+
+	if (access(KT_HOSTSIM, X_OK))
+		kt_skip(KT_HOSTSIM " is not in this guest");
+	for (i = 0; argv && argv[i] && n < 31; i++)
+		args[n++] = argv[i];
+	args[n] = NULL;
+	/* vmbus-hostsim is the host now */
+	kt_host_release();
+	KT_ASSERT(pipe(p) == 0, "pipe");
+	fflush(NULL);
+	hostsim_pid = fork();
+	KT_ASSERT(hostsim_pid >= 0, "fork");
+	if (hostsim_pid == 0) {
+		dup2(p[1], 1);
+		close(p[0]);
+		execv(KT_HOSTSIM, (char *const *)args);
+		_exit(127);
+	}
+	close(p[1]);
+	/* the GUID is printed once the offer is made */
+	while (len < sizeof(line) - 1 && read(p[0], line + len, 1) == 1 && line[len] != '\n')
+		len++;
+	line[len] = '\0';
+	close(p[0]);
+	KT_ASSERT(!strcmp(line, guid), "vmbus-hostsim offered \"%s\", asked for %s", line, guid);
+	/* the guest processes the offer asynchronously: poll for it, bounded */
+	for (i = 0; i < KT_TIMEOUT_MS / 10 && !kt_exists("/sys/bus/vmbus/devices/%s", guid); i++)
+		usleep(10000);
+	KT_ASSERT(kt_exists("/sys/bus/vmbus/devices/%s", guid), "the offer reached the guest");
+	KT_ASSERT(kt_override(guid, kt_drv->name) == 0 && kt_bind(guid) == 0, "bind %s", guid);
+	KT_ASSERT(kt_uio_index(guid) >= 0, "a UIO device for %s", guid);
+}
+
+void kt_hostsim_stop(void)
+{
+	int status;
+
+	if (hostsim_pid <= 0)
+		return;
+	kill(hostsim_pid, SIGTERM);
+	KT_ASSERT(waitpid(hostsim_pid, &status, 0) == hostsim_pid, "waitpid");
+	hostsim_pid = 0;
+	KT_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0, "vmbus-hostsim exit status %d",
+		  status);
+}
+
+int kt_run(const char *const *argv)
+{
+	pid_t pid;
+	int status;
+
+	fflush(NULL);
+	pid = fork();
+	KT_ASSERT(pid >= 0, "fork");
+	if (pid == 0) {
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	KT_ASSERT(waitpid(pid, &status, 0) == pid, "waitpid");
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }

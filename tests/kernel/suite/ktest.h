@@ -188,6 +188,24 @@ int kt_uio_open(const char *guid);
 /* /proc/meminfo field in kB. */
 long kt_meminfo(const char *field);
 
+/* ---- vmbus-hostsim and netvsc-user in the guest ---- */
+
+#define KT_HOSTSIM "/bin/vmbus-hostsim"
+#define KT_NETVSC_USER "/bin/netvsc-user"
+
+/*
+ * Makes vmbus-hostsim the host: releases /dev/vmbus_sim, starts it on its
+ * kernel transport offering network adapter @guid (and the options in
+ * @argv, NULL-terminated, may be NULL), waits until the guest has the
+ * device and binds it to the driver under test.  Skips the test if the
+ * program is not in the guest.
+ */
+void kt_hostsim_start(const char *guid, const char *const *argv);
+/* Stops it; fails the test unless it exits 0. */
+void kt_hostsim_stop(void);
+/* Runs @argv (NULL-terminated) and returns its exit status (-1 if killed). */
+int kt_run(const char *const *argv);
+
 /* ---- kernel log ---- */
 
 /* Writes a line into the kernel log (ordered with the kernel's messages). */

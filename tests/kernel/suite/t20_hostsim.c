@@ -21,46 +21,6 @@
 
 #include "ktest.h"
 
-#define HOSTSIM "/bin/vmbus-hostsim"
-
-static pid_t hostsim_pid;
-
-/* Starts vmbus-hostsim on the kernel transport, offering @guid; waits
- * until it printed the GUID (the offer is made). */
-static void hostsim_start(const char *guid)
-{
-	char line[64] = "";
-	int p[2];
-	size_t n = 0;
-
-	KT_ASSERT(pipe(p) == 0, "pipe");
-	hostsim_pid = fork();
-	KT_ASSERT(hostsim_pid >= 0, "fork");
-	if (hostsim_pid == 0) {
-		dup2(p[1], 1);
-		close(p[0]);
-		execl(HOSTSIM, HOSTSIM, "--root", "/tmp/hostsim", "--transport", "kernel",
-		      "--device", guid, "--link-flap-ms", "0", (char *)NULL);
-		_exit(127);
-	}
-	close(p[1]);
-	while (n < sizeof(line) - 1 && read(p[0], line + n, 1) == 1 && line[n] != '\n')
-		n++;
-	line[n] = '\0';
-	close(p[0]);
-	KT_ASSERT(!strcmp(line, guid), "vmbus-hostsim offered \"%s\", asked for %s", line, guid);
-}
-
-static void hostsim_stop(void)
-{
-	int status;
-
-	kill(hostsim_pid, SIGTERM);
-	KT_ASSERT(waitpid(hostsim_pid, &status, 0) == hostsim_pid, "waitpid");
-	KT_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0, "vmbus-hostsim exit status %d",
-		  status);
-}
-
 struct guest {
 	struct vmbus_device *dev;
 	struct vmbus_chan *c;
@@ -112,17 +72,8 @@ int main(int argc, char **argv)
 	int i, r;
 
 	kt_init(argc, argv, "vmbus-hostsim serves NetVSP to the guest kernel");
-	if (access(HOSTSIM, X_OK))
-		kt_skip(HOSTSIM " is not in this guest");
-	/* vmbus-hostsim is the host now */
-	kt_host_release();
 	kt_new_instance(guid);
-	hostsim_start(guid);
-	for (i = 0; i < KT_TIMEOUT_MS / 10 && !kt_exists("/sys/bus/vmbus/devices/%s", guid); i++)
-		usleep(10000); /* the guest processes the offer asynchronously */
-	KT_ASSERT(kt_exists("/sys/bus/vmbus/devices/%s", guid), "the offer reached the guest");
-	KT_ASSERT(kt_override(guid, kt_drv->name) == 0 && kt_bind(guid) == 0, "bind %s", guid);
-	KT_ASSERT(kt_uio_index(guid) >= 0, "a UIO device for %s", guid);
+	kt_hostsim_start(guid, NULL);
 
 	opts.errbuf = err;
 	opts.errbuf_len = sizeof(err);
@@ -176,7 +127,7 @@ int main(int argc, char **argv)
 	kt_note("NVSP 6.1 and RNDIS initialized through %s", kt_drv->name);
 
 	vmbus_dev_close(g.dev);
-	hostsim_stop();
+	kt_hostsim_stop();
 	/* the host's close rescinded the device */
 	for (i = 0; i < KT_TIMEOUT_MS / 10 && kt_exists("/sys/bus/vmbus/devices/%s", guid); i++)
 		usleep(10000);
