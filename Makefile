@@ -127,6 +127,12 @@ $(B)/tests/sim/%: tests/sim/%.c $(LIB_A) $(NETVSC_A)
 	$(CC) $(ALL_CFLAGS) $(NETVSC_CFLAGS) -Itests -Itests/sim -Inetvsc-user/src -MMD -MP $< -o $@ \
 		$(NETVSC_A) $(LIB_A) $(SAN_LDFLAGS) -lcmocka $(LDLIBS_COMMON)
 
+# the netvsc benchmark drives libnetvsc (and runs vmbus-hostsim)
+$(B)/bench/netvsc: bench/netvsc.c $(NETVSC_A) $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(NETVSC_CFLAGS) -MMD -MP $< -o $@ $(NETVSC_A) $(LIB_A) $(SAN_LDFLAGS) \
+		$(LDLIBS_COMMON)
+
 $(B)/bench/%: bench/%.c $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -MMD -MP $< -o $@ $(LIB_A) $(SAN_LDFLAGS) $(LDLIBS_COMMON)
@@ -166,7 +172,7 @@ demo:
 	tools/demo build/rel/bin
 
 bench: deps
-	$(MAKE) VARIANT=rel benches
+	$(MAKE) VARIANT=rel benches programs
 	@for b in $(BENCH_BINS:build/$(VARIANT)/%=build/rel/%); do echo "== $$b"; $$b || exit 1; done
 
 # Kernel headers: KDIR, else the running kernel's build dir, else Debian's

@@ -709,10 +709,26 @@ static bool rx_full(const struct rx_ctx *c)
 	return c->budget && c->delivered >= c->budget;
 }
 
+/* Copies [8 + @off, 8 + @off + @n) of the range, clamped to @len. */
+static void copy_part(uint8_t *priv, const uint8_t *src, uint32_t len, uint32_t off, uint32_t n)
+{
+	uint64_t start = RNDIS_PACKET_OFFSET_BASE + (uint64_t)off, end = start + n;
+
+	/* never over the header copy: the offsets came from it */
+	if (start < sizeof(struct rndis_packet))
+		start = sizeof(struct rndis_packet);
+	if (start >= len || end <= start)
+		return;
+	if (end > len)
+		end = len; /* the parser rejects what would lie beyond */
+	memcpy(priv + start, src + start, (size_t)(end - start));
+}
+
 /*
- * One data message in the range @src/@len: copies the header and
- * per-packet info first (the sizes come from that private header), then
- * the frame, so the parser reads only private bytes.  Returns 0 or
+ * One data message in the range @src/@len: copies the header, then the
+ * per-packet info and the frame where that private header puts them (not
+ * the padding between: hosts put frames a few hundred bytes into a slot),
+ * so the parser and the caller read only private bytes.  Returns 0 or
  * -EBADMSG.
  */
 static int rx_data(struct nv_queue *q, struct rx_ctx *c, const uint8_t *src, uint32_t len)
@@ -722,26 +738,14 @@ static int rx_data(struct nv_queue *q, struct rx_ctx *c, const uint8_t *src, uin
 	const uint32_t hl = sizeof(struct rndis_packet);
 	struct rndis_rx_info ri;
 	struct netvsc_rx_frame f;
-	uint64_t end, e;
-	uint32_t data_off, data_len, ppi_off, ppi_len;
 
 	if (len < hl)
 		return -EBADMSG;
 	memcpy(priv, src, hl);
-	data_off = rd32(priv + 8);
-	data_len = rd32(priv + 12);
-	ppi_off = rd32(priv + 28);
-	ppi_len = rd32(priv + 32);
-	end = RNDIS_PACKET_OFFSET_BASE + (uint64_t)data_off + data_len;
-	if (ppi_len) {
-		e = RNDIS_PACKET_OFFSET_BASE + (uint64_t)ppi_off + ppi_len;
-		if (e > end)
-			end = e;
-	}
-	if (end > len)
-		end = len; /* the parser rejects what would lie beyond */
-	if (end > hl)
-		memcpy(priv + hl, src + hl, (size_t)(end - hl));
+	/* the sizes are read from our copy only; the header is not copied
+	 * again, so the parser checks exactly what placed the copies */
+	copy_part(priv, src, len, rd32(priv + 28), rd32(priv + 32)); /* per-packet info */
+	copy_part(priv, src, len, rd32(priv + 8), rd32(priv + 12)); /* the frame */
 	if (rndis_parse_packet(priv, len, &ri))
 		return -EBADMSG;
 
