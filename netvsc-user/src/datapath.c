@@ -129,6 +129,11 @@ int nv_queue_init(struct nv_queue *q, struct netvsc_dev *nd, unsigned int idx, u
 
 void nv_queue_fini(struct nv_queue *q)
 {
+	unsigned int i;
+
+	for (i = 0; i < q->ndeferred; i++)
+		free(q->deferred[i]);
+	free(q->xfer_owned);
 	free(q->txd);
 	free(q->txd_free);
 	free(q->sec_free);
@@ -817,6 +822,8 @@ static int rx_ranges(struct nv_queue *q, struct rx_ctx *c)
 	}
 	/* every range done: give the slots back */
 	q->have_xfer = false;
+	free(q->xfer_owned);
+	q->xfer_owned = NULL;
 	if (pkt->flags & VMBUS_PKT_FLAG_COMPLETION_REQUESTED)
 		return rx_complete(q, pkt->tid, q->xfer_status);
 	return 0;
@@ -861,6 +868,29 @@ static void rx_inband(struct nv_queue *q, const struct vmbus_pkt *pkt)
 	}
 }
 
+/*
+ * Whether every range of a receive packet holds a data message (not a
+ * control reply, which attach is waiting for).  Only a hint for keeping the
+ * packet: each range is checked again, on a private copy, when it is used.
+ */
+static bool only_frames(struct nv_queue *q, const struct vmbus_pkt *pkt)
+{
+	const struct netvsc_dev *nd = q->nd;
+	uint32_t i, type;
+
+	for (i = 0; i < pkt->xfer_range_cnt; i++) {
+		const struct vmbus_xfer_range *r = &pkt->xfer_ranges[i];
+
+		if (nvsp_check_range(r, nd->vinfo.recv_size, nd->rx_section_size) ||
+		    r->byte_count < sizeof(type))
+			return false;
+		memcpy(&type, (const uint8_t *)nd->vinfo.recv_buf + r->byte_offset, sizeof(type));
+		if (type != RNDIS_MSG_PACKET)
+			return false;
+	}
+	return pkt->xfer_range_cnt > 0;
+}
+
 /* One packet just taken from the ring. */
 static int rx_packet(struct nv_queue *q, struct rx_ctx *c, const struct vmbus_pkt *pkt)
 {
@@ -877,6 +907,22 @@ static int rx_packet(struct nv_queue *q, struct rx_ctx *c, const struct vmbus_pk
 			if (pkt->flags & VMBUS_PKT_FLAG_COMPLETION_REQUESTED)
 				return rx_complete(q, pkt->tid, NVSP_STATUS_FAILURE);
 			return 0;
+		}
+		if (c->sink == SINK_DROP && !q->nd->attached && q->ndeferred < NV_MAX_DEFERRED &&
+		    only_frames(q, pkt)) {
+			/* attach is not done yet: keep it for the first poll */
+			struct nv_deferred *d =
+				malloc(sizeof(*d) + pkt->xfer_range_cnt * sizeof(d->ranges[0]));
+
+			if (d) {
+				d->tid = pkt->tid;
+				d->flags = pkt->flags;
+				d->nranges = pkt->xfer_range_cnt;
+				memcpy(d->ranges, pkt->xfer_ranges,
+				       pkt->xfer_range_cnt * sizeof(d->ranges[0]));
+				q->deferred[q->ndeferred++] = d;
+				return 0;
+			}
 		}
 		q->xfer = *pkt;
 		q->xfer_next = 0;
@@ -917,6 +963,25 @@ int nv_service(struct nv_queue *q, enum nv_sink sink, unsigned int budget,
 	for (;;) {
 		struct vmbus_pkt pkt;
 
+		if (!q->have_xfer && q->ndeferred && q->nd->attached) {
+			/* what arrived during attach goes first, in order */
+			struct nv_deferred *d = q->deferred[0];
+
+			memmove(q->deferred, q->deferred + 1,
+				(q->ndeferred - 1) * sizeof(q->deferred[0]));
+			q->ndeferred--;
+			memset(&q->xfer, 0, sizeof(q->xfer));
+			q->xfer.type = VMBUS_PKT_DATA_XFER_PAGES;
+			q->xfer.flags = d->flags;
+			q->xfer.tid = d->tid;
+			q->xfer.xfer_pageset_id = NVSP_RXBUF_ID;
+			q->xfer.xfer_range_cnt = d->nranges;
+			q->xfer.xfer_ranges = d->ranges;
+			q->xfer_owned = d;
+			q->xfer_next = 0;
+			q->xfer_status = NVSP_STATUS_SUCCESS;
+			q->have_xfer = true;
+		}
 		if (q->have_xfer) {
 			idle = false;
 			ret = rx_ranges(q, &c);
@@ -1019,7 +1084,7 @@ int netvsc_wait(struct netvsc_dev *nd, unsigned int qi, int fd, int timeout_ms)
 	if (ret)
 		return ret;
 	q = &nd->q[qi];
-	if (q->have_xfer)
+	if (q->have_xfer || q->ndeferred)
 		return NETVSC_WAIT_QUEUE;
 	/* nothing taken sleeps unpublished; and the host must see what is
 	 * queued before we ask it for room (it frees only what it sees) */

@@ -43,6 +43,8 @@
 #define NV_RESP_MAX 64u
 /* Pages a GPA-direct frame may name. */
 #define NV_MAX_PAGE_BUFS 32u
+/* Receive packets kept for the first poll when they arrive during attach. */
+#define NV_MAX_DEFERRED 64u
 /* How many empty polls between two rescind checks of a busy poller. */
 #define NV_CHECK_EVERY 64u
 
@@ -122,6 +124,19 @@ struct nv_queue {
 	struct vmbus_pkt xfer; /* points into the channel's packet copy */
 	uint32_t xfer_next; /* next range */
 	uint32_t xfer_status; /* NVSP status of its completion */
+	/*
+	 * Receive packets that arrived while attach was still waiting for its
+	 * last answer (the host may send as soon as the filter is set): their
+	 * slots stay ours, and the first poll delivers them.
+	 */
+	struct nv_deferred {
+		uint64_t tid;
+		uint16_t flags;
+		uint32_t nranges;
+		struct vmbus_xfer_range ranges[];
+	} *deferred[NV_MAX_DEFERRED];
+	unsigned int ndeferred;
+	struct nv_deferred *xfer_owned; /* the deferred packet in q->xfer */
 	/* completions the ring had no room for */
 	struct nv_owed {
 		uint64_t tid;

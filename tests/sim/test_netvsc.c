@@ -587,6 +587,37 @@ static void test_echo_beyond_receive_slots(void **state)
 	assert_true(sim_wait_stats(&t->sim, "tx 40000 frames", 5000));
 }
 
+static bool others_in(struct nt *t, const void *arg)
+{
+	return t->rx_other >= *(const uint64_t *)arg;
+}
+
+/*
+ * A host that sends as soon as the packet filter is set: frames arriving
+ * while attach still waits for the filter's answer are kept for the first
+ * poll, not dropped.
+ */
+static void test_no_frame_lost_at_attach(void **state)
+{
+	const char *o[] = { "--wire", "gen", "--gen-count", "3000", "--gen-size", "200", NULL };
+	struct netvsc_queue_stats st;
+	uint64_t want = 3000;
+	int round;
+
+	(void)state;
+	for (round = 0; round < 3; round++) {
+		struct nt *t = live = nt_new_opts(o);
+
+		nt_attach(t, 1, 0);
+		assert_int_equal(nt_pump(t, others_in, &want, NT_WAIT_MS), 0);
+		netvsc_stats(t->nd, 0, &st);
+		assert_int_equal(st.rx_drops, 0);
+		assert_true(st.rx_packets == 3000);
+		assert_int_equal(nt_free(t), 0);
+		live = NULL;
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -605,6 +636,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_vlan, teardown),
 		cmocka_unit_test_teardown(test_idle_host_sleeps, teardown),
 		cmocka_unit_test_teardown(test_echo_beyond_receive_slots, teardown),
+		cmocka_unit_test_teardown(test_no_frame_lost_at_attach, teardown),
 	};
 
 	/* NT_FILTER=test_name runs one test (a glob, as cmocka takes it) */
