@@ -118,6 +118,10 @@ struct app {
 	uint64_t window; /* gen --verify: frames out, not yet back, at most */
 };
 
+/* Mode counters: written by their queue's thread, read by the watcher. */
+#define CNT_ADD(c, n) __atomic_store_n(&(c), (c) + (n), __ATOMIC_RELAXED)
+#define CNT_GET(c) __atomic_load_n(&(c), __ATOMIC_RELAXED)
+
 static atomic_bool stopping;
 static int stop_efd = -1;
 
@@ -354,12 +358,12 @@ static void note_received(struct qctx *qc, const uint8_t *f, uint32_t len)
 		return;
 	r = gen_check(f, len, &seq);
 	if (r < 0) {
-		qc->bad++;
+		CNT_ADD(qc->bad, 1);
 		return;
 	}
 	if (r == 0)
 		return;
-	qc->checked++;
+	CNT_ADD(qc->checked, 1);
 	if (a->seen && seq < a->c.count) {
 		if (__atomic_fetch_add(&a->seen[seq], 1, __ATOMIC_RELAXED))
 			atomic_fetch_add(&a->seen_dup, 1);
@@ -388,7 +392,7 @@ static void tap_write(struct qctx *qc, const struct netvsc_rx_frame *fr)
 		iov[n++] = (struct iovec){ (void *)f, fr->len };
 	}
 	if (writev(qc->tap_fd, iov, n) < 0)
-		qc->dropped++; /* the TAP queue is full: the kernel would drop too */
+		CNT_ADD(qc->dropped, 1); /* the TAP queue is full: the kernel would drop too */
 }
 
 static void pcap_write(struct app *a, const struct netvsc_rx_frame *fr)
@@ -411,7 +415,7 @@ static void echo_keep(struct qctx *qc, const uint8_t *f, uint32_t len)
 	unsigned int at;
 
 	if (qc->bcount == BACKLOG || len > qc->slot_size) {
-		qc->dropped++;
+		CNT_ADD(qc->dropped, 1);
 		return;
 	}
 	at = (qc->bhead + qc->bcount) % BACKLOG;
@@ -523,7 +527,7 @@ static unsigned int gen_burst(struct qctx *qc, uint8_t *f, int *wait_ms)
 		if (ret == -EAGAIN)
 			break;
 		if (ret < 0) {
-			qc->dropped++;
+			CNT_ADD(qc->dropped, 1);
 			break;
 		}
 		qc->sent++;
@@ -552,7 +556,7 @@ static unsigned int tap_read(struct qctx *qc)
 		if (ret == -EAGAIN)
 			break; /* keep it: nothing taken is lost */
 		if (ret < 0)
-			qc->dropped++; /* a frame the NIC cannot carry (too large) */
+			CNT_ADD(qc->dropped, 1); /* a frame the NIC cannot carry (too large) */
 		qc->held_len = 0;
 		n++;
 		(void)a;
@@ -797,12 +801,19 @@ static void print_stats(struct app *a, const char *kind, double secs)
 {
 	struct netvsc_queue_stats s, sum;
 	unsigned int i, n = a->nq;
+	uint64_t checked = a->mode_checked, bad = a->mode_bad;
+
+	/* the session running now, on top of the past ones */
+	for (i = 0; a->nd && i < n; i++) {
+		checked += CNT_GET(a->q[i].checked);
+		bad += CNT_GET(a->q[i].bad);
+	}
 
 	memset(&sum, 0, sizeof(sum));
 	if (a->c.json)
 		printf("{\"type\":\"%s\",\"seconds\":%.3f,\"queues\":[", kind, secs);
 	else
-		printf("-- %s after %.1f s --\n%-5s %12s %14s %8s %8s %12s %14s %8s %8s %8s\n", kind,
+		printf("-- %s after %.2f s --\n%-5s %12s %14s %8s %8s %12s %14s %8s %8s %8s\n", kind,
 		       secs, "queue", "rx packets", "rx bytes", "rx drop", "rx err", "tx packets",
 		       "tx bytes", "tx drop", "tx err", "tx busy");
 	for (i = 0; i < n; i++) {
@@ -845,12 +856,10 @@ static void print_stats(struct app *a, const char *kind, double secs)
 		printf("],\"rx_packets\":%" PRIu64 ",\"tx_packets\":%" PRIu64, sum.rx_packets,
 		       sum.tx_packets);
 		if (a->c.verify)
-			printf(",\"checked\":%" PRIu64 ",\"damaged\":%" PRIu64, a->mode_checked,
-			       a->mode_bad);
+			printf(",\"checked\":%" PRIu64 ",\"damaged\":%" PRIu64, checked, bad);
 		printf("}\n");
 	} else if (a->c.verify) {
-		printf("checked %" PRIu64 " frames, %" PRIu64 " damaged\n", a->mode_checked,
-		       a->mode_bad);
+		printf("checked %" PRIu64 " frames, %" PRIu64 " damaged\n", checked, bad);
 	}
 	fflush(stdout);
 }

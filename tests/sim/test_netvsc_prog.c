@@ -19,11 +19,32 @@
 
 static struct sim *live;
 
+/* A running netvsc-user; its stdout and stderr go to files. */
+struct run {
+	pid_t pid;
+	char out[64], err[64];
+};
+
+/* The runs of the current test (static in each test, so they outlive it):
+ * a failed assertion leaves them to teardown. */
+static struct run *runs[8];
+static unsigned int nruns;
+
 static int teardown(void **state)
 {
 	int rc = 0;
+	unsigned int i;
 
 	(void)state;
+	for (i = 0; i < nruns; i++) {
+		if (runs[i]->pid > 0) {
+			kill(runs[i]->pid, SIGKILL);
+			waitpid(runs[i]->pid, NULL, 0);
+		}
+		unlink(runs[i]->out);
+		unlink(runs[i]->err);
+	}
+	nruns = 0;
 	if (live) {
 		rc = sim_stop(live);
 		free(live);
@@ -53,12 +74,6 @@ static struct sim *start(const char *o1, const char *o2, const char *o3, const c
 	assert_int_equal(sim_start(s, "--link-flap-ms", "0", o1, o2, o3, o4, NULL), 0);
 	return s;
 }
-
-/* A running netvsc-user; its stdout and stderr go to files. */
-struct run {
-	pid_t pid;
-	char out[64], err[64];
-};
 
 static void spawn(struct run *r, struct sim *s, ...)
 {
@@ -92,6 +107,14 @@ static void spawn(struct run *r, struct sim *s, ...)
 		_exit(127);
 	}
 	assert_true(r->pid > 0);
+	if (nruns < sizeof(runs) / sizeof(runs[0])) {
+		unsigned int i;
+
+		for (i = 0; i < nruns && runs[i] != r; i++)
+			;
+		if (i == nruns)
+			runs[nruns++] = r;
+	}
 }
 
 /* Waits for the program; returns its exit status (or 128 + signal). */
@@ -103,11 +126,14 @@ static int finish(struct run *r, int ms)
 	for (;;) {
 		pid_t p = waitpid(r->pid, &status, WNOHANG);
 
-		if (p == r->pid)
+		if (p == r->pid) {
+			r->pid = 0;
 			break;
+		}
 		if (sim_now_ms() > end) {
 			kill(r->pid, SIGKILL);
 			waitpid(r->pid, &status, 0);
+			r->pid = 0;
 			fail_msg("netvsc-user did not end within %d ms", ms);
 		}
 		usleep(5000); /* polling the child, bounded by @ms */
@@ -171,7 +197,7 @@ static void expect(struct run *r, int status)
 
 static void test_usage(void **state)
 {
-	struct run r;
+	static struct run r;
 
 	(void)state;
 	spawn(&r, NULL, "--help", NULL);
@@ -199,7 +225,7 @@ static void test_usage(void **state)
 static void test_absent_device(void **state)
 {
 	struct sim *s = start(NULL, NULL, NULL, NULL);
-	struct run r;
+	static struct run r;
 
 	(void)state;
 	spawn(&r, s, "--device", "0f0e0d0c-0b0a-0908-0706-050403020100", "info", NULL);
@@ -211,7 +237,7 @@ static void test_absent_device(void **state)
 static void test_info(void **state)
 {
 	struct sim *s = start("--queues", "8", NULL, NULL);
-	struct run r;
+	static struct run r;
 
 	(void)state;
 	spawn(&r, s, "--device", s->guid[0], "--queues", "4", "info", NULL);
@@ -233,7 +259,7 @@ static void test_info(void **state)
 static void test_gen_verify_echo(void **state)
 {
 	struct sim *s = start(NULL, NULL, NULL, NULL);
-	struct run r;
+	static struct run r;
 
 	(void)state;
 	spawn(&r, s, "--device", s->guid[0], "--queues", "2", "--count", "5000", "--size", "700",
@@ -253,7 +279,7 @@ static void test_gen_verify_echo(void **state)
 static void test_gen_jumbo(void **state)
 {
 	struct sim *s = start(NULL, NULL, NULL, NULL);
-	struct run r;
+	static struct run r;
 
 	(void)state;
 	spawn(&r, s, "--device", s->guid[0], "--mtu", "9000", "--count", "500", "--size", "9014",
@@ -267,7 +293,7 @@ static void test_gen_jumbo(void **state)
 static void test_sink_verify(void **state)
 {
 	struct sim *s = start("--wire", "gen", "--gen-count", "3000");
-	struct run r;
+	static struct run r;
 
 	(void)state;
 	spawn(&r, s, "--device", s->guid[0], "--count", "3000", "--verify", "sink", NULL);
@@ -281,7 +307,7 @@ static void test_sink_verify(void **state)
 static void test_echo_mode(void **state)
 {
 	struct sim *s = start("--wire", "gen", "--gen-count", "2000");
-	struct run r;
+	static struct run r;
 
 	(void)state;
 	spawn(&r, s, "--device", s->guid[0], "--count", "2000", "echo", NULL);
@@ -294,7 +320,7 @@ static void test_pcap_mode(void **state)
 {
 	struct sim *s = start("--wire", "gen", "--gen-count", "100");
 	char path[64];
-	struct run r;
+	static struct run r;
 	struct stat st;
 
 	(void)state;
@@ -326,7 +352,7 @@ static void test_rescind_exit(void **state)
 {
 	struct sim *s = start("--wire", "gen", "--gen-rate", "1000");
 	char out[4096];
-	struct run r;
+	static struct run r;
 
 	(void)state;
 	spawn(&r, s, "--device", s->guid[0], "sink", NULL);
@@ -343,7 +369,7 @@ static void test_reattach(void **state)
 {
 	struct sim *s = start("--wire", "gen", "--gen-rate", "2000");
 	char out[4096];
-	struct run r;
+	static struct run r;
 	int i;
 
 	(void)state;
@@ -378,7 +404,7 @@ static void test_protocol_error_exit(void **state)
 {
 	struct sim *s = start("--wire", "gen", "--gen-rate", "1000");
 	char out[4096];
-	struct run r;
+	static struct run r;
 
 	(void)state;
 	spawn(&r, s, "--device", s->guid[0], "sink", NULL);
@@ -393,7 +419,7 @@ static void test_protocol_error_exit(void **state)
 static void test_verify_fails(void **state)
 {
 	struct sim *s = start("--wire", "sink", NULL, NULL);
-	struct run r;
+	static struct run r;
 
 	(void)state;
 	spawn(&r, s, "--device", s->guid[0], "--count", "100", "--verify", "--timeout", "1000",
