@@ -275,8 +275,7 @@ static int rndis_query(struct netvsc_dev *nd, uint32_t oid, const void *in, uint
 		return ret;
 	}
 	ret = rndis_parse_query_cmplt(r->buf, r->len, &qi);
-	if (ret || (r->len >= 4 && ((const struct rndis_msg_hdr *)(void *)r->buf)->type !=
-					  RNDIS_MSG_QUERY_CMPLT)) {
+	if (ret) {
 		ctl_free(r);
 		return nv_fail(nd, -EPROTO, "netvsc %s: malformed reply to %s", nd->guid, what);
 	}
@@ -367,8 +366,9 @@ static int indication(struct netvsc_dev *nd, const uint8_t *msg, uint32_t len)
 	}
 }
 
-/* Answers a host keepalive; kept owed while no control section is free. */
-static void keepalive_answer(struct netvsc_dev *nd)
+/* Answers a host keepalive; kept owed while no control section is free
+ * (queue 0's poll tries again). */
+void nv_keepalive_answer(struct netvsc_dev *nd)
 {
 	uint8_t msg[sizeof(struct rndis_keepalive_cmplt)];
 	int ret = rndis_build_keepalive_cmplt(msg, sizeof(msg), nd->keepalive_rid,
@@ -394,7 +394,7 @@ int nv_ctl_message(struct netvsc_dev *nd, const uint8_t *msg, uint32_t len)
 			return -EBADMSG;
 		nd->keepalive_rid = rid;
 		nd->keepalive_owed = true;
-		keepalive_answer(nd);
+		nv_keepalive_answer(nd);
 		return 0;
 	case RNDIS_MSG_INIT_CMPLT:
 	case RNDIS_MSG_QUERY_CMPLT:
@@ -450,7 +450,7 @@ int netvsc_keepalive(struct netvsc_dev *nd)
 	if (ret)
 		return ret;
 	if (nd->keepalive_owed)
-		keepalive_answer(nd);
+		nv_keepalive_answer(nd);
 	for (k = 0; k < NV_CTL_REQS; k++)
 		if (nd->ctl[k].rid && nd->ctl[k].async)
 			return -EBUSY;

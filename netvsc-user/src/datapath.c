@@ -960,6 +960,8 @@ int nv_service(struct nv_queue *q, enum nv_sink sink, unsigned int budget,
 		if (ret < 0 && ret != -EAGAIN)
 			return ret;
 	}
+	if (q->idx == 0 && nd->keepalive_owed)
+		nv_keepalive_answer(nd);
 	for (;;) {
 		struct vmbus_pkt pkt;
 

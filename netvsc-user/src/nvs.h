@@ -205,6 +205,7 @@ int nv_fail(struct netvsc_dev *nd, int err, const char *fmt, ...) __attribute__(
 void nv_dead(struct netvsc_dev *nd, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 int nv_live(const struct netvsc_dev *nd);
 int nv_ctl_message(struct netvsc_dev *nd, const uint8_t *msg, uint32_t len);
+void nv_keepalive_answer(struct netvsc_dev *nd);
 
 /* datapath.c */
 int nv_queue_init(struct nv_queue *q, struct netvsc_dev *nd, unsigned int idx, uint32_t first,
