@@ -311,6 +311,15 @@ static int open_section(struct nv_queue *q)
 	q->txd[i].section = q->sec_free[--q->nsec_free];
 	q->txd[i].state = TXD_OPEN;
 	q->open = i;
+	/* the host read the next free section last: ask for its first lines
+	 * now, so filling it later does not wait for them one by one */
+	if (q->nsec_free) {
+		uint8_t *next = section_addr(q->nd, q->sec_free[q->nsec_free - 1]);
+		uint32_t k;
+
+		for (k = 0; k < q->nd->tx_section_size && k < 1024; k += 64)
+			__builtin_prefetch(next + k, 1);
+	}
 	return 0;
 }
 

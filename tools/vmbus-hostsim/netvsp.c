@@ -107,6 +107,7 @@ struct nv_state {
 	int32_t *slot_batch;
 	uint16_t *batch_len; /* frames in the batch whose head is the index */
 	uint8_t *slot_queue;
+	int32_t *slot_next; /* the batch's next slot, -1 at its end */
 	uint32_t *free_slots;
 	uint32_t nfree;
 	uint16_t ctl_busy; /* bit per control slot */
@@ -233,15 +234,18 @@ static int slots_release(struct nv_state *nv, uint64_t tid)
 	}
 	if (nv->slot_batch[head] != (int32_t)head || !nv->batch_len[head])
 		return -EPROTO;
+	/* the batch's slots are chained from its head, whatever their order */
 	n = nv->batch_len[head];
-	for (i = head; i < nv->nslots && n; i++) {
-		if (nv->slot_batch[i] != (int32_t)head)
-			continue;
+	for (i = head; n; n--) {
+		int32_t next = nv->slot_next[i];
+
 		nv->slot_batch[i] = -1;
 		nv->free_slots[nv->nfree++] = i;
 		if (nv->q[nv->slot_queue[i]].slots_out)
 			nv->q[nv->slot_queue[i]].slots_out--;
-		n--;
+		if (next < 0)
+			break;
+		i = (uint32_t)next;
 	}
 	nv->batch_len[head] = 0;
 	return 0;
@@ -508,6 +512,16 @@ static void rx_flush(struct nv_state *nv, unsigned int qi)
 		for (i = 0; i < n; i++) {
 			const struct nv_frame *fr = &q->rxq[(q->rx_head + i) % NV_RXQ_CAP];
 
+			/* the guest touched these slots last: ask for their lines a
+			 * few slots ahead, so the transfers overlap */
+			if (i + 4 < n) {
+				uint8_t *ahead = (uint8_t *)nv->dev->recv_buf +
+						 (size_t)slots[i + 4] * nv->slot_size;
+
+				__builtin_prefetch(ahead, 1);
+				__builtin_prefetch(ahead + 64, 1);
+				__builtin_prefetch(ahead + NV_DATA_OFFSET, 1);
+			}
 			fill_slot(nv, slots[i], fr);
 			ranges[i].byte_offset = slots[i] * nv->slot_size;
 			/* a whole slot, not the frame length (netvsp) */
@@ -529,6 +543,18 @@ static void rx_flush(struct nv_state *nv, unsigned int qi)
 			else
 				hs_chan_stop(ch, "cannot write the host-to-guest ring");
 			break;
+		}
+		/* chain the batch from its head (the lowest slot) through the rest */
+		{
+			uint32_t prev = head;
+
+			for (i = 0; i < n; i++) {
+				if (slots[i] == head)
+					continue;
+				nv->slot_next[prev] = (int32_t)slots[i];
+				prev = slots[i];
+			}
+			nv->slot_next[prev] = -1;
 		}
 		for (i = 0; i < n; i++) {
 			const struct nv_frame *fr = &q->rxq[q->rx_head];
@@ -1111,21 +1137,33 @@ static void tx_completion(struct nv_state *nv, struct hs_chan *ch, uint64_t tid,
 	nv->dev->timed_work = true;
 }
 
+/* More RNDIS packets in one message than the host announced (8) are
+ * taken up to this; beyond it the message fails. */
+#define NV_MSG_FRAMES 64u
+
+struct nv_txframe {
+	const uint8_t *data;
+	uint32_t len;
+	uint32_t tci;
+	bool has_vlan;
+};
+
 /* Data packets: one or more RNDIS_PACKETs, each a frame for the wire. */
 static int rndis_data(struct nv_state *nv, struct hs_chan *ch, const struct vmbus_pkt *pkt,
 		      uint32_t len)
 {
 	struct nv_queue *q = &nv->q[ch->subidx];
 	struct hs_wire *w = nv->dev->bus->wire;
-	uint32_t off = 0, nframes = 0, status = NVSP_STATUS_SUCCESS;
+	struct nv_txframe fr[NV_MSG_FRAMES];
+	uint32_t off = 0, nframes = 0, status = NVSP_STATUS_SUCCESS, i;
 
-	/* count first: the wire takes all frames of the message or none */
+	/* parse all first: the wire takes all frames of the message or none */
 	while (off < len) {
-		const uint8_t *f;
-		uint32_t ml, fl, tci;
-		bool has_vlan;
+		uint32_t ml;
 
-		if (parse_data_packet(nv->scratch + off, len - off, &ml, &f, &fl, &tci, &has_vlan)) {
+		if (nframes == NV_MSG_FRAMES ||
+		    parse_data_packet(nv->scratch + off, len - off, &ml, &fr[nframes].data,
+				      &fr[nframes].len, &fr[nframes].tci, &fr[nframes].has_vlan)) {
 			status = NVSP_STATUS_FAILURE;
 			break;
 		}
@@ -1137,21 +1175,17 @@ static int rndis_data(struct nv_state *nv, struct hs_chan *ch, const struct vmbu
 		q->held = true;
 		return -EAGAIN; /* the wire cannot take them yet: leave them in the ring */
 	}
-	off = 0;
-	while (nframes--) {
-		const uint8_t *f;
-		uint32_t ml, fl, tci = 0;
-		bool has_vlan;
+	for (i = 0; i < nframes; i++) {
+		const uint8_t *f = fr[i].data;
+		uint32_t fl = fr[i].len, tci = fr[i].tci;
 		uint8_t tagged[NV_FRAME_MAX + 4];
 
-		parse_data_packet(nv->scratch + off, len - off, &ml, &f, &fl, &tci, &has_vlan);
-		off += ml;
 		if (fl < 14 || fl > nv->mtu) {
 			q->tx_errors++;
 			status = NVSP_STATUS_FAILURE;
 			continue;
 		}
-		if (has_vlan) {
+		if (fr[i].has_vlan) {
 			/* the host puts the tag from the PPI back into the frame:
 			 * 802.1Q order, priority 15..13, DEI 12, VLAN id 11..0 */
 			uint16_t t = (uint16_t)((tci & NDIS_VLAN_PRI_MASK) << 13 |
@@ -1298,8 +1332,10 @@ static int nvsp_rxbuf(struct nv_state *nv, struct hs_chan *ch, const struct vmbu
 	nv->slot_batch = calloc(count, sizeof(*nv->slot_batch));
 	nv->batch_len = calloc(count, sizeof(*nv->batch_len));
 	nv->slot_queue = calloc(count, sizeof(*nv->slot_queue));
+	nv->slot_next = calloc(count, sizeof(*nv->slot_next));
 	nv->free_slots = calloc(count, sizeof(*nv->free_slots));
-	if (!nv->slot_batch || !nv->batch_len || !nv->slot_queue || !nv->free_slots)
+	if (!nv->slot_batch || !nv->batch_len || !nv->slot_queue || !nv->slot_next ||
+	    !nv->free_slots)
 		return -EPROTO;
 	slots_reset(nv);
 	nv->rxbuf = true;
@@ -1519,10 +1555,12 @@ static void nv_reset(struct nv_state *nv)
 	free(nv->slot_batch);
 	free(nv->batch_len);
 	free(nv->slot_queue);
+	free(nv->slot_next);
 	free(nv->free_slots);
 	nv->slot_batch = NULL;
 	nv->batch_len = NULL;
 	nv->slot_queue = NULL;
+	nv->slot_next = NULL;
 	nv->free_slots = NULL;
 	nv->inited = nv->have_config = nv->have_ndis_ver = false;
 	nv->rxbuf = nv->chim = nv->revoked = false;

@@ -79,6 +79,7 @@ struct gen {
 	uint64_t sent;
 	uint64_t start_ns;
 	uint8_t frame[9220];
+	uint8_t pattern[256 + 9220]; /* byte i is i mod 256 */
 };
 
 static int gen_open(struct hs_wire *w, const char *arg)
@@ -93,6 +94,8 @@ static int gen_open(struct hs_wire *w, const char *arg)
 		hs_log("gen: frame size %u is not within 64..9014", w->bus->opts.gen_size);
 		return -EINVAL;
 	}
+	for (size_t i = 0; i < sizeof(g->pattern); i++)
+		g->pattern[i] = (uint8_t)i;
 	w->priv = g;
 	return 0;
 }
@@ -117,7 +120,7 @@ static void gen_poll(struct hs_wire *w)
 			allowed = (now - g->start_ns) * bus->opts.gen_rate / 1000000000u + 1;
 		while (g->sent < allowed && burst < 256 && hs_nic_rx_room(dev, 1) &&
 		       (!bus->opts.gen_count || g->sent < bus->opts.gen_count)) {
-			uint32_t len = bus->opts.gen_size, magic = GEN_MAGIC, k;
+			uint32_t len = bus->opts.gen_size, magic = GEN_MAGIC;
 			uint8_t *f = g->frame;
 
 			memcpy(f, hs_nic_mac(dev), 6);
@@ -128,8 +131,8 @@ static void gen_poll(struct hs_wire *w)
 			f[13] = GEN_ETHERTYPE & 0xff;
 			memcpy(f + 14, &magic, 4);
 			memcpy(f + 18, &g->sent, 8);
-			for (k = 26; k < len; k++)
-				f[k] = (uint8_t)(g->sent + k);
+			/* byte k is (sequence + k) mod 256 */
+			memcpy(f + 26, g->pattern + (uint8_t)(g->sent + 26), len - 26);
 			if (hs_nic_rx(dev, f, len))
 				break;
 			g->sent++;
