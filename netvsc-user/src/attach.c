@@ -221,8 +221,8 @@ static void ctl_free(struct nv_ctl_req *r)
  * Sends control message @msg (already carrying @r's id) and waits for the
  * reply, which lands in r->buf.
  */
-static int ctl_exec(struct netvsc_dev *nd, struct nv_ctl_req *r, const void *msg, uint32_t len,
-		    int timeout_ms, const char *what)
+static int ctl_send_wait(struct netvsc_dev *nd, struct nv_ctl_req *r, const void *msg,
+			 uint32_t len, int timeout_ms, const char *what)
 {
 	int64_t end = now_ms() + timeout_ms;
 	int ret;
@@ -250,6 +250,25 @@ static int ctl_exec(struct netvsc_dev *nd, struct nv_ctl_req *r, const void *msg
 }
 
 /*
+ * Runs control request @r: @built is the length of @msg as its builder
+ * returned it (negative: the builder's error).  On success the reply is in
+ * r->buf and the caller frees @r.  On failure @r is released here, except
+ * after a timeout: a late reply may still name its id, so the id stays
+ * reserved.
+ */
+static int ctl_exec(struct netvsc_dev *nd, struct nv_ctl_req *r, const void *msg, int built,
+		    int timeout_ms, const char *what)
+{
+	int ret = built;
+
+	if (ret >= 0)
+		ret = ctl_send_wait(nd, r, msg, (uint32_t)ret, timeout_ms, what);
+	if (ret < 0 && ret != -ETIMEDOUT)
+		ctl_free(r);
+	return ret;
+}
+
+/*
  * QUERY @oid.  Returns 0 with *status the RNDIS status and, on success, up
  * to @cap bytes of the value in @out (*out_len its full length), or a
  * negative error.
@@ -265,15 +284,10 @@ static int rndis_query(struct netvsc_dev *nd, uint32_t oid, const void *in, uint
 
 	if (!r)
 		return nv_fail(nd, -EBUSY, "netvsc %s: too many control requests", nd->guid);
-	ret = rndis_build_query(msg, sizeof(msg), r->rid, oid, in, in_len);
-	if (ret >= 0)
-		ret = ctl_exec(nd, r, msg, (uint32_t)ret, timeout_ms, what);
-	if (ret < 0) {
-		/* a reply may still come: keep the id reserved unless we timed out */
-		if (ret != -ETIMEDOUT)
-			ctl_free(r);
+	ret = ctl_exec(nd, r, msg, rndis_build_query(msg, sizeof(msg), r->rid, oid, in, in_len),
+		       timeout_ms, what);
+	if (ret < 0)
 		return ret;
-	}
 	ret = rndis_parse_query_cmplt(r->buf, r->len, &qi);
 	if (ret) {
 		ctl_free(r);
@@ -298,14 +312,10 @@ static int rndis_set(struct netvsc_dev *nd, uint32_t oid, const void *val, uint3
 
 	if (!r)
 		return nv_fail(nd, -EBUSY, "netvsc %s: too many control requests", nd->guid);
-	ret = rndis_build_set(msg, sizeof(msg), r->rid, oid, val, len);
-	if (ret >= 0)
-		ret = ctl_exec(nd, r, msg, (uint32_t)ret, timeout_ms, what);
-	if (ret < 0) {
-		if (ret != -ETIMEDOUT)
-			ctl_free(r);
+	ret = ctl_exec(nd, r, msg, rndis_build_set(msg, sizeof(msg), r->rid, oid, val, len),
+		       timeout_ms, what);
+	if (ret < 0)
 		return ret;
-	}
 	ret = rndis_parse_set_cmplt(r->buf, r->len, &ci);
 	ctl_free(r);
 	if (ret)
@@ -561,11 +571,9 @@ static int rndis_init(struct netvsc_dev *nd)
 
 	if (!r)
 		return nv_fail(nd, -EBUSY, "netvsc %s: too many control requests", nd->guid);
-	ret = rndis_build_init(msg, sizeof(msg), r->rid, RNDIS_GUEST_MAX_XFER);
+	ret = ctl_exec(nd, r, msg, rndis_build_init(msg, sizeof(msg), r->rid, RNDIS_GUEST_MAX_XFER),
+		       nd->timeout_ms, "RNDIS INITIALIZE");
 	if (ret < 0)
-		return ret;
-	ret = ctl_exec(nd, r, msg, (uint32_t)ret, nd->timeout_ms, "RNDIS INITIALIZE");
-	if (ret)
 		return ret;
 	ret = rndis_parse_init_cmplt(r->buf, r->len, &ii);
 	ctl_free(r);
