@@ -368,7 +368,15 @@ int vmbus_chan_recv_commit(struct vmbus_chan *chan);
 /* 1 if there is nothing to read, 0 if there is, or a negative error. */
 int vmbus_chan_rx_empty(struct vmbus_chan *chan);
 
-/* Signals the host for this channel (monitor bit, or the UIO write). */
+/*
+ * Signals the host for this channel.  A monitored channel sets its
+ * monitor trigger bit and interrupt page bit and touches nothing else.  A
+ * channel without a monitor id can only be signalled by writing 1 to the
+ * UIO fd, and the UIO driver's answer to that write is device-wide: it
+ * clears every channel's interrupt_mask and signals every unmonitored
+ * channel of the device.  Callers that keep some channels masked while
+ * polling should re-mask them after signalling an unmonitored channel.
+ */
 int vmbus_chan_signal(struct vmbus_chan *chan);
 
 /*
