@@ -392,6 +392,19 @@ bool kt_ev_none(uint32_t type, uint32_t relid)
 	return true;
 }
 
+bool kt_ev_none_by_event(uint32_t relid)
+{
+	unsigned int i;
+
+	while (ev_read(0) > 0)
+		;
+	for (i = ev_first_unused; i < n_ev; i++)
+		if (!evused[i] && evlog[i].type == VMBUS_SIM_EV_SIGNAL &&
+		    evlog[i].flags == VMBUS_SIM_SIG_EVENT && (!relid || evlog[i].relid == relid))
+			return false;
+	return true;
+}
+
 void kt_ev_flush(void)
 {
 	while (ev_read(0) > 0)

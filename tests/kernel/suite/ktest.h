@@ -129,6 +129,13 @@ unsigned int kt_nr_gpadls(void);
 int kt_ev_wait(uint32_t type, uint32_t relid, int timeout_ms, struct vmbus_sim_event *out);
 /* True if no such event is queued now (reads what is there, never waits). */
 bool kt_ev_none(uint32_t type, uint32_t relid);
+/*
+ * True if no signal by event (the driver's vmbus_setevent) for @relid (0:
+ * any) is queued now.  Signals through the monitor page are left out: the
+ * host's scan of the page reports them whenever it runs, so one may still
+ * come for a packet the host has long read.
+ */
+bool kt_ev_none_by_event(uint32_t relid);
 /* Consumes everything queued now. */
 void kt_ev_flush(void);
 

@@ -104,12 +104,12 @@ static void run_device(const char *what, const uint8_t mon[NCHANS])
 					  ev.flags == VMBUS_SIM_SIG_EVENT,
 				  "%s: write 1 did not signal relid %u", what, relid[i]);
 		else
-			KT_ASSERT(kt_ev_none(VMBUS_SIM_EV_SIGNAL, relid[i]),
+			KT_ASSERT(kt_ev_none_by_event(relid[i]),
 				  "%s: write 1 signalled relid %u", what, relid[i]);
 	}
 	/* write(0): nothing */
 	KT_ASSERT(vmbus_dev_irq_enable(dev, false) == 0, "%s: write 0", what);
-	KT_ASSERT(kt_ev_none(VMBUS_SIM_EV_SIGNAL, 0), "%s: write 0 signalled the host", what);
+	KT_ASSERT(kt_ev_none_by_event(0), "%s: write 0 signalled the host", what);
 	KT_ASSERT(vmbus_dev_irq_enable(dev, true) == 0, "%s: write 1", what);
 
 	for (i = 0; i < NCHANS; i++)
