@@ -144,8 +144,9 @@ deps:
 	@tools/setup-deps build fuzz kernel net
 
 check: deps
-	$(MAKE) VARIANT=san lib tests
+	$(MAKE) VARIANT=san lib tests benches
 	tests/run-unit build/san/tests/unit
+	build/san/bench/ring --seconds 0.05 --rounds 1 >/dev/null
 	VMBUS_HOSTSIM=build/san/bin/vmbus-hostsim tests/run-unit build/san/tests/sim
 	tests/net/run build/san/bin || [ $$? -eq 77 ]
 	tests/check-install

@@ -15,55 +15,25 @@
  * round interleaved, because this machine's run-to-run noise is large.
  * Prints one table; asserts nothing about time.
  *
- *   bench/netvsc [--seconds S] [--rounds N]
+ *   bench/netvsc [--seconds S] [--rounds N] [--cpus A,B]
  * vmbus-hostsim comes from $VMBUS_HOSTSIM, else ../bin/vmbus-hostsim next
  * to this program.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <libgen.h>
 #include <limits.h>
-#include <pthread.h>
-#include <sched.h>
 #include <signal.h>
-#include <stdatomic.h>
-#include <stdbool.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <netvsc/netvsc.h>
-#include <vmbus/vmbus.h>
 
-#define MAX_ROUNDS 15
+#include "bench.h"
+
 #define BURST 64u
-#define RING_BYTES (2u * 1024u * 1024u)
-#define HDR 4096u
 
-static double seconds = 0.3;
-static int rounds = 3;
-
-/* Best effort: the host on one CPU, the guest on the other, as in a VM. */
-static void pin(int cpu)
-{
-	cpu_set_t set;
-
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	sched_setaffinity(0, sizeof(set), &set);
-}
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
+/* the guest (and the raw ring's producer) on CPU A, the host on CPU B, as in a VM */
+static struct bench_opts opt = { .seconds = 0.3, .rounds = 3, .cpu_a = 0, .cpu_b = 1 };
 
 /* ------------------------------------------------------------------------ */
 /* simulators                                                                */
@@ -98,7 +68,7 @@ static int hostsim_start(struct hostsim *h, const char *wire, uint32_t gen_size)
 		close(p[1]);
 		if (!freopen("/dev/null", "w", stderr))
 			_exit(127);
-		pin(1);
+		bench_pin(opt.cpu_b);
 		execl(hostsim_path, hostsim_path, "--root", root, "--wire", wire, "--queues", "2",
 		      "--gen-size", size, (char *)NULL);
 		_exit(127);
@@ -182,7 +152,7 @@ static void *queue_thread(void *arg)
 	static __thread uint8_t frames[BURST][1514];
 	unsigned int i;
 
-	pin(0);
+	bench_pin(opt.cpu_a);
 	netvsc_info(r->nd, &in);
 	for (i = 0; i < BURST; i++) {
 		make_frame(frames[i], r->size, in.mac, r->q * BURST + i);
@@ -242,9 +212,9 @@ static double run_netvsc(struct hostsim *h, enum kind kind, uint32_t size, unsig
 		netvsc_stats(nd, i, &s);
 		c0 += kind == TX ? s.tx_packets : s.rx_packets;
 	}
-	t0 = now();
-	while ((t1 = now()) - t0 < seconds)
-		usleep(10000);
+	t0 = bench_now();
+	bench_wait(opt.seconds);
+	t1 = bench_now();
 	for (i = 0; i < nq; i++) {
 		struct netvsc_queue_stats s;
 
@@ -262,187 +232,30 @@ static double run_netvsc(struct hostsim *h, enum kind kind, uint32_t size, unsig
 	return (double)(c1 - c0) / (t1 - t0);
 }
 
-/* ------------------------------------------------------------------------ */
-/* baseline: the raw ring                                                    */
-/* ------------------------------------------------------------------------ */
-
-struct ring_run {
-	uint8_t *mem;
-	uint32_t payload;
-	atomic_bool stop, go, done;
-	uint64_t sent, received;
-};
-
-static void *ring_producer(void *arg)
-{
-	struct ring_run *r = arg;
-	struct vmbus_ring *ring;
-	uint8_t payload[1514];
-	struct vmbus_pkt_desc d = { .type = VMBUS_PKT_DATA_INBAND, .offset8 = 2 };
-	struct iovec iov[2] = { { &d, sizeof(d) }, { payload, 0 } };
-	uint64_t seq = 0;
-
-	pin(0);
-	memset(payload, 0xa5, sizeof(payload));
-	iov[1].iov_len = r->payload;
-	d.len8 = (uint16_t)((sizeof(d) + r->payload + 7) / 8);
-	if (vmbus_ring_attach(r->mem, RING_BYTES, HDR, &ring))
-		abort();
-	while (!atomic_load(&r->go))
-		;
-	while (!atomic_load_explicit(&r->stop, memory_order_relaxed)) {
-		unsigned int n = 0;
-
-		while (n < BURST) {
-			d.trans_id = seq;
-			if (vmbus_ring_write(ring, iov, 2))
-				break;
-			seq++;
-			n++;
-		}
-		if (n)
-			vmbus_ring_write_commit(ring);
-	}
-	vmbus_ring_write_commit(ring);
-	r->sent = seq;
-	atomic_store(&r->done, true);
-	vmbus_ring_detach(ring);
-	return NULL;
-}
-
-static void *ring_consumer(void *arg)
-{
-	struct ring_run *r = arg;
-	struct vmbus_ring *ring;
-	uint8_t buf[1600];
-	uint64_t seq = 0;
-	unsigned int since = 0;
-
-	pin(1);
-	if (vmbus_ring_attach(r->mem, RING_BYTES, HDR, &ring))
-		abort();
-	while (!atomic_load(&r->go))
-		;
-	for (;;) {
-		int n = vmbus_ring_peek(ring, buf, sizeof(buf), NULL);
-
-		if (n < 0) {
-			vmbus_ring_read_commit(ring);
-			since = 0;
-			if (atomic_load(&r->done) && vmbus_ring_readable(ring) == 0)
-				break;
-			continue;
-		}
-		vmbus_ring_consume(ring);
-		seq++;
-		if (++since == BURST) {
-			vmbus_ring_read_commit(ring);
-			since = 0;
-		}
-	}
-	r->received = seq;
-	vmbus_ring_detach(ring);
-	return NULL;
-}
-
-static double run_ring(uint32_t payload)
-{
-	struct ring_run r = { .payload = payload };
-	pthread_t p, c;
-	double t0, t1;
-
-	r.mem = aligned_alloc(4096, RING_BYTES);
-	if (!r.mem)
-		abort();
-	memset(r.mem, 0, RING_BYTES);
-	vmbus_ring_hdr_init((struct vmbus_ring_hdr *)r.mem);
-	pthread_create(&c, NULL, ring_consumer, &r);
-	pthread_create(&p, NULL, ring_producer, &r);
-	t0 = now();
-	atomic_store(&r.go, true);
-	while ((t1 = now()) - t0 < seconds)
-		usleep(10000);
-	atomic_store(&r.stop, true);
-	pthread_join(p, NULL);
-	pthread_join(c, NULL);
-	t1 = now();
-	free(r.mem);
-	if (r.sent != r.received) {
-		fprintf(stderr, "netvsc bench: the raw ring lost packets\n");
-		exit(1);
-	}
-	return (double)r.received / (t1 - t0);
-}
-
-/* ------------------------------------------------------------------------ */
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static void best_median(const double *v, int n, double *best, double *median)
-{
-	double tmp[MAX_ROUNDS];
-
-	memcpy(tmp, v, sizeof(double) * (size_t)n);
-	qsort(tmp, (size_t)n, sizeof(double), cmp_double);
-	*best = tmp[n - 1];
-	*median = n % 2 ? tmp[n / 2] : (tmp[n / 2 - 1] + tmp[n / 2]) / 2;
-}
-
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: netvsc [--seconds S] [--rounds N]\n"
+	fprintf(f, "usage: netvsc [--seconds S] [--rounds N] [--cpus A,B]\n"
 		   "  Frames per second through libnetvsc and vmbus-hostsim (tx, rx, echo; 64,\n"
 		   "  512, 1500 bytes; 1 and 2 queues), next to the raw libvmbus ring rate.\n"
 		   "  --seconds S   time per measurement (default 0.3)\n"
-		   "  --rounds N    measurements per row, best reported (default 3, max 15)\n");
+		   "  --rounds N    measurements per row, best reported (default 3, max 15)\n"
+		   "  --cpus A,B    CPUs for the guest and the host (default 0,1; -1,-1: no pinning)\n");
 }
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "seconds", required_argument, NULL, 's' },
-		{ "rounds", required_argument, NULL, 'r' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	static const uint32_t sizes[] = { 64, 512, 1500 };
 	static const char *const kinds[] = { "tx", "rx", "echo" };
 	enum { NS = 3, NROW = 7 }; /* raw, then tx/rx/echo x 1 and 2 queues */
-	static double pps[NS][NROW][MAX_ROUNDS];
+	static double pps[NS][NROW][BENCH_MAX_ROUNDS];
 	struct hostsim sink = { 0 }, echo = { 0 }, gen[NS];
 	char self[PATH_MAX];
 	ssize_t n;
-	int o, k, i, j;
+	int ret, k, i, j;
 
-	while ((o = getopt_long(argc, argv, "s:r:h", opts, NULL)) != -1) {
-		switch (o) {
-		case 's':
-			seconds = strtod(optarg, NULL);
-			if (seconds <= 0 || seconds > 60) {
-				fprintf(stderr, "netvsc bench: --seconds must be in (0, 60]\n");
-				return 2;
-			}
-			break;
-		case 'r':
-			rounds = atoi(optarg);
-			if (rounds < 1 || rounds > MAX_ROUNDS) {
-				fprintf(stderr, "netvsc bench: --rounds must be 1 to %d\n", MAX_ROUNDS);
-				return 2;
-			}
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
-		}
-	}
+	ret = bench_args(argc, argv, "netvsc bench", usage, &opt);
+	if (ret >= 0)
+		return ret;
 	if (getenv("VMBUS_HOSTSIM")) {
 		snprintf(hostsim_path, sizeof(hostsim_path), "%s", getenv("VMBUS_HOSTSIM"));
 	} else {
@@ -470,13 +283,13 @@ int main(int argc, char **argv)
 		}
 
 	printf("netvsc benchmark: libnetvsc through vmbus-hostsim, release build; the host (one\n"
-	       "thread) on CPU 1, the guest's queue threads on CPU 0; the raw ring's producer on\n"
-	       "CPU 0, its consumer on CPU 1.  Every row: best of %d rounds of %.2f s, the rows of\n"
-	       "a size interleaved (median in brackets)\n",
-	       rounds, seconds);
-	for (k = 0; k < rounds; k++) {
+	       "thread) on CPU %d, the guest's queue threads on CPU %d; the raw ring's producer on\n"
+	       "CPU %d, its consumer on CPU %d.  Every row: best of %d rounds of %.2f s, the rows\n"
+	       "of a size interleaved (median in brackets)\n",
+	       opt.cpu_b, opt.cpu_a, opt.cpu_a, opt.cpu_b, opt.rounds, opt.seconds);
+	for (k = 0; k < opt.rounds; k++) {
 		for (i = 0; i < NS; i++) {
-			pps[i][0][k] = run_ring(sizes[i]);
+			pps[i][0][k] = bench_ring_pps(&opt, "netvsc bench", sizes[i], BURST);
 			for (j = 0; j < 6; j++) {
 				enum kind kd = (enum kind)(j / 2);
 				struct hostsim *h = kd == TX ? &sink : kd == RX ? &gen[i] : &echo;
@@ -489,14 +302,14 @@ int main(int argc, char **argv)
 	for (i = 0; i < NS; i++) {
 		double raw, med;
 
-		best_median(pps[i][0], rounds, &raw, &med);
+		bench_stats(pps[i][0], opt.rounds, &raw, &med);
 		printf("%-6u %-34s %12.0f %12.0f %8.2fx\n", sizes[i],
 		       "baseline: raw libvmbus ring", raw, med, 1.0);
 		for (j = 0; j < 6; j++) {
 			char what[64];
 			double b, m;
 
-			best_median(pps[i][1 + j], rounds, &b, &m);
+			bench_stats(pps[i][1 + j], opt.rounds, &b, &m);
 			snprintf(what, sizeof(what), "netvsc %s, %d queue%s", kinds[j / 2], 1 + j % 2,
 				 j % 2 ? "s" : "");
 			printf("%-6u %-34s %12.0f %12.0f %8.2fx\n", sizes[i], what, b, m, b / raw);
