@@ -488,6 +488,28 @@ int kt_host_recv(struct kt_host_chan *hc, void *buf, size_t len, struct vmbus_pk
 	}
 }
 
+void kt_ping_at(const char *file, int line, struct vmbus_chan *g, struct kt_host_chan *hc,
+		int n)
+{
+	static uint8_t buf[4096];
+	struct vmbus_pkt pkt;
+	char msg[48];
+	int r, len = snprintf(msg, sizeof(msg), "relid %u packet %d", hc->relid, n);
+
+	r = vmbus_chan_send(g, 0, 0, msg, (size_t)len + 1);
+	if (r)
+		kt_fail_at(file, line, "send", "guest send on relid %u: %d", hc->relid, r);
+	r = kt_host_recv(hc, buf, sizeof(buf), &pkt);
+	if (r <= 0 || strcmp(pkt.data, msg))
+		kt_fail_at(file, line, "recv", "host recv on relid %u: %d", hc->relid, r);
+	r = vmbus_chan_send(hc->c, 0, 0, msg, (size_t)len + 1);
+	if (r)
+		kt_fail_at(file, line, "send", "host send on relid %u: %d", hc->relid, r);
+	r = kt_guest_recv(g, buf, sizeof(buf), &pkt);
+	if (r <= 0 || strcmp(pkt.data, msg))
+		kt_fail_at(file, line, "recv", "guest recv on relid %u: %d", hc->relid, r);
+}
+
 int kt_guest_recv(struct vmbus_chan *c, void *buf, size_t len, struct vmbus_pkt *pkt)
 {
 	for (;;) {
@@ -682,6 +704,22 @@ int kt_override(const char *guid, const char *driver)
 			 guid);
 }
 
+void kt_bind_driver_at(const char *file, int line, const char *guid)
+{
+	int r = kt_override(guid, kt_drv->name);
+
+	if (r) {
+		errno = -r;
+		kt_fail_at(file, line, "override", "driver_override of %s to %s", guid,
+			   kt_drv->name);
+	}
+	r = kt_bind(guid);
+	if (r) {
+		errno = -r;
+		kt_fail_at(file, line, "bind", "bind %s to %s", guid, kt_drv->name);
+	}
+}
+
 const char *kt_bound(const char *guid)
 {
 	static char name[PATH_MAX];
@@ -725,6 +763,23 @@ int kt_uio_open(const char *guid)
 	fd = open(path, O_RDWR | O_CLOEXEC);
 	KT_ASSERT(fd >= 0, "open %s", path);
 	return fd;
+}
+
+struct vmbus_device *kt_dev_open_at(const char *file, int line, const char *guid)
+{
+	struct vmbus_dev_opts opts = { .sz = sizeof(opts), .root = "" };
+	struct vmbus_device *dev;
+	char err[256] = "";
+	int r;
+
+	opts.errbuf = err;
+	opts.errbuf_len = sizeof(err);
+	r = vmbus_dev_open(guid, &opts, &dev);
+	if (r) {
+		errno = -r;
+		kt_fail_at(file, line, "vmbus_dev_open", "vmbus_dev_open %s: %s", guid, err);
+	}
+	return dev;
 }
 
 long kt_meminfo(const char *field)
@@ -887,6 +942,31 @@ int kt_probe_read(const volatile void *addr, uint8_t *out)
 /* ------------------------------------------------------------------------ */
 /* threads                                                                   */
 /* ------------------------------------------------------------------------ */
+
+static void *reader_main(void *arg)
+{
+	struct kt_reader *r = arg;
+
+	__atomic_store_n(&r->tid, (pid_t)syscall(SYS_gettid), __ATOMIC_RELEASE);
+	r->n = read(r->fd, &r->count, sizeof(r->count));
+	r->err = r->n < 0 ? errno : 0;
+	return NULL;
+}
+
+void kt_reader_start(struct kt_reader *r, int fd)
+{
+	*r = (struct kt_reader){ .fd = fd };
+	KT_ASSERT(pthread_create(&r->thread, NULL, reader_main, r) == 0, "reader thread");
+	while (!__atomic_load_n(&r->tid, __ATOMIC_ACQUIRE))
+		sched_yield();
+	KT_ASSERT(kt_wait_blocked(r->tid, SYS_read, KT_TIMEOUT_MS),
+		  "the reader never blocked in read()");
+}
+
+void kt_reader_join(struct kt_reader *r)
+{
+	pthread_join(r->thread, NULL);
+}
 
 bool kt_wait_until_u32(const unsigned int *v, unsigned int want, int timeout_ms)
 {

@@ -16,6 +16,7 @@
 #ifndef KTEST_H
 #define KTEST_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -159,6 +160,13 @@ struct kt_host_chan {
 };
 void kt_host_attach(struct kt_host_chan *hc, uint32_t relid);
 void kt_host_detach(struct kt_host_chan *hc);
+/*
+ * One packet from the guest on @g to the host's end @hc and one back, each
+ * carrying "relid R packet @n" and checked on arrival.
+ */
+#define kt_ping(g, hc, n) kt_ping_at(__FILE__, __LINE__, g, hc, n)
+void kt_ping_at(const char *file, int line, struct vmbus_chan *g, struct kt_host_chan *hc,
+		int n);
 /* The next packet, waiting for the guest's signal while the ring is empty. */
 int kt_host_recv(struct kt_host_chan *hc, void *buf, size_t len, struct vmbus_pkt *pkt);
 /* The guest's side: the next packet, waiting with vmbus_chan_wait(). */
@@ -185,12 +193,19 @@ int kt_bind(const char *guid);
 int kt_unbind(const char *guid);
 /* NULL clears it. */
 int kt_override(const char *guid, const char *driver);
+/* driver_override to the driver under test and bind; fails the test on error. */
+#define kt_bind_driver(guid) kt_bind_driver_at(__FILE__, __LINE__, guid)
+void kt_bind_driver_at(const char *file, int line, const char *guid);
 /* The driver @guid is bound to, "" if none. */
 const char *kt_bound(const char *guid);
 /* N of uioN under the device, -1 if none. */
 int kt_uio_index(const char *guid);
 /* Opens /dev/uioN of the device; fails the test if it cannot. */
 int kt_uio_open(const char *guid);
+/* Opens the device with libvmbus (real root); fails the test with its message. */
+struct vmbus_device;
+#define kt_dev_open(guid) kt_dev_open_at(__FILE__, __LINE__, guid)
+struct vmbus_device *kt_dev_open_at(const char *file, int line, const char *guid);
 
 /* /proc/meminfo field in kB. */
 long kt_meminfo(const char *field);
@@ -243,6 +258,22 @@ uint64_t kt_kpagecount(uint64_t pfn);
 int kt_probe_read(const volatile void *addr, uint8_t *out);
 
 /* ---- threads ---- */
+
+/*
+ * A thread in read() on /dev/uioN.  kt_reader_start() returns once the
+ * thread sleeps in read() on @fd; kt_reader_join() waits for the read to
+ * end: @n, @err (its errno) and @count hold the outcome.
+ */
+struct kt_reader {
+	int fd;
+	pid_t tid;
+	ssize_t n;
+	int err;
+	uint32_t count;
+	pthread_t thread;
+};
+void kt_reader_start(struct kt_reader *r, int fd);
+void kt_reader_join(struct kt_reader *r);
 
 /* Waits until another thread has made *@v at least @want; true if it did. */
 bool kt_wait_until_u32(const unsigned int *v, unsigned int want, int timeout_ms);

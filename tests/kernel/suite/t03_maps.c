@@ -70,7 +70,7 @@ static void check_class(const char *class_id, const char *what, uint64_t pref, b
 
 	kt_new_instance(guid);
 	relid = kt_offer(class_id, guid, VMBUS_SIM_MONITOR_ANY, 0, 0);
-	KT_ASSERT(kt_override(guid, kt_drv->name) == 0 && kt_bind(guid) == 0, "bind %s", what);
+	kt_bind_driver(guid);
 	idx = kt_uio_index(guid);
 	KT_ASSERT(idx >= 0, "%s: no uio device", what);
 

@@ -135,8 +135,8 @@ int main(int argc, char **argv)
 	kt_new_instance(b);
 	ra = kt_offer(KT_CLASS_NIC, a, VMBUS_SIM_MONITOR_ANY, 0, 0);
 	rb = kt_offer(KT_CLASS_OTHER, b, VMBUS_SIM_MONITOR_ANY, 0, 0);
-	KT_ASSERT(kt_override(a, kt_drv->name) == 0 && kt_bind(a) == 0, "bind network device");
-	KT_ASSERT(kt_override(b, kt_drv->name) == 0 && kt_bind(b) == 0, "bind other device");
+	kt_bind_driver(a);
+	kt_bind_driver(b);
 	idx = kt_uio_index(a);
 	for (k = 0; k < 5; k++)
 		len[k] = page_round(map_size(idx, k));

@@ -7,32 +7,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <pthread.h>
-#include <sched.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "ktest.h"
-
-struct reader {
-	int fd;
-	pid_t tid;
-	ssize_t n;
-	int err;
-	uint32_t count;
-};
-
-static void *reader_main(void *arg)
-{
-	struct reader *r = arg;
-
-	__atomic_store_n(&r->tid, (pid_t)syscall(SYS_gettid), __ATOMIC_RELEASE);
-	r->n = read(r->fd, &r->count, sizeof(r->count));
-	r->err = r->n < 0 ? errno : 0;
-	return NULL;
-}
 
 static uint64_t chan_u64(const char *guid, uint32_t relid, const char *attr)
 {
@@ -41,18 +20,17 @@ static uint64_t chan_u64(const char *guid, uint32_t relid, const char *attr)
 
 int main(int argc, char **argv)
 {
-	struct reader r = { 0 };
+	struct kt_reader r;
 	struct pollfd pfd;
 	char guid[37], path[64];
 	uint32_t relid, count;
 	uint64_t big;
-	pthread_t t;
 	int fd, nb;
 
 	kt_init(argc, argv, "read() blocks until the host signals and returns the count");
 	kt_new_instance(guid);
 	relid = kt_offer(KT_CLASS_NIC, guid, VMBUS_SIM_MONITOR_ANY, 0, 0);
-	KT_ASSERT(kt_override(guid, kt_drv->name) == 0 && kt_bind(guid) == 0, "bind");
+	kt_bind_driver(guid);
 
 	/* not open: no callback, nothing delivered */
 	KT_ASSERT(kt_signal(relid) == 0, "a signal reached a channel nobody opened");
@@ -70,13 +48,9 @@ int main(int argc, char **argv)
 		  pfd.revents);
 
 	/* a reader sleeps in read() until the host signals */
-	r.fd = fd;
-	KT_ASSERT(pthread_create(&t, NULL, reader_main, &r) == 0, "thread");
-	while (!__atomic_load_n(&r.tid, __ATOMIC_ACQUIRE))
-		sched_yield();
-	KT_ASSERT(kt_wait_blocked(r.tid, SYS_read, KT_TIMEOUT_MS), "reader never blocked in read");
+	kt_reader_start(&r, fd);
 	KT_ASSERT(kt_signal(relid) == 1, "the host's signal reached no callback");
-	pthread_join(t, NULL);
+	kt_reader_join(&r);
 	errno = r.err;
 	KT_ASSERT(r.n == 4 && r.count == 1, "read returned %zd, count %u", r.n, r.count);
 

@@ -31,7 +31,7 @@ int main(int argc, char **argv)
 	kt_init(argc, argv, "write() of 0 and 1 masks and unmasks every channel");
 	kt_new_instance(guid);
 	relid = kt_offer(KT_CLASS_NIC, guid, VMBUS_SIM_MONITOR_ANY, 0, 0);
-	KT_ASSERT(kt_override(guid, kt_drv->name) == 0 && kt_bind(guid) == 0, "bind");
+	kt_bind_driver(guid);
 	fd = kt_uio_open(guid);
 	KT_ASSERT(kt_ev_wait(VMBUS_SIM_EV_OPEN, relid, KT_TIMEOUT_MS, &ev) == 0, "no OPEN");
 	h = kt_host_map_gpadl(ev.gpadl, (size_t)ev.size);

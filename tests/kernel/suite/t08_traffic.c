@@ -39,7 +39,6 @@ static void *late_send(void *arg)
 
 int main(int argc, char **argv)
 {
-	struct vmbus_dev_opts opts = { .sz = sizeof(opts), .root = "" };
 	static uint8_t buf[8192], big[4000];
 	struct vmbus_chan_stats st;
 	struct vmbus_dev_info info;
@@ -47,20 +46,16 @@ int main(int argc, char **argv)
 	struct vmbus_device *dev;
 	struct vmbus_chan *g;
 	struct vmbus_pkt pkt;
-	char guid[37], err[256], msg[64];
+	char guid[37], msg[64];
 	uint32_t relid;
 	int i, r, sent;
 
 	kt_init(argc, argv, "packets both ways through the driver with libvmbus");
 	kt_new_instance(guid);
 	relid = kt_offer(KT_CLASS_NIC, guid, VMBUS_SIM_MONITOR_ANY, 0, 0);
-	KT_ASSERT(kt_override(guid, kt_drv->name) == 0 && kt_bind(guid) == 0, "bind");
+	kt_bind_driver(guid);
 
-	opts.errbuf = err;
-	opts.errbuf_len = sizeof(err);
-	r = vmbus_dev_open(guid, &opts, &dev);
-	errno = -r;
-	KT_ASSERT(r == 0, "vmbus_dev_open: %s", err);
+	dev = kt_dev_open(guid);
 	vmbus_dev_info(dev, &info);
 	KT_ASSERT(info.relid == relid && info.monitor_id != VMBUS_MONITOR_ID_NONE,
 		  "libvmbus sees relid %u monitor %u", info.relid, info.monitor_id);

@@ -54,31 +54,12 @@ static int ring_mmap_err(const char *guid, uint32_t relid)
 	return err;
 }
 
-/* One packet each way on @g (guest) / @hc (host). */
-static void ping(struct vmbus_chan *g, struct kt_host_chan *hc, int n)
-{
-	static uint8_t buf[4096];
-	struct vmbus_pkt pkt;
-	char msg[48];
-	int r, len = snprintf(msg, sizeof(msg), "relid %u packet %d", hc->relid, n);
-
-	r = vmbus_chan_send(g, 0, 0, msg, (size_t)len + 1);
-	KT_ASSERT(r == 0, "guest send on relid %u: %d", hc->relid, r);
-	r = kt_host_recv(hc, buf, sizeof(buf), &pkt);
-	KT_ASSERT(r > 0 && !strcmp(pkt.data, msg), "host recv on relid %u: %d", hc->relid, r);
-	r = vmbus_chan_send(hc->c, 0, 0, msg, (size_t)len + 1);
-	KT_ASSERT(r == 0, "host send on relid %u: %d", hc->relid, r);
-	r = kt_guest_recv(g, buf, sizeof(buf), &pkt);
-	KT_ASSERT(r > 0 && !strcmp(pkt.data, msg), "guest recv on relid %u: %d", hc->relid, r);
-}
-
 int main(int argc, char **argv)
 {
-	struct vmbus_dev_opts opts = { .sz = sizeof(opts), .root = "" };
 	struct kt_host_chan hp = { 0 }, hs[3] = { { 0 } };
 	struct vmbus_sim_chan_info ci;
 	struct vmbus_device *dev;
-	char guid[37], err[256], map[256];
+	char guid[37], map[256];
 	uint32_t p, early, s2, s3, want, v;
 	unsigned int i, found;
 	int r, fd;
@@ -86,17 +67,13 @@ int main(int argc, char **argv)
 	kt_init(argc, argv, "subchannels get ring files that libvmbus finds");
 	kt_new_instance(guid);
 	p = kt_offer(KT_CLASS_NIC, guid, VMBUS_SIM_MONITOR_ANY, 0, 0);
-	KT_ASSERT(kt_override(guid, kt_drv->name) == 0 && kt_bind(guid) == 0, "bind");
+	kt_bind_driver(guid);
 
 	/* a subchannel offered before anybody opened the device */
 	early = kt_offer(KT_CLASS_NIC, guid, VMBUS_SIM_MONITOR_ANY, 1, 0);
 	expect_state(early, VMBUS_SIM_STATE_OPEN, "offered before the device was opened");
 
-	opts.errbuf = err;
-	opts.errbuf_len = sizeof(err);
-	r = vmbus_dev_open(guid, &opts, &dev);
-	errno = -r;
-	KT_ASSERT(r == 0, "vmbus_dev_open: %s", err);
+	dev = kt_dev_open(guid);
 	kt_host_attach(&hp, p);
 	if (kt_drv->opens_early_subchannels) {
 		expect_state(early, VMBUS_SIM_STATE_OPENED, "opened with the device");
@@ -152,11 +129,11 @@ int main(int argc, char **argv)
 			  "subchannel %u has relid %u", i, vmbus_chan_relid(c));
 		KT_ASSERT(vmbus_chan_monitor_id(c) != VMBUS_MONITOR_ID_NONE,
 			  "subchannel %u monitor id", i);
-		ping(c, &hs[i - 1], (int)i);
-		ping(c, &hs[i - 1], (int)i + 10);
+		kt_ping(c, &hs[i - 1], (int)i);
+		kt_ping(c, &hs[i - 1], (int)i + 10);
 	}
 	KT_ASSERT(found == want, "%u subchannels usable", found);
-	ping(vmbus_dev_primary(dev), &hp, 0);
+	kt_ping(vmbus_dev_primary(dev), &hp, 0);
 
 	/* write(0) / write(1) reach the subchannels too */
 	KT_ASSERT(vmbus_dev_irq_enable(dev, false) == 0, "mask");
@@ -170,7 +147,7 @@ int main(int argc, char **argv)
 	KT_ASSERT(kt_chan_info(s3, &ci) == 0 && (ci.flags & VMBUS_SIM_CHAN_RESCINDED),
 		  "subchannel %u gone before the device closed", s3);
 	KT_ASSERT(kt_ev_none(VMBUS_SIM_EV_RELID_RELEASED, s3), "relid %u released while open", s3);
-	ping(vmbus_dev_chan(dev, 2), &hs[1], 20);
+	kt_ping(vmbus_dev_chan(dev, 2), &hs[1], 20);
 
 	for (i = 0; i < 2; i++)
 		if (hs[i].c)

@@ -8,61 +8,30 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <pthread.h>
-#include <sched.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 #include <vmbus/vmbus.h>
 
 #include "ktest.h"
 
-struct reader {
-	int fd;
-	pid_t tid;
-	ssize_t n;
-	int err;
-};
-
-static void *reader_main(void *arg)
-{
-	struct reader *r = arg;
-	uint32_t count;
-
-	__atomic_store_n(&r->tid, (pid_t)syscall(SYS_gettid), __ATOMIC_RELEASE);
-	r->n = read(r->fd, &count, sizeof(count));
-	r->err = r->n < 0 ? errno : 0;
-	return NULL;
-}
-
-static void bind_dev(const char *guid)
-{
-	KT_ASSERT(kt_override(guid, kt_drv->name) == 0 && kt_bind(guid) == 0, "bind %s", guid);
-}
-
 /* A reader in read(), a rescind, and what the open file sees afterwards. */
 static void rescind_open_device(void)
 {
-	struct reader r = { 0 };
+	struct kt_reader r;
 	struct pollfd pfd;
 	char guid[37];
 	uint32_t relid, v = 1;
-	pthread_t t;
 	int idx;
 
 	kt_new_instance(guid);
 	relid = kt_offer(KT_CLASS_NIC, guid, VMBUS_SIM_MONITOR_ANY, 0, 0);
-	bind_dev(guid);
+	kt_bind_driver(guid);
 	idx = kt_uio_index(guid);
-	r.fd = kt_uio_open(guid);
-	KT_ASSERT(pthread_create(&t, NULL, reader_main, &r) == 0, "thread");
-	while (!__atomic_load_n(&r.tid, __ATOMIC_ACQUIRE))
-		sched_yield();
-	KT_ASSERT(kt_wait_blocked(r.tid, SYS_read, KT_TIMEOUT_MS), "reader never blocked");
+	kt_reader_start(&r, kt_uio_open(guid));
 
 	kt_rescind(relid);
-	pthread_join(t, NULL);
+	kt_reader_join(&r);
 	errno = r.err;
 	KT_ASSERT(r.n < 0 && r.err == EIO, "blocked read after rescind returned %zd", r.n);
 	KT_ASSERT(read(r.fd, &v, sizeof(v)) < 0 && errno == EIO, "read after rescind");
@@ -85,20 +54,15 @@ static void rescind_open_device(void)
 /* libvmbus on a rescinded device */
 static void rescind_libvmbus(void)
 {
-	struct vmbus_dev_opts opts = { .sz = sizeof(opts), .root = "" };
 	struct vmbus_device *dev;
-	char guid[37], err[256];
+	char guid[37];
 	uint32_t relid;
 	int r;
 
 	kt_new_instance(guid);
 	relid = kt_offer(KT_CLASS_NIC, guid, VMBUS_SIM_MONITOR_ANY, 0, 0);
-	bind_dev(guid);
-	opts.errbuf = err;
-	opts.errbuf_len = sizeof(err);
-	r = vmbus_dev_open(guid, &opts, &dev);
-	errno = -r;
-	KT_ASSERT(r == 0, "vmbus_dev_open: %s", err);
+	kt_bind_driver(guid);
+	dev = kt_dev_open(guid);
 	KT_ASSERT(vmbus_dev_check(dev) == 0, "rescinded before the rescind");
 	kt_rescind(relid);
 	r = vmbus_dev_wait(dev, KT_TIMEOUT_MS);
@@ -194,7 +158,7 @@ static void rescind_closed(void)
 	kt_new_instance(b);
 	ra = kt_offer(KT_CLASS_NIC, a, VMBUS_SIM_MONITOR_ANY, 0, 0);
 	rb = kt_offer(KT_CLASS_OTHER, b, VMBUS_SIM_MONITOR_ANY, 0, 0);
-	bind_dev(a);
+	kt_bind_driver(a);
 	kt_rescind(ra);
 	kt_rescind(rb);
 	KT_ASSERT(!kt_exists("/sys/bus/vmbus/devices/%s", a), "bound device still there");
@@ -214,7 +178,7 @@ static void rescind_with_subchannel(void)
 
 	kt_new_instance(guid);
 	p = kt_offer(KT_CLASS_NIC, guid, VMBUS_SIM_MONITOR_ANY, 0, 0);
-	bind_dev(guid);
+	kt_bind_driver(guid);
 	fd = kt_uio_open(guid);
 	s = kt_offer(KT_CLASS_NIC, guid, VMBUS_SIM_MONITOR_ANY, 1, 0);
 	KT_ASSERT(kt_chan_info(s, &ci) == 0 && ci.state == VMBUS_SIM_STATE_OPENED,

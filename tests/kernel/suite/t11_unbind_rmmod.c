@@ -7,46 +7,19 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <pthread.h>
-#include <sched.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "ktest.h"
 
-struct reader {
-	int fd;
-	pid_t tid;
-	ssize_t n;
-	int err;
-};
-
-static void *reader_main(void *arg)
-{
-	struct reader *r = arg;
-	uint32_t count;
-
-	__atomic_store_n(&r->tid, (pid_t)syscall(SYS_gettid), __ATOMIC_RELEASE);
-	r->n = read(r->fd, &count, sizeof(count));
-	r->err = r->n < 0 ? errno : 0;
-	return NULL;
-}
-
-static void bind_dev(const char *guid)
-{
-	KT_ASSERT(kt_override(guid, kt_drv->name) == 0 && kt_bind(guid) == 0, "bind %s", guid);
-}
-
 int main(int argc, char **argv)
 {
 	struct vmbus_sim_chan_info ci;
-	struct reader r = { 0 };
+	struct kt_reader r;
 	struct pollfd pfd;
 	char a[37], b[37], path[64];
 	uint32_t ra, rb;
-	pthread_t t;
 	int err, fd;
 
 	kt_init(argc, argv, "unbind and rmmod with the device open");
@@ -54,19 +27,16 @@ int main(int argc, char **argv)
 	kt_new_instance(b);
 	ra = kt_offer(KT_CLASS_NIC, a, VMBUS_SIM_MONITOR_ANY, 0, 0);
 	rb = kt_offer(KT_CLASS_NIC, b, VMBUS_SIM_MONITOR_ANY, 0, 0);
-	bind_dev(a);
-	bind_dev(b);
+	kt_bind_driver(a);
+	kt_bind_driver(b);
 
-	r.fd = kt_uio_open(a);
+	fd = kt_uio_open(a);
 	KT_ASSERT(kt_ev_wait(VMBUS_SIM_EV_OPEN, ra, KT_TIMEOUT_MS, NULL) == 0, "no OPEN");
-	KT_ASSERT(pthread_create(&t, NULL, reader_main, &r) == 0, "thread");
-	while (!__atomic_load_n(&r.tid, __ATOMIC_ACQUIRE))
-		sched_yield();
-	KT_ASSERT(kt_wait_blocked(r.tid, SYS_read, KT_TIMEOUT_MS), "reader never blocked");
+	kt_reader_start(&r, fd);
 
 	/* unbind under the open file */
 	KT_ASSERT(kt_unbind(a) == 0, "unbind while open");
-	pthread_join(t, NULL);
+	kt_reader_join(&r);
 	errno = r.err;
 	KT_ASSERT(r.n < 0 && r.err == EIO, "blocked read after unbind returned %zd", r.n);
 	pfd = (struct pollfd){ .fd = r.fd, .events = POLLIN };

@@ -13,10 +13,9 @@
 
 int main(int argc, char **argv)
 {
-	struct vmbus_dev_opts opts = { .sz = sizeof(opts), .root = "" };
 	struct vmbus_sim_event ev;
 	struct vmbus_device *dev;
-	char guid[37], err[256];
+	char guid[37];
 	uint32_t relid, v;
 	int fd, kfd, r;
 
@@ -61,11 +60,7 @@ int main(int argc, char **argv)
 	close(fd);
 
 	/* libvmbus signals such a channel through the driver */
-	opts.errbuf = err;
-	opts.errbuf_len = sizeof(err);
-	r = vmbus_dev_open(guid, &opts, &dev);
-	errno = -r;
-	KT_ASSERT(r == 0, "vmbus_dev_open: %s", err);
+	dev = kt_dev_open(guid);
 	kt_ev_flush();
 	KT_ASSERT(vmbus_chan_signal(vmbus_dev_primary(dev)) == 0, "vmbus_chan_signal");
 	KT_ASSERT(kt_ev_wait(VMBUS_SIM_EV_SIGNAL, relid, 0, &ev) == 0 &&

@@ -26,24 +26,19 @@ static uint64_t ring_bytes;
 
 static void one_round(int n)
 {
-	struct vmbus_dev_opts opts = { .sz = sizeof(opts), .root = "" };
 	struct kt_host_chan hc = { 0 };
 	struct vmbus_dev_info info;
 	struct vmbus_device *dev;
 	struct vmbus_pkt pkt;
-	char guid[37], err[256], msg[32];
+	char guid[37], msg[32];
 	static uint8_t buf[256];
 	uint32_t relid;
 	int r, len;
 
 	kt_new_instance(guid);
 	relid = kt_offer(KT_CLASS_NIC, guid, VMBUS_SIM_MONITOR_ANY, 0, 0);
-	KT_ASSERT(kt_override(guid, kt_drv->name) == 0 && kt_bind(guid) == 0, "round %d: bind", n);
-	opts.errbuf = err;
-	opts.errbuf_len = sizeof(err);
-	r = vmbus_dev_open(guid, &opts, &dev);
-	errno = -r;
-	KT_ASSERT(r == 0, "round %d: vmbus_dev_open: %s", n, err);
+	kt_bind_driver(guid);
+	dev = kt_dev_open(guid);
 	vmbus_dev_info(dev, &info);
 	ring_bytes = 2 * (uint64_t)info.ring_size;
 	kt_host_attach(&hc, relid);

@@ -95,8 +95,7 @@ static void churn(int rounds)
 	for (i = 0; i < rounds; i++) {
 		kt_new_instance(guid);
 		relid = kt_offer(KT_CLASS_NIC, guid, VMBUS_SIM_MONITOR_ANY, 0, 0);
-		KT_ASSERT(kt_override(guid, kt_drv->name) == 0 && kt_bind(guid) == 0,
-			  "churn: bind");
+		kt_bind_driver(guid);
 		fd = kt_uio_open(guid);
 		close(fd);
 		kt_rescind(relid);
@@ -150,7 +149,7 @@ static void subchannel_ring_at_close(void)
 
 	kt_new_instance(guid);
 	p = kt_offer(KT_CLASS_NIC, guid, VMBUS_SIM_MONITOR_ANY, 0, 0);
-	KT_ASSERT(kt_override(guid, kt_drv->name) == 0 && kt_bind(guid) == 0, "bind");
+	kt_bind_driver(guid);
 	fd = kt_uio_open(guid);
 	s = kt_offer(KT_CLASS_NIC, guid, VMBUS_SIM_MONITOR_ANY, 1, 0);
 	ring = map_ring_file(guid, s, "subchannel ring file");
@@ -198,7 +197,7 @@ static void mapped_when_device_goes(bool rescind)
 
 	kt_new_instance(guid);
 	p = kt_offer(KT_CLASS_NIC, guid, VMBUS_SIM_MONITOR_ANY, 0, 0);
-	KT_ASSERT(kt_override(guid, kt_drv->name) == 0 && kt_bind(guid) == 0, "bind");
+	kt_bind_driver(guid);
 	idx = kt_uio_index(guid);
 	fd = kt_uio_open(guid);
 	s = kt_offer(KT_CLASS_NIC, guid, VMBUS_SIM_MONITOR_ANY, 1, 0);

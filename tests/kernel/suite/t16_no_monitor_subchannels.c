@@ -15,39 +15,6 @@
 
 #define NCHANS 3
 
-/* One packet each way on @g (guest) / @hc (host). */
-static void ping(struct vmbus_chan *g, struct kt_host_chan *hc, int n)
-{
-	static uint8_t buf[4096];
-	struct vmbus_pkt pkt;
-	char msg[48];
-	int r, len = snprintf(msg, sizeof(msg), "relid %u packet %d", hc->relid, n);
-
-	r = vmbus_chan_send(g, 0, 0, msg, (size_t)len + 1);
-	KT_ASSERT(r == 0, "guest send on relid %u: %d", hc->relid, r);
-	r = kt_host_recv(hc, buf, sizeof(buf), &pkt);
-	KT_ASSERT(r > 0 && !strcmp(pkt.data, msg), "host recv on relid %u: %d", hc->relid, r);
-	r = vmbus_chan_send(hc->c, 0, 0, msg, (size_t)len + 1);
-	KT_ASSERT(r == 0, "host send on relid %u: %d", hc->relid, r);
-	r = kt_guest_recv(g, buf, sizeof(buf), &pkt);
-	KT_ASSERT(r > 0 && !strcmp(pkt.data, msg), "guest recv on relid %u: %d", hc->relid, r);
-}
-
-static struct vmbus_device *open_dev(const char *guid)
-{
-	struct vmbus_dev_opts opts = { .sz = sizeof(opts), .root = "" };
-	struct vmbus_device *dev;
-	char err[256];
-	int r;
-
-	opts.errbuf = err;
-	opts.errbuf_len = sizeof(err);
-	r = vmbus_dev_open(guid, &opts, &dev);
-	errno = -r;
-	KT_ASSERT(r == 0, "vmbus_dev_open: %s", err);
-	return dev;
-}
-
 /*
  * A device whose channels have the monitor ids @mon (primary first), open
  * with its subchannels: packets both ways on each channel, and write(1)
@@ -64,8 +31,8 @@ static void run_device(const char *what, const uint8_t mon[NCHANS])
 
 	kt_new_instance(guid);
 	relid[0] = kt_offer(KT_CLASS_NIC, guid, mon[0], 0, 0);
-	KT_ASSERT(kt_override(guid, kt_drv->name) == 0 && kt_bind(guid) == 0, "%s: bind", what);
-	dev = open_dev(guid);
+	kt_bind_driver(guid);
+	dev = kt_dev_open(guid);
 	kt_host_attach(&hc[0], relid[0]);
 	for (i = 1; i < NCHANS; i++) {
 		relid[i] = kt_offer(KT_CLASS_NIC, guid, mon[i], (uint16_t)i, 0);
@@ -84,8 +51,8 @@ static void run_device(const char *what, const uint8_t mon[NCHANS])
 		KT_ASSERT(kt_exists("/sys/bus/vmbus/devices/%s/channels/%u/monitor_id", guid,
 				    relid[i]) == !none,
 			  "%s: monitor_id attribute of relid %u", what, relid[i]);
-		ping(c, &hc[i], i);
-		ping(c, &hc[i], i + 10);
+		kt_ping(c, &hc[i], i);
+		kt_ping(c, &hc[i], i + 10);
 	}
 
 	/* write(1): an event for each channel without a monitor id, none for the others */

@@ -46,23 +46,6 @@ static uint32_t in_mask(uint32_t relid)
 	return (uint32_t)kt_read_u64("/sys/bus/vmbus/devices/%s/channels/%u/in_mask", guid, relid);
 }
 
-static void ping(struct vmbus_chan *g, struct kt_host_chan *hc, int n)
-{
-	static uint8_t buf[4096];
-	struct vmbus_pkt pkt;
-	char msg[48];
-	int r, len = snprintf(msg, sizeof(msg), "relid %u packet %d", hc->relid, n);
-
-	r = vmbus_chan_send(g, 0, 0, msg, (size_t)len + 1);
-	KT_ASSERT(r == 0, "guest send on relid %u: %d", hc->relid, r);
-	r = kt_host_recv(hc, buf, sizeof(buf), &pkt);
-	KT_ASSERT(r > 0 && !strcmp(pkt.data, msg), "host recv on relid %u: %d", hc->relid, r);
-	r = vmbus_chan_send(hc->c, 0, 0, msg, (size_t)len + 1);
-	KT_ASSERT(r == 0, "host send on relid %u: %d", hc->relid, r);
-	r = kt_guest_recv(g, buf, sizeof(buf), &pkt);
-	KT_ASSERT(r > 0 && !strcmp(pkt.data, msg), "guest recv on relid %u: %d", hc->relid, r);
-}
-
 /*
  * One open of the device: every subchannel that is not gone is open with a
  * ring GPADL of its own, carries packets, and takes write(0) and write(1);
@@ -70,18 +53,12 @@ static void ping(struct vmbus_chan *g, struct kt_host_chan *hc, int n)
  */
 static void one_open(int round, uint32_t primary, unsigned int late)
 {
-	struct vmbus_dev_opts opts = { .sz = sizeof(opts), .root = "" };
 	struct kt_host_chan hp = { 0 }, hs[MAXSUB] = { { 0 } };
 	struct vmbus_device *dev;
 	unsigned int i, live = 0;
-	char err[256];
 	int r;
 
-	opts.errbuf = err;
-	opts.errbuf_len = sizeof(err);
-	r = vmbus_dev_open(guid, &opts, &dev);
-	errno = -r;
-	KT_ASSERT(r == 0, "round %d: vmbus_dev_open: %s", round, err);
+	dev = kt_dev_open(guid);
 	kt_host_attach(&hp, primary);
 	for (i = 0; i < late; i++)
 		offer_sub((uint16_t)(nsubs + 1));
@@ -101,7 +78,7 @@ static void one_open(int round, uint32_t primary, unsigned int late)
 	r = vmbus_dev_open_subchans(dev, live, KT_TIMEOUT_MS);
 	KT_ASSERT(r == 0, "round %d: vmbus_dev_open_subchans(%u): %d %s", round, live, r,
 		  vmbus_dev_strerror(dev));
-	ping(vmbus_dev_primary(dev), &hp, round);
+	kt_ping(vmbus_dev_primary(dev), &hp, round);
 	for (i = 0; i < nsubs; i++) {
 		struct vmbus_chan *c;
 
@@ -110,7 +87,7 @@ static void one_open(int round, uint32_t primary, unsigned int late)
 		c = vmbus_dev_chan(dev, subs[i].index);
 		KT_ASSERT(c && vmbus_chan_relid(c) == subs[i].relid,
 			  "round %d: libvmbus has no subchannel %u", round, subs[i].index);
-		ping(c, &hs[i], round * 100 + (int)i);
+		kt_ping(c, &hs[i], round * 100 + (int)i);
 	}
 
 	KT_ASSERT(vmbus_dev_irq_enable(dev, false) == 0, "round %d: write 0", round);
@@ -150,7 +127,7 @@ int main(int argc, char **argv)
 	kt_init(argc, argv, "subchannels are opened again whenever the device is");
 	kt_new_instance(guid);
 	primary = kt_offer(KT_CLASS_NIC, guid, VMBUS_SIM_MONITOR_ANY, 0, 0);
-	KT_ASSERT(kt_override(guid, kt_drv->name) == 0 && kt_bind(guid) == 0, "bind");
+	kt_bind_driver(guid);
 
 	if (kt_drv->opens_early_subchannels)
 		offer_sub(1); /* before the first open */

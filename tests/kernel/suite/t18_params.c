@@ -99,13 +99,12 @@ static void check_buffer(int idx, int k, const char *prefix, uint32_t size)
 /* The version: MAJOR.MINOR.PATCH, the same for the module and its UIO devices. */
 static void check_version(void)
 {
-	struct vmbus_dev_opts opts = { .sz = sizeof(opts), .root = "" };
 	struct vmbus_dev_info info;
 	struct vmbus_device *dev;
-	char guid[37], mod[64], uio[64], err[256];
+	char guid[37], mod[64], uio[64];
 	unsigned int a, b, c;
 	uint32_t relid;
-	int n, r;
+	int n;
 
 	KT_ASSERT(kt_readf(mod, sizeof(mod), "/sys/module/%s/version", kt_drv->name) > 0,
 		  "/sys/module/%s/version", kt_drv->name);
@@ -113,15 +112,11 @@ static void check_version(void)
 		  "module version \"%s\" is not MAJOR.MINOR.PATCH", mod);
 	kt_new_instance(guid);
 	relid = kt_offer(KT_CLASS_NIC, guid, VMBUS_SIM_MONITOR_ANY, 0, 0);
-	KT_ASSERT(kt_override(guid, kt_drv->name) == 0 && kt_bind(guid) == 0, "bind");
+	kt_bind_driver(guid);
 	KT_ASSERT(kt_readf(uio, sizeof(uio), "/sys/class/uio/uio%d/version", kt_uio_index(guid)) > 0,
 		  "uio version");
 	KT_ASSERT(!strcmp(uio, mod), "the UIO device says version %s, the module %s", uio, mod);
-	opts.errbuf = err;
-	opts.errbuf_len = sizeof(err);
-	r = vmbus_dev_open(guid, &opts, &dev);
-	errno = -r;
-	KT_ASSERT(r == 0, "vmbus_dev_open: %s", err);
+	dev = kt_dev_open(guid);
 	vmbus_dev_info(dev, &info);
 	KT_ASSERT(!strcmp(info.uio_name, kt_drv->name) && !strcmp(info.uio_version, mod),
 		  "libvmbus sees %s %s", info.uio_name, info.uio_version);
@@ -183,8 +178,8 @@ static void check_sizes(void)
 	kt_new_instance(fcopy);
 	rn = kt_offer(KT_CLASS_NIC, nic, VMBUS_SIM_MONITOR_ANY, 0, 0);
 	rf = kt_offer(KT_CLASS_FCOPY, fcopy, VMBUS_SIM_MONITOR_ANY, 0, 0);
-	KT_ASSERT(kt_override(nic, kt_drv->name) == 0 && kt_bind(nic) == 0, "bind network");
-	KT_ASSERT(kt_override(fcopy, kt_drv->name) == 0 && kt_bind(fcopy) == 0, "bind fcopy");
+	kt_bind_driver(nic);
+	kt_bind_driver(fcopy);
 	in = kt_uio_index(nic);
 	iff = kt_uio_index(fcopy);
 	/* ring_size replaces the per-class sizes */
@@ -237,7 +232,7 @@ int main(int argc, char **argv)
 		reload("ring_size=65536");
 		kt_new_instance(guid);
 		relid = kt_offer(KT_CLASS_NIC, guid, VMBUS_SIM_MONITOR_ANY, 0, 0);
-		KT_ASSERT(kt_override(guid, kt_drv->name) == 0 && kt_bind(guid) == 0, "bind");
+		kt_bind_driver(guid);
 		KT_ASSERT(map_size(kt_uio_index(guid), 0) == 2 * 512 * (uint64_t)kt_page_size,
 			  "map0 is %llu bytes", (unsigned long long)map_size(kt_uio_index(guid), 0));
 		kt_rescind(relid);

@@ -118,7 +118,7 @@ int main(int argc, char **argv)
 	before = kt_nr_channels();
 	kt_new_instance(guid);
 	primary = kt_offer(KT_CLASS_NIC, guid, VMBUS_SIM_MONITOR_ANY, 0, 0);
-	KT_ASSERT(kt_override(guid, kt_drv->name) == 0 && kt_bind(guid) == 0, "bind");
+	kt_bind_driver(guid);
 	kfd = kt_kmsg_open();
 
 	/* offers while the device opens and closes */
@@ -155,7 +155,7 @@ int main(int argc, char **argv)
 	/* a device rescinded while it is being opened and closed */
 	kt_new_instance(guid2);
 	other = kt_offer(KT_CLASS_NIC, guid2, VMBUS_SIM_MONITOR_ANY, 0, 0);
-	KT_ASSERT(kt_override(guid2, kt_drv->name) == 0 && kt_bind(guid2) == 0, "bind");
+	kt_bind_driver(guid2);
 	start(&o, &t, guid2);
 	let_open(&o, 3);
 	__atomic_add_fetch(&o.allowed, 200, __ATOMIC_RELEASE);

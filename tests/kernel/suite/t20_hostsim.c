@@ -49,7 +49,6 @@ static void expect(struct guest *g, struct vmbus_pkt *pkt, uint16_t type)
 
 int main(int argc, char **argv)
 {
-	struct vmbus_dev_opts opts = { .sz = sizeof(opts), .root = "" };
 	struct nvsp_init init = { .type = NVSP_MSG_INIT, .ver_min = NVSP_VERSION_61,
 				  .ver_max = NVSP_VERSION_61 };
 	struct nvsp_ndis_config cfg = { .type = NVSP_MSG_NDIS_CONFIG, .mtu = 1514 };
@@ -68,17 +67,14 @@ int main(int argc, char **argv)
 	struct rndis_init_cmplt icm;
 	struct vmbus_pkt pkt;
 	struct guest g = { .tid = 1 };
-	char guid[37], err[256];
-	int i, r;
+	char guid[37];
+	int i;
 
 	kt_init(argc, argv, "vmbus-hostsim serves NetVSP to the guest kernel");
 	kt_new_instance(guid);
 	kt_hostsim_start(guid, NULL);
 
-	opts.errbuf = err;
-	opts.errbuf_len = sizeof(err);
-	r = vmbus_dev_open(guid, &opts, &g.dev);
-	KT_ASSERT(r == 0, "open: %s", err);
+	g.dev = kt_dev_open(guid);
 	g.c = vmbus_dev_primary(g.dev);
 	vmbus_dev_info(g.dev, &g.info);
 	KT_ASSERT(g.info.nmaps == 5 && g.info.recv_buf && g.info.send_buf, "NIC buffers mapped");
