@@ -53,9 +53,11 @@
 #ifndef NETVSC_CODEC_H
 #define NETVSC_CODEC_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <netvsc/proto.h>
 #include <vmbus/vmbus.h>
@@ -74,6 +76,20 @@
 #define NETVSC_RNDIS_MAX_ALIGN_SHIFT 12u
 /* Aggregated packets are aligned to at least this (DPDK's floor). */
 #define NETVSC_RNDIS_MIN_ALIGN 4u
+
+/*
+ * For the builders of codec_*.c: copies @n bytes of a message built in a
+ * zeroed local into @out, and returns what a builder returns.
+ */
+static inline int codec_emit(void *out, size_t cap, const void *msg, size_t n)
+{
+	if (!out)
+		return -EINVAL;
+	if (cap < n)
+		return -ENOBUFS;
+	memcpy(out, msg, n);
+	return (int)n;
+}
 
 /* ======================================================================== */
 /* NVSP builders (guest to host)                                             */

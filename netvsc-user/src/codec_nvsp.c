@@ -13,20 +13,6 @@
 /* Builders                                                                  */
 /* ------------------------------------------------------------------------ */
 
-/*
- * Copies @n bytes of a message built in a zeroed local into @out.  The
- * local is zeroed whole, so padding and reserved fields go out as zeros.
- */
-static int emit(void *out, size_t cap, const void *msg, size_t n)
-{
-	if (!out)
-		return -EINVAL;
-	if (cap < n)
-		return -ENOBUFS;
-	memcpy(out, msg, n);
-	return (int)n;
-}
-
 static union nvsp_msg nvsp_zeroed(uint32_t type)
 {
 	union nvsp_msg m;
@@ -42,7 +28,7 @@ int nvsp_build_init(void *out, size_t cap, uint32_t version)
 
 	m.init.ver_min = version;
 	m.init.ver_max = version;
-	return emit(out, cap, &m, NVSP_MSG_SIZE);
+	return codec_emit(out, cap, &m, NVSP_MSG_SIZE);
 }
 
 int nvsp_build_ndis_config(void *out, size_t cap, uint32_t mtu, uint64_t caps)
@@ -51,7 +37,7 @@ int nvsp_build_ndis_config(void *out, size_t cap, uint32_t mtu, uint64_t caps)
 
 	m.ndis_config.mtu = mtu;
 	m.ndis_config.caps = caps;
-	return emit(out, cap, &m, NVSP_MSG_SIZE);
+	return codec_emit(out, cap, &m, NVSP_MSG_SIZE);
 }
 
 int nvsp_build_ndis_ver(void *out, size_t cap, uint32_t ndis_version)
@@ -60,7 +46,7 @@ int nvsp_build_ndis_ver(void *out, size_t cap, uint32_t ndis_version)
 
 	m.ndis_ver.ndis_major = ndis_version >> 16;
 	m.ndis_ver.ndis_minor = ndis_version & 0xFFFFu;
-	return emit(out, cap, &m, NVSP_MSG_SIZE);
+	return codec_emit(out, cap, &m, NVSP_MSG_SIZE);
 }
 
 int nvsp_build_rxbuf_conn(void *out, size_t cap, uint32_t gpadl, uint16_t id)
@@ -69,7 +55,7 @@ int nvsp_build_rxbuf_conn(void *out, size_t cap, uint32_t gpadl, uint16_t id)
 
 	m.rxbuf_conn.gpadl = gpadl;
 	m.rxbuf_conn.id = id;
-	return emit(out, cap, &m, NVSP_MSG_SIZE);
+	return codec_emit(out, cap, &m, NVSP_MSG_SIZE);
 }
 
 int nvsp_build_chim_conn(void *out, size_t cap, uint32_t gpadl, uint16_t id)
@@ -78,7 +64,7 @@ int nvsp_build_chim_conn(void *out, size_t cap, uint32_t gpadl, uint16_t id)
 
 	m.chim_conn.gpadl = gpadl;
 	m.chim_conn.id = id;
-	return emit(out, cap, &m, NVSP_MSG_SIZE);
+	return codec_emit(out, cap, &m, NVSP_MSG_SIZE);
 }
 
 int nvsp_build_rxbuf_revoke(void *out, size_t cap, uint16_t id)
@@ -86,7 +72,7 @@ int nvsp_build_rxbuf_revoke(void *out, size_t cap, uint16_t id)
 	union nvsp_msg m = nvsp_zeroed(NVSP_MSG_RXBUF_REVOKE);
 
 	m.rxbuf_revoke.id = id;
-	return emit(out, cap, &m, NVSP_MSG_SIZE);
+	return codec_emit(out, cap, &m, NVSP_MSG_SIZE);
 }
 
 int nvsp_build_chim_revoke(void *out, size_t cap, uint16_t id)
@@ -94,7 +80,7 @@ int nvsp_build_chim_revoke(void *out, size_t cap, uint16_t id)
 	union nvsp_msg m = nvsp_zeroed(NVSP_MSG_CHIM_REVOKE);
 
 	m.chim_revoke.id = id;
-	return emit(out, cap, &m, NVSP_MSG_SIZE);
+	return codec_emit(out, cap, &m, NVSP_MSG_SIZE);
 }
 
 int nvsp_build_rndis_pkt(void *out, size_t cap, uint32_t channel_type, uint32_t section_index,
@@ -110,7 +96,7 @@ int nvsp_build_rndis_pkt(void *out, size_t cap, uint32_t channel_type, uint32_t 
 	m.rndis_pkt.channel_type = channel_type;
 	m.rndis_pkt.section_index = section_index;
 	m.rndis_pkt.section_size = section_size;
-	return emit(out, cap, &m, NVSP_MSG_SIZE);
+	return codec_emit(out, cap, &m, NVSP_MSG_SIZE);
 }
 
 int nvsp_build_rndis_pkt_comp(void *out, size_t cap, uint32_t status)
@@ -118,7 +104,7 @@ int nvsp_build_rndis_pkt_comp(void *out, size_t cap, uint32_t status)
 	union nvsp_msg m = nvsp_zeroed(NVSP_MSG_RNDIS_PKT_COMP);
 
 	m.rndis_pkt_comp.status = status;
-	return emit(out, cap, &m, sizeof(struct nvsp_rndis_pkt_comp));
+	return codec_emit(out, cap, &m, sizeof(struct nvsp_rndis_pkt_comp));
 }
 
 int nvsp_build_subch_req(void *out, size_t cap, uint32_t count)
@@ -129,7 +115,7 @@ int nvsp_build_subch_req(void *out, size_t cap, uint32_t count)
 		return -EINVAL;
 	m.subch_req.op = NVSP_SUBCH_OP_ALLOCATE;
 	m.subch_req.num_subchannels = count;
-	return emit(out, cap, &m, NVSP_MSG_SIZE);
+	return codec_emit(out, cap, &m, NVSP_MSG_SIZE);
 }
 
 int nvsp_build_switch_data_path(void *out, size_t cap, uint32_t datapath)
@@ -139,7 +125,7 @@ int nvsp_build_switch_data_path(void *out, size_t cap, uint32_t datapath)
 	if (datapath != NVSP_DATAPATH_SYNTHETIC && datapath != NVSP_DATAPATH_VF)
 		return -EINVAL;
 	m.switch_data_path.active_datapath = datapath;
-	return emit(out, cap, &m, NVSP_MSG_SIZE);
+	return codec_emit(out, cap, &m, NVSP_MSG_SIZE);
 }
 
 /* ------------------------------------------------------------------------ */

@@ -14,16 +14,6 @@
 /* Builders                                                                  */
 /* ------------------------------------------------------------------------ */
 
-static int emit(void *out, size_t cap, const void *msg, size_t n)
-{
-	if (!out)
-		return -EINVAL;
-	if (cap < n)
-		return -ENOBUFS;
-	memcpy(out, msg, n);
-	return (int)n;
-}
-
 int rndis_build_init(void *out, size_t cap, uint32_t rid, uint32_t max_xfer)
 {
 	struct rndis_init_req m;
@@ -37,7 +27,7 @@ int rndis_build_init(void *out, size_t cap, uint32_t rid, uint32_t max_xfer)
 	m.ver_major = RNDIS_VERSION_MAJOR;
 	m.ver_minor = RNDIS_VERSION_MINOR;
 	m.max_xfer = max_xfer;
-	return emit(out, cap, &m, sizeof(m));
+	return codec_emit(out, cap, &m, sizeof(m));
 }
 
 /* QUERY and SET: the same request, the buffer right after it. */
@@ -90,7 +80,7 @@ static int build_rid_req(void *out, size_t cap, uint32_t type, uint32_t rid)
 	m.type = type;
 	m.len = sizeof(m);
 	m.rid = rid;
-	return emit(out, cap, &m, sizeof(m));
+	return codec_emit(out, cap, &m, sizeof(m));
 }
 
 int rndis_build_halt(void *out, size_t cap, uint32_t rid)
@@ -112,7 +102,7 @@ int rndis_build_keepalive_cmplt(void *out, size_t cap, uint32_t rid, uint32_t st
 	m.len = sizeof(m);
 	m.rid = rid;
 	m.status = status;
-	return emit(out, cap, &m, sizeof(m));
+	return codec_emit(out, cap, &m, sizeof(m));
 }
 
 /* 802.1Q TCI (pri 15..13, DEI 12, id 11..0) to the NDIS PPI layout. */

@@ -268,6 +268,22 @@ static inline int nt_free(struct nt *t)
 	return rc == 0 ? 0 : -1;
 }
 
+/* The NIC a test has running, for nt_teardown to free if the test fails. */
+static struct nt *live;
+
+/* cmocka teardown: frees the NIC left in @live, if any. */
+static inline int nt_teardown(void **state)
+{
+	int rc = 0;
+
+	(void)state;
+	if (live) {
+		rc = nt_free(live);
+		live = NULL;
+	}
+	return rc;
+}
+
 /* Polls every queue once; returns frames delivered, or an error. */
 static inline int nt_poll_all(struct nt *t)
 {

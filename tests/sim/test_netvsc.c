@@ -16,20 +16,6 @@
 #include "harness.h"
 #include "netvsc_util.h"
 
-static struct nt *live;
-
-static int teardown(void **state)
-{
-	int rc = 0;
-
-	(void)state;
-	if (live) {
-		rc = nt_free(live);
-		live = NULL;
-	}
-	return rc;
-}
-
 static void test_attach_info_detach(void **state)
 {
 	struct nt *t = live = nt_new(NULL);
@@ -621,22 +607,22 @@ static void test_no_frame_lost_at_attach(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_teardown(test_attach_info_detach, teardown),
-		cmocka_unit_test_teardown(test_echo_traffic, teardown),
-		cmocka_unit_test_teardown(test_recv_array, teardown),
-		cmocka_unit_test_teardown(test_multi_queue, teardown),
-		cmocka_unit_test_teardown(test_queues_capped_by_host, teardown),
-		cmocka_unit_test_teardown(test_mtu_9000, teardown),
-		cmocka_unit_test_teardown(test_mtu_capped_by_host, teardown),
-		cmocka_unit_test_teardown(test_link_down_up, teardown),
-		cmocka_unit_test_teardown(test_link_down_at_attach, teardown),
-		cmocka_unit_test_teardown(test_keepalive, teardown),
-		cmocka_unit_test_teardown(test_older_versions, teardown),
-		cmocka_unit_test_teardown(test_back_pressure_small_ring, teardown),
-		cmocka_unit_test_teardown(test_vlan, teardown),
-		cmocka_unit_test_teardown(test_idle_host_sleeps, teardown),
-		cmocka_unit_test_teardown(test_echo_beyond_receive_slots, teardown),
-		cmocka_unit_test_teardown(test_no_frame_lost_at_attach, teardown),
+		cmocka_unit_test_teardown(test_attach_info_detach, nt_teardown),
+		cmocka_unit_test_teardown(test_echo_traffic, nt_teardown),
+		cmocka_unit_test_teardown(test_recv_array, nt_teardown),
+		cmocka_unit_test_teardown(test_multi_queue, nt_teardown),
+		cmocka_unit_test_teardown(test_queues_capped_by_host, nt_teardown),
+		cmocka_unit_test_teardown(test_mtu_9000, nt_teardown),
+		cmocka_unit_test_teardown(test_mtu_capped_by_host, nt_teardown),
+		cmocka_unit_test_teardown(test_link_down_up, nt_teardown),
+		cmocka_unit_test_teardown(test_link_down_at_attach, nt_teardown),
+		cmocka_unit_test_teardown(test_keepalive, nt_teardown),
+		cmocka_unit_test_teardown(test_older_versions, nt_teardown),
+		cmocka_unit_test_teardown(test_back_pressure_small_ring, nt_teardown),
+		cmocka_unit_test_teardown(test_vlan, nt_teardown),
+		cmocka_unit_test_teardown(test_idle_host_sleeps, nt_teardown),
+		cmocka_unit_test_teardown(test_echo_beyond_receive_slots, nt_teardown),
+		cmocka_unit_test_teardown(test_no_frame_lost_at_attach, nt_teardown),
 	};
 
 	/* NT_FILTER=test_name runs one test (a glob, as cmocka takes it) */

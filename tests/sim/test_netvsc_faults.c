@@ -17,20 +17,6 @@
 #include "harness.h"
 #include "netvsc_util.h"
 
-static struct nt *live;
-
-static int teardown(void **state)
-{
-	int rc = 0;
-
-	(void)state;
-	if (live) {
-		rc = nt_free(live);
-		live = NULL;
-	}
-	return rc;
-}
-
 static bool all_back(struct nt *t, const void *arg)
 {
 	return t->rx_frames >= *(const uint64_t *)arg;
@@ -326,16 +312,16 @@ static void test_attach_errors(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_teardown(test_fault_ring_index, teardown),
-		cmocka_unit_test_teardown(test_fault_bad_descriptor, teardown),
-		cmocka_unit_test_teardown(test_fault_bad_xfer_range, teardown),
-		cmocka_unit_test_teardown(test_fault_truncated_rndis, teardown),
-		cmocka_unit_test_teardown(test_fault_delay_completions, teardown),
-		cmocka_unit_test_teardown(test_fault_drop_completions, teardown),
-		cmocka_unit_test_teardown(test_fault_rescind_in_traffic, teardown),
-		cmocka_unit_test_teardown(test_rescind_100_times, teardown),
-		cmocka_unit_test_teardown(test_host_silent, teardown),
-		cmocka_unit_test_teardown(test_attach_errors, teardown),
+		cmocka_unit_test_teardown(test_fault_ring_index, nt_teardown),
+		cmocka_unit_test_teardown(test_fault_bad_descriptor, nt_teardown),
+		cmocka_unit_test_teardown(test_fault_bad_xfer_range, nt_teardown),
+		cmocka_unit_test_teardown(test_fault_truncated_rndis, nt_teardown),
+		cmocka_unit_test_teardown(test_fault_delay_completions, nt_teardown),
+		cmocka_unit_test_teardown(test_fault_drop_completions, nt_teardown),
+		cmocka_unit_test_teardown(test_fault_rescind_in_traffic, nt_teardown),
+		cmocka_unit_test_teardown(test_rescind_100_times, nt_teardown),
+		cmocka_unit_test_teardown(test_host_silent, nt_teardown),
+		cmocka_unit_test_teardown(test_attach_errors, nt_teardown),
 	};
 
 	if (getenv("NT_FILTER"))
