@@ -96,7 +96,7 @@ struct mem {
 	unsigned int ncaches;
 	struct {
 		char name[64];
-		long objs, size;
+		long objs, size, per_slab;
 	} cache[MAX_CACHES];
 };
 
@@ -109,14 +109,16 @@ static void read_slabinfo(struct mem *m)
 	if (!f)
 		return;
 	while (fgets(line, sizeof(line), f) && m->ncaches < MAX_CACHES) {
-		long active, total, size;
+		long active, total, size, per_slab;
 		char name[64];
 
-		if (sscanf(line, "%63s %ld %ld %ld", name, &active, &total, &size) != 4)
+		if (sscanf(line, "%63s %ld %ld %ld %ld", name, &active, &total, &size, &per_slab) !=
+		    5)
 			continue;
 		snprintf(m->cache[m->ncaches].name, sizeof(m->cache[0].name), "%s", name);
 		m->cache[m->ncaches].objs = active;
 		m->cache[m->ncaches].size = size;
+		m->cache[m->ncaches].per_slab = per_slab;
 		m->ncaches++;
 	}
 	fclose(f);
@@ -137,22 +139,25 @@ static long cache_objs(const struct mem *m, const char *name, long *size)
 }
 
 /*
- * Caches of general-purpose objects that grew by one object per round or
- * more in each half of the rounds (@a before, @mid between the halves, @b
- * after): where a leak would be.  A leak grows with every round; the
- * kernel's own work sometimes takes a batch of small objects once (a few
- * hundred kmalloc-8 objects in one run), which shows in one half only.
- * Returns how many such caches; prints every cache that grew noticeably.
+ * Caches of general-purpose objects that grew in each half of the rounds
+ * (@a before, @mid between the halves, @b after) by at least one object a
+ * round and by more than the measurement's resolution: where a leak would
+ * be.  A leak grows with every round, in both halves.  The resolution is a
+ * slab per CPU: /proc/slabinfo counts every object of a CPU's current slab
+ * as in use, and the files the measurement itself opens can give a CPU a
+ * fresh slab (seen: a few hundred kmalloc-8 objects in one half, none or
+ * fewer in the other).  Returns how many such caches; prints every cache
+ * that grew noticeably.
  */
 static int report_growth(const struct mem *a, const struct mem *mid, const struct mem *b)
 {
-	const long per_half = ROUNDS / 2;
+	long ncpus = sysconf(_SC_NPROCESSORS_ONLN);
 	unsigned int i;
 	int leaks = 0;
 
 	for (i = 0; i < b->ncaches; i++) {
 		const char *name = b->cache[i].name;
-		long size = b->cache[i].size, oa, om, first, second, grew;
+		long size = b->cache[i].size, oa, om, first, second, grew, min;
 
 		oa = cache_objs(a, name, &size);
 		om = cache_objs(mid, name, &size);
@@ -161,10 +166,13 @@ static int report_growth(const struct mem *a, const struct mem *mid, const struc
 		first = om - oa;
 		second = b->cache[i].objs - om;
 		grew = first + second;
-		if (grew * size >= 8192 || first >= per_half || second >= per_half)
-			kt_note("  %s: %+ld objects of %ld bytes (%+ld, then %+ld)", name, grew,
-				size, first, second);
-		if (first >= per_half && second >= per_half && !strncmp(name, "kmalloc-", 8))
+		min = ROUNDS / 2;
+		if (min <= ncpus * b->cache[i].per_slab)
+			min = ncpus * b->cache[i].per_slab + 1;
+		if (grew * size >= 8192 || first >= ROUNDS / 2 || second >= ROUNDS / 2)
+			kt_note("  %s: %+ld objects of %ld bytes (%+ld, then %+ld; a leak: %ld each)",
+				name, grew, size, first, second, min);
+		if (first >= min && second >= min && !strncmp(name, "kmalloc-", 8))
 			leaks++;
 	}
 	return leaks;
