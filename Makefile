@@ -14,13 +14,7 @@
 VARIANT ?= rel
 B := build/$(VARIANT)
 
-CC ?= cc
-ifeq ($(origin CC),default)
-CC := cc
-endif
-
-WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
-	-Wpointer-arith -Wformat=2 -Wno-format-nonliteral
+include cflags.mk
 BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -g -fPIC $(WARN) -Ilibvmbus/include
 ifeq ($(VARIANT),san)
 OPT_CFLAGS := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \

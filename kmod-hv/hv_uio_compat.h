@@ -62,7 +62,11 @@ struct hv_uio_conn_5_8 {
 	struct hv_monitor_page *monitor_pages[2];
 };
 
-/* before: the connection had a CPU of its own first */
+/*
+ * before: the connection had a CPU of its own first.  Written out in full:
+ * embedding struct hv_uio_conn_5_8 after connect_cpu would put msg_conn_id
+ * at offset 8 (the struct's pointer alignment) instead of the kernel's 4.
+ */
 struct hv_uio_conn_4_14 {
 	int connect_cpu;
 	u32 msg_conn_id;

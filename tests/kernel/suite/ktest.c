@@ -720,6 +720,16 @@ void kt_bind_driver_at(const char *file, int line, const char *guid)
 	}
 }
 
+uint32_t kt_offer_bound_at(const char *file, int line, const char *class_id, char guid[37])
+{
+	uint32_t relid;
+
+	kt_new_instance(guid);
+	relid = kt_offer(class_id, guid, VMBUS_SIM_MONITOR_ANY, 0, 0);
+	kt_bind_driver_at(file, line, guid);
+	return relid;
+}
+
 const char *kt_bound(const char *guid)
 {
 	static char name[PATH_MAX];

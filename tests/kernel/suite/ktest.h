@@ -196,6 +196,12 @@ int kt_override(const char *guid, const char *driver);
 /* driver_override to the driver under test and bind; fails the test on error. */
 #define kt_bind_driver(guid) kt_bind_driver_at(__FILE__, __LINE__, guid)
 void kt_bind_driver_at(const char *file, int line, const char *guid);
+/*
+ * A fresh device of @class_id (its primary monitored) in @guid, bound to the
+ * driver under test; returns the primary's relid.  Fails the test on error.
+ */
+#define kt_offer_bound(class_id, guid) kt_offer_bound_at(__FILE__, __LINE__, class_id, guid)
+uint32_t kt_offer_bound_at(const char *file, int line, const char *class_id, char guid[37]);
 /* The driver @guid is bound to, "" if none. */
 const char *kt_bound(const char *guid);
 /* N of uioN under the device, -1 if none. */

@@ -51,9 +51,7 @@ int main(int argc, char **argv)
 	uint8_t *h;
 
 	kt_init(argc, argv, "open connects the ring, last close disconnects");
-	kt_new_instance(guid);
-	relid = kt_offer(KT_CLASS_NIC, guid, VMBUS_SIM_MONITOR_ANY, 0, 0);
-	kt_bind_driver(guid);
+	relid = kt_offer_bound(KT_CLASS_NIC, guid);
 	idx = kt_uio_index(guid);
 	snprintf(dev_path, sizeof(dev_path), "/dev/uio%d", idx);
 	kt_ev_flush();

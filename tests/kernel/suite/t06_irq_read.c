@@ -28,9 +28,7 @@ int main(int argc, char **argv)
 	int fd, nb;
 
 	kt_init(argc, argv, "read() blocks until the host signals and returns the count");
-	kt_new_instance(guid);
-	relid = kt_offer(KT_CLASS_NIC, guid, VMBUS_SIM_MONITOR_ANY, 0, 0);
-	kt_bind_driver(guid);
+	relid = kt_offer_bound(KT_CLASS_NIC, guid);
 
 	/* not open: no callback, nothing delivered */
 	KT_ASSERT(kt_signal(relid) == 0, "a signal reached a channel nobody opened");

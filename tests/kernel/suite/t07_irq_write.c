@@ -29,9 +29,7 @@ int main(int argc, char **argv)
 	int fd;
 
 	kt_init(argc, argv, "write() of 0 and 1 masks and unmasks every channel");
-	kt_new_instance(guid);
-	relid = kt_offer(KT_CLASS_NIC, guid, VMBUS_SIM_MONITOR_ANY, 0, 0);
-	kt_bind_driver(guid);
+	relid = kt_offer_bound(KT_CLASS_NIC, guid);
 	fd = kt_uio_open(guid);
 	KT_ASSERT(kt_ev_wait(VMBUS_SIM_EV_OPEN, relid, KT_TIMEOUT_MS, &ev) == 0, "no OPEN");
 	h = kt_host_map_gpadl(ev.gpadl, (size_t)ev.size);

@@ -51,9 +51,7 @@ int main(int argc, char **argv)
 	int i, r, sent;
 
 	kt_init(argc, argv, "packets both ways through the driver with libvmbus");
-	kt_new_instance(guid);
-	relid = kt_offer(KT_CLASS_NIC, guid, VMBUS_SIM_MONITOR_ANY, 0, 0);
-	kt_bind_driver(guid);
+	relid = kt_offer_bound(KT_CLASS_NIC, guid);
 
 	dev = kt_dev_open(guid);
 	vmbus_dev_info(dev, &info);

@@ -65,9 +65,7 @@ int main(int argc, char **argv)
 	int r, fd;
 
 	kt_init(argc, argv, "subchannels get ring files that libvmbus finds");
-	kt_new_instance(guid);
-	p = kt_offer(KT_CLASS_NIC, guid, VMBUS_SIM_MONITOR_ANY, 0, 0);
-	kt_bind_driver(guid);
+	p = kt_offer_bound(KT_CLASS_NIC, guid);
 
 	/* a subchannel offered before anybody opened the device */
 	early = kt_offer(KT_CLASS_NIC, guid, VMBUS_SIM_MONITOR_ANY, 1, 0);

@@ -24,9 +24,7 @@ static void rescind_open_device(void)
 	uint32_t relid, v = 1;
 	int idx;
 
-	kt_new_instance(guid);
-	relid = kt_offer(KT_CLASS_NIC, guid, VMBUS_SIM_MONITOR_ANY, 0, 0);
-	kt_bind_driver(guid);
+	relid = kt_offer_bound(KT_CLASS_NIC, guid);
 	idx = kt_uio_index(guid);
 	kt_reader_start(&r, kt_uio_open(guid));
 
@@ -59,9 +57,7 @@ static void rescind_libvmbus(void)
 	uint32_t relid;
 	int r;
 
-	kt_new_instance(guid);
-	relid = kt_offer(KT_CLASS_NIC, guid, VMBUS_SIM_MONITOR_ANY, 0, 0);
-	kt_bind_driver(guid);
+	relid = kt_offer_bound(KT_CLASS_NIC, guid);
 	dev = kt_dev_open(guid);
 	KT_ASSERT(vmbus_dev_check(dev) == 0, "rescinded before the rescind");
 	kt_rescind(relid);
@@ -176,9 +172,7 @@ static void rescind_with_subchannel(void)
 	uint32_t p, s;
 	int fd;
 
-	kt_new_instance(guid);
-	p = kt_offer(KT_CLASS_NIC, guid, VMBUS_SIM_MONITOR_ANY, 0, 0);
-	kt_bind_driver(guid);
+	p = kt_offer_bound(KT_CLASS_NIC, guid);
 	fd = kt_uio_open(guid);
 	s = kt_offer(KT_CLASS_NIC, guid, VMBUS_SIM_MONITOR_ANY, 1, 0);
 	KT_ASSERT(kt_chan_info(s, &ci) == 0 && ci.state == VMBUS_SIM_STATE_OPENED,

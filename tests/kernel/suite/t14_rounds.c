@@ -37,9 +37,7 @@ static void one_round(int n)
 	uint32_t relid;
 	int r, len;
 
-	kt_new_instance(guid);
-	relid = kt_offer(KT_CLASS_NIC, guid, VMBUS_SIM_MONITOR_ANY, 0, 0);
-	kt_bind_driver(guid);
+	relid = kt_offer_bound(KT_CLASS_NIC, guid);
 	dev = kt_dev_open(guid);
 	vmbus_dev_info(dev, &info);
 	ring_bytes = 2 * (uint64_t)info.ring_size;

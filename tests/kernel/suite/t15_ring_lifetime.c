@@ -147,9 +147,7 @@ static void subchannel_ring_at_close(void)
 	uint8_t *page;
 	int fd;
 
-	kt_new_instance(guid);
-	p = kt_offer(KT_CLASS_NIC, guid, VMBUS_SIM_MONITOR_ANY, 0, 0);
-	kt_bind_driver(guid);
+	p = kt_offer_bound(KT_CLASS_NIC, guid);
 	fd = kt_uio_open(guid);
 	s = kt_offer(KT_CLASS_NIC, guid, VMBUS_SIM_MONITOR_ANY, 1, 0);
 	ring = map_ring_file(guid, s, "subchannel ring file");
@@ -195,9 +193,7 @@ static void mapped_when_device_goes(bool rescind)
 	bool sub_stays;
 	int fd, idx;
 
-	kt_new_instance(guid);
-	p = kt_offer(KT_CLASS_NIC, guid, VMBUS_SIM_MONITOR_ANY, 0, 0);
-	kt_bind_driver(guid);
+	p = kt_offer_bound(KT_CLASS_NIC, guid);
 	idx = kt_uio_index(guid);
 	fd = kt_uio_open(guid);
 	s = kt_offer(KT_CLASS_NIC, guid, VMBUS_SIM_MONITOR_ANY, 1, 0);

@@ -125,9 +125,7 @@ int main(int argc, char **argv)
 	int fd;
 
 	kt_init(argc, argv, "subchannels are opened again whenever the device is");
-	kt_new_instance(guid);
-	primary = kt_offer(KT_CLASS_NIC, guid, VMBUS_SIM_MONITOR_ANY, 0, 0);
-	kt_bind_driver(guid);
+	primary = kt_offer_bound(KT_CLASS_NIC, guid);
 
 	if (kt_drv->opens_early_subchannels)
 		offer_sub(1); /* before the first open */

@@ -110,9 +110,7 @@ static void check_version(void)
 		  "/sys/module/%s/version", kt_drv->name);
 	KT_ASSERT(sscanf(mod, "%u.%u.%u%n", &a, &b, &c, &n) == 3 && mod[n] == '\0',
 		  "module version \"%s\" is not MAJOR.MINOR.PATCH", mod);
-	kt_new_instance(guid);
-	relid = kt_offer(KT_CLASS_NIC, guid, VMBUS_SIM_MONITOR_ANY, 0, 0);
-	kt_bind_driver(guid);
+	relid = kt_offer_bound(KT_CLASS_NIC, guid);
 	KT_ASSERT(kt_readf(uio, sizeof(uio), "/sys/class/uio/uio%d/version", kt_uio_index(guid)) > 0,
 		  "uio version");
 	KT_ASSERT(!strcmp(uio, mod), "the UIO device says version %s, the module %s", uio, mod);

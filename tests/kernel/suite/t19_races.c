@@ -116,9 +116,7 @@ int main(int argc, char **argv)
 
 	kt_init(argc, argv, "opens, writes and closes racing the host's offers and rescinds");
 	before = kt_nr_channels();
-	kt_new_instance(guid);
-	primary = kt_offer(KT_CLASS_NIC, guid, VMBUS_SIM_MONITOR_ANY, 0, 0);
-	kt_bind_driver(guid);
+	primary = kt_offer_bound(KT_CLASS_NIC, guid);
 	kfd = kt_kmsg_open();
 
 	/* offers while the device opens and closes */
@@ -153,9 +151,7 @@ int main(int argc, char **argv)
 	kt_rescind(primary);
 
 	/* a device rescinded while it is being opened and closed */
-	kt_new_instance(guid2);
-	other = kt_offer(KT_CLASS_NIC, guid2, VMBUS_SIM_MONITOR_ANY, 0, 0);
-	kt_bind_driver(guid2);
+	other = kt_offer_bound(KT_CLASS_NIC, guid2);
 	start(&o, &t, guid2);
 	let_open(&o, 3);
 	__atomic_add_fetch(&o.allowed, 200, __ATOMIC_RELEASE);
