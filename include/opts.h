@@ -59,6 +59,20 @@
 	_Static_assert(sizeof(struct tag) - OPTS_KNOWN(tag) < _Alignof(struct tag),                \
 		       #tag "__last does not name the last field of struct " #tag)
 
+/*
+ * The caller's struct may be smaller or larger than this library's view of
+ * it.  Hide where a pointer to it comes from, or the optimizer judges the
+ * accesses by the declared type (and, inlined by LTO, by the caller's
+ * object) and flags the branches that only run for the other size.
+ */
+static inline void *opts_hide(const void *p)
+{
+	void *q = (void *)p;
+
+	__asm__("" : "+r"(q));
+	return q;
+}
+
 /* The size the caller gave struct @p, 0 for NULL. */
 static inline size_t opts_sz(const void *p)
 {
@@ -75,7 +89,7 @@ static inline size_t opts_sz(const void *p)
  */
 static inline int opts_valid(const void *p, size_t known, const char **why)
 {
-	const unsigned char *b = p;
+	const unsigned char *b = opts_hide(p);
 	size_t sz, i;
 
 	*why = NULL;
@@ -102,7 +116,7 @@ static inline int opts_valid(const void *p, size_t known, const char **why)
  */
 static inline int opts_fill(void *out, const void *full, size_t known)
 {
-	unsigned char *o = out;
+	unsigned char *o = opts_hide(out);
 	size_t sz;
 
 	sz = opts_sz(out);
@@ -123,7 +137,8 @@ static inline int opts_fill(void *out, const void *full, size_t known)
 #define OPTS_HAS(p, field) (opts_sz(p) >= OPTS_END(__typeof__(*(p)), field))
 
 /* @field of the caller's struct @p, or @dflt if it has no such field. */
-#define OPTS_GET(p, field, dflt) (OPTS_HAS(p, field) ? (p)->field : (dflt))
+#define OPTS_GET(p, field, dflt)                                                                   \
+	(OPTS_HAS(p, field) ? ((__typeof__(p))opts_hide(p))->field : (dflt))
 
 /* Fills the caller's output struct @out from the library's @full. */
 #define OPTS_FILL(out, full, tag) opts_fill((out), (full), OPTS_KNOWN(tag))

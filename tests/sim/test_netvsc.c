@@ -304,7 +304,7 @@ static void test_recv_array(void **state)
 	struct nt *t = live = nt_new(NULL);
 	struct netvsc_rx_frame fr[NETVSC_RECV_MAX];
 	int64_t end;
-	uint32_t got = 0, i, seq;
+	uint32_t got = 0, i, seq = 0;
 
 	(void)state;
 	nt_attach(t, 1, 0);
@@ -400,7 +400,7 @@ static void test_mtu_9000(void **state)
 	static const uint8_t peer[6] = { 0x02, 0, 0, 0, 0, 0x99 };
 	struct nt *t = live = nt_new(NULL);
 	struct vmbus_dma *dma;
-	struct vmbus_gpa_buf buf;
+	struct vmbus_gpa_buf buf = { 0 };
 	uint64_t pfns[8], want;
 	uint8_t *mem;
 	uint32_t i;
