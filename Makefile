@@ -10,23 +10,38 @@
 #
 # Objects go to build/<variant>/: "rel" (optimised, the default) or "san"
 # (AddressSanitizer + UndefinedBehaviorSanitizer, used by make check).
+#
+# Flags: CPPFLAGS, CFLAGS and LDFLAGS from the environment or the command
+# line are honoured the way packagers pass them (dpkg-buildflags, Fedora's
+# %{build_cflags}): CFLAGS replaces the default "-g -O2" ("-g -O1" for san),
+# and what the code needs is always added besides: C11, the warnings of
+# cflags.mk, each component's include paths and flags (its .mk file), the
+# sanitizers for san.
 
 VARIANT ?= rel
 B := build/$(VARIANT)
+TOP :=
 
 include cflags.mk
-BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -g -fPIC $(WARN) -Ilibvmbus/include -Iinclude
+include libvmbus/libvmbus.mk
+include netvsc-user/netvsc-user.mk
+include tools/vmbus-hostsim/vmbus-hostsim.mk
+
 ifeq ($(VARIANT),san)
-OPT_CFLAGS := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
-	-fno-sanitize-recover=all
-SAN_LDFLAGS := -fsanitize=address,undefined
+CFLAGS ?= -g -O1
+VARIANT_CFLAGS := -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 else
-OPT_CFLAGS := -O2
-SAN_LDFLAGS :=
+CFLAGS ?= -g -O2
+VARIANT_CFLAGS :=
 endif
-CFLAGS ?=
-ALL_CFLAGS := $(BASE_CFLAGS) $(OPT_CFLAGS) $(CFLAGS)
-LDLIBS_COMMON := -lpthread
+CPPFLAGS ?=
+LDFLAGS ?=
+
+# what every C file needs; OBJ_CPPFLAGS and OBJ_CFLAGS are the component's
+BASE_CPPFLAGS := -D_GNU_SOURCE
+BASE_CFLAGS := -std=c11 $(WARN) $(VARIANT_CFLAGS)
+COMPILE = $(CC) $(BASE_CPPFLAGS) $(OBJ_CPPFLAGS) $(CPPFLAGS) $(BASE_CFLAGS) $(OBJ_CFLAGS) $(CFLAGS)
+LINK = $(CC) $(VARIANT_CFLAGS) $(CFLAGS) $(LDFLAGS)
 
 # --- version: vmbus.h is the one source -----------------------------------
 VHDR := libvmbus/include/vmbus/vmbus.h
@@ -37,101 +52,101 @@ VERSION := $(V_MAJOR).$(V_MINOR).$(V_PATCH)
 SONAME := libvmbus.so.$(V_MAJOR)
 LIBMAP := libvmbus/libvmbus.map
 
-# --- libvmbus --------------------------------------------------------------
-LIB_SRCS := $(wildcard libvmbus/src/*.c)
-LIB_OBJS := $(LIB_SRCS:%.c=$(B)/%.o)
-LIB_A := $(B)/libvmbus.a
-LIB_SO := $(B)/libvmbus.so.$(VERSION)
+# --- components (sources and flags in their .mk files) ----------------------
+LIBVMBUS_OBJS := $(LIBVMBUS_SRCS:%.c=$(B)/%.o)
+LIBVMBUS_A := $(B)/libvmbus.a
+LIBVMBUS_SO := $(B)/libvmbus.so.$(VERSION)
+$(LIBVMBUS_OBJS): OBJ_CPPFLAGS := $(LIBVMBUS_CPPFLAGS)
+$(LIBVMBUS_OBJS): OBJ_CFLAGS := $(LIBVMBUS_CFLAGS)
 
-# --- netvsc-user: protocol library (everything but the program's main.c) ----
-NETVSC_SRCS := $(filter-out netvsc-user/src/main.c,$(wildcard netvsc-user/src/*.c))
-NETVSC_OBJS := $(NETVSC_SRCS:%.c=$(B)/%.o)
-NETVSC_A := $(B)/libnetvsc.a
-NETVSC_CFLAGS := -Inetvsc-user/include
+LIBNETVSC_OBJS := $(LIBNETVSC_SRCS:%.c=$(B)/%.o)
+LIBNETVSC_A := $(B)/libnetvsc.a
+$(LIBNETVSC_OBJS): OBJ_CPPFLAGS := $(LIBNETVSC_CPPFLAGS)
 
-# --- tools --------------------------------------------------------------------
-HOSTSIM_SRCS := $(wildcard tools/vmbus-hostsim/*.c)
+NETVSC_USER_OBJS := $(NETVSC_USER_SRCS:%.c=$(B)/%.o)
+NETVSC_USER := $(B)/bin/netvsc-user
+$(NETVSC_USER_OBJS): OBJ_CPPFLAGS := $(NETVSC_USER_CPPFLAGS)
+
 HOSTSIM_OBJS := $(HOSTSIM_SRCS:%.c=$(B)/%.o)
 HOSTSIM := $(B)/bin/vmbus-hostsim
-NETVSC_USER := $(B)/bin/netvsc-user
+$(HOSTSIM_OBJS): OBJ_CPPFLAGS := $(HOSTSIM_CPPFLAGS)
+
 PROGRAMS := $(HOSTSIM) $(NETVSC_USER)
-# the kernel transport speaks the vmbus_sim test module's ABI
-$(HOSTSIM_OBJS): ALL_CFLAGS += -Itests/kernel/vmbus_sim/uapi
 
 # --- tests and benchmarks ----------------------------------------------------
-UNIT_SRCS := $(wildcard tests/unit/*.c)
+# Tests may include any component's headers, private ones too.
+TEST_CPPFLAGS := $(LIBNETVSC_CPPFLAGS) -Inetvsc-user/src -Itests -Itests/sim
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/unit/%)
-SIM_SRCS := $(wildcard tests/sim/*.c)
+SIM_SRCS := $(wildcard tests/sim/test_*.c)
 SIM_BINS := $(SIM_SRCS:tests/sim/%.c=$(B)/tests/sim/%)
+BENCH_CPPFLAGS := $(NETVSC_INCLUDE) $(LIBVMBUS_INCLUDE) -Iinclude
 BENCH_SRCS := $(wildcard bench/*.c)
 BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(B)/bench/%)
+TEST_LDLIBS := -lcmocka -lpthread
 
 .PHONY: all lib programs tests benches check fuzz check-kernel check-version demo bench kmod install clean deps
 .DEFAULT_GOAL := all
 
 all: lib programs
 
+lib: check-version $(LIBVMBUS_A) $(LIBVMBUS_SO)
+
 programs: $(PROGRAMS)
-
-$(HOSTSIM): $(HOSTSIM_OBJS) $(LIB_A)
-	@mkdir -p $(dir $@)
-	$(CC) $(SAN_LDFLAGS) -o $@ $(HOSTSIM_OBJS) $(LIB_A) $(LDLIBS_COMMON)
-
-$(NETVSC_USER): $(B)/netvsc-user/src/main.o $(NETVSC_A) $(LIB_A)
-	@mkdir -p $(dir $@)
-	$(CC) $(SAN_LDFLAGS) -o $@ $< $(NETVSC_A) $(LIB_A) $(LDLIBS_COMMON)
-
-lib: check-version $(LIB_A) $(LIB_SO)
 
 tests: $(UNIT_BINS) $(SIM_BINS) programs
 
-$(NETVSC_A): $(NETVSC_OBJS)
-	@mkdir -p $(dir $@)
-	rm -f $@
-	ar rcs $@ $^
 benches: $(BENCH_BINS)
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(NETVSC_CFLAGS) -fvisibility=hidden -MMD -MP -c $< -o $@
+	$(COMPILE) -MMD -MP -c $< -o $@
 
-$(LIB_A): $(LIB_OBJS)
+$(LIBVMBUS_A): $(LIBVMBUS_OBJS)
 	@mkdir -p $(dir $@)
 	rm -f $@
 	ar rcs $@ $^
 
-$(LIB_SO): $(LIB_OBJS) $(LIBMAP)
-	$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=$(LIBMAP) $(SAN_LDFLAGS) \
-		-o $@ $(LIB_OBJS) $(LDLIBS_COMMON)
+$(LIBVMBUS_SO): $(LIBVMBUS_OBJS) $(LIBMAP)
+	$(LINK) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=$(LIBMAP) \
+		-o $@ $(LIBVMBUS_OBJS) $(LIBVMBUS_LDLIBS)
 	ln -sf $(notdir $@) $(B)/$(SONAME)
 	ln -sf $(SONAME) $(B)/libvmbus.so
+
+$(LIBNETVSC_A): $(LIBNETVSC_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@
+	ar rcs $@ $^
+
+$(HOSTSIM): $(HOSTSIM_OBJS) $(LIBVMBUS_A)
+	@mkdir -p $(dir $@)
+	$(LINK) -o $@ $(HOSTSIM_OBJS) $(LIBVMBUS_A) $(HOSTSIM_LDLIBS)
+
+$(NETVSC_USER): $(NETVSC_USER_OBJS) $(LIBNETVSC_A) $(LIBVMBUS_A)
+	@mkdir -p $(dir $@)
+	$(LINK) -o $@ $(NETVSC_USER_OBJS) $(LIBNETVSC_A) $(LIBVMBUS_A) $(NETVSC_USER_LDLIBS)
 
 # The version script must carry a node for the version in vmbus.h.
 check-version:
 	@grep -q '^VMBUS_$(V_MAJOR)\.$(V_MINOR) {' $(LIBMAP) || \
 		{ echo "$(LIBMAP) has no node VMBUS_$(V_MAJOR).$(V_MINOR) for version $(VERSION)"; exit 1; }
 
-$(B)/tests/unit/%: tests/unit/%.c $(LIB_A) $(NETVSC_A)
+# Test programs and benchmarks: one source each, linked with the libraries.
+$(B)/tests/unit/% $(B)/tests/sim/%: OBJ_CPPFLAGS := $(TEST_CPPFLAGS)
+$(B)/tests/unit/%: tests/unit/%.c $(LIBNETVSC_A) $(LIBVMBUS_A)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(NETVSC_CFLAGS) -Itests -Inetvsc-user/src -MMD -MP $< -o $@ \
-		$(NETVSC_A) $(LIB_A) $(SAN_LDFLAGS) -lcmocka $(LDLIBS_COMMON)
+	$(COMPILE) -MMD -MP $(LDFLAGS) $< -o $@ $(LIBNETVSC_A) $(LIBVMBUS_A) $(TEST_LDLIBS)
 
-$(B)/tests/sim/%: tests/sim/%.c $(LIB_A) $(NETVSC_A)
+$(B)/tests/sim/%: tests/sim/%.c $(LIBNETVSC_A) $(LIBVMBUS_A)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(NETVSC_CFLAGS) -Itests -Itests/sim -Inetvsc-user/src -MMD -MP $< -o $@ \
-		$(NETVSC_A) $(LIB_A) $(SAN_LDFLAGS) -lcmocka $(LDLIBS_COMMON)
+	$(COMPILE) -MMD -MP $(LDFLAGS) $< -o $@ $(LIBNETVSC_A) $(LIBVMBUS_A) $(TEST_LDLIBS)
 
-# the netvsc benchmark drives libnetvsc (and runs vmbus-hostsim)
-$(B)/bench/netvsc: bench/netvsc.c $(NETVSC_A) $(LIB_A)
+$(B)/bench/%: OBJ_CPPFLAGS := $(BENCH_CPPFLAGS)
+$(B)/bench/%: bench/%.c $(LIBNETVSC_A) $(LIBVMBUS_A)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(NETVSC_CFLAGS) -MMD -MP $< -o $@ $(NETVSC_A) $(LIB_A) $(SAN_LDFLAGS) \
-		$(LDLIBS_COMMON)
+	$(COMPILE) -MMD -MP $(LDFLAGS) $< -o $@ $(LIBNETVSC_A) $(LIBVMBUS_A) -lpthread
 
-$(B)/bench/%: bench/%.c $(LIB_A)
-	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -MMD -MP $< -o $@ $(LIB_A) $(SAN_LDFLAGS) $(LDLIBS_COMMON)
-
--include $(shell find build -name '*.d' 2>/dev/null)
+-include $(shell find $(B) -name '*.d' 2>/dev/null)
 
 # --- top-level jobs --------------------------------------------------------
 deps:
@@ -189,8 +204,8 @@ install: lib programs
 	install -m 644 libvmbus/include/vmbus/vmbus.h libvmbus/include/vmbus/wire.h \
 		libvmbus/include/vmbus/sim.h $(DESTDIR)$(INCLUDEDIR)/vmbus/
 	install -m 755 $(PROGRAMS) $(DESTDIR)$(BINDIR)/
-	install -m 644 $(LIB_A) $(DESTDIR)$(LIBDIR)/
-	install -m 755 $(LIB_SO) $(DESTDIR)$(LIBDIR)/
+	install -m 644 $(LIBVMBUS_A) $(DESTDIR)$(LIBDIR)/
+	install -m 755 $(LIBVMBUS_SO) $(DESTDIR)$(LIBDIR)/
 	ln -sf libvmbus.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
 	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libvmbus.so
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \

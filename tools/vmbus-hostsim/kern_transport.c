@@ -30,7 +30,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include <vmbus_sim.h>
+#include <uapi/vmbus_sim.h>
 
 #include "hostsim.h"
 
