@@ -4,7 +4,7 @@
 # from the top of the tree, behind $(TOP).  Needs libvmbus.mk first.
 
 LIBNETVSC_SRCS := $(addprefix $(TOP)netvsc-user/src/,attach.c codec_ndis.c codec_nvsp.c \
-	codec_rndis.c datapath.c)
+	codec_rndis.c datapath.c nvsp.c rndis.c)
 # the public headers: <netvsc/netvsc.h>, and <netvsc/proto.h> for the wire
 NETVSC_INCLUDE := -I$(TOP)netvsc-user/include
 LIBNETVSC_CPPFLAGS := $(NETVSC_INCLUDE) $(LIBVMBUS_INCLUDE) -I$(TOP)include

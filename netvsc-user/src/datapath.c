@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The data path: transmit descriptors and send sections, aggregation of
- * frames into sections, GPA-direct frames, transmit completions, and the
- * receive side (transfer-page packets to frames, control replies and host
- * notifications), plus waiting and statistics.
+ * The data path: the queues (descriptors, send sections, receive copies,
+ * all sized in one place), aggregation of frames into sections, GPA-direct
+ * frames, transmit completions, and the receive side (transfer-page
+ * packets to frames; control replies go to rndis.c, in-band notifications
+ * to nvsp.c), plus waiting and statistics.
  *
  * Transmit follows DPDK's netvsc PMD and Linux hv_netvsc: small frames are
  * copied into send-buffer sections, consecutive ones sharing a section up
@@ -22,21 +23,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nvs.h"
 #include "opts.h"
+#include "priv.h"
 
 OPTS_CHECK_OUT(netvsc_queue_stats);
 
 #define ALIGN_UP(v, a) (((v) + (a) - 1) / (a) * (a))
+/* Completions a queue may owe beyond the host's receive slots. */
+#define NV_OWED_SLACK 64u
 
 /* ------------------------------------------------------------------------ */
-/* descriptors and sections                                                  */
+/* queues: descriptors, sections, receive copies                             */
 /* ------------------------------------------------------------------------ */
-
-static uint8_t *section_addr(const struct netvsc_dev *nd, uint32_t section)
-{
-	return (uint8_t *)nd->vinfo.send_buf + (size_t)section * nd->tx_section_size;
-}
 
 int nv_txd_get(struct nv_queue *q, uint8_t kind)
 {
@@ -105,6 +103,40 @@ static int queue_grow(struct nv_queue *q, uint32_t first, uint32_t nsec, uint32_
 	return 0;
 }
 
+/*
+ * Sizes what a queue keeps per receive slot of the host: private copies
+ * of NETVSC_RECV_MAX ranges and of one control message, and the receive
+ * completions it may owe (what the host can hand out, and some slack).
+ * For a queue being made, and again for queue 0 once the receive buffer
+ * is connected: it exists before the host says how large the slots are.
+ */
+int nv_queue_size_rx(struct nv_queue *q)
+{
+	const struct netvsc_dev *nd = q->nd;
+	uint32_t slot = nd->rx_section_size ? nd->rx_section_size : 4096;
+	uint32_t cap = nd->rx_section_count + NV_OWED_SLACK;
+	uint8_t *copy = calloc(NETVSC_RECV_MAX + 1, slot);
+	struct nv_owed *owed = calloc(cap, sizeof(*owed));
+
+	if (!copy || !owed) {
+		free(copy);
+		free(owed);
+		return -ENOMEM;
+	}
+	free(q->copy);
+	free(q->owed);
+	q->copy = copy;
+	q->copy_slot = slot;
+	q->owed = owed;
+	q->owed_cap = cap;
+	q->nowed = 0;
+	return 0;
+}
+
+/*
+ * Makes queue @idx (or grows it) with @nsec data sections from @first.
+ * Queue 0 is made first with none, for the attach requests.
+ */
 int nv_queue_init(struct nv_queue *q, struct netvsc_dev *nd, unsigned int idx, uint32_t first,
 		  uint32_t nsec)
 {
@@ -117,17 +149,28 @@ int nv_queue_init(struct nv_queue *q, struct netvsc_dev *nd, unsigned int idx, u
 		q->idx = idx;
 		q->chan = vmbus_dev_chan(nd->dev, idx);
 		q->open = -1;
-		q->copy_slot = nd->rx_section_size ? nd->rx_section_size : 4096;
-		q->copy = calloc(NETVSC_RECV_MAX + 1, q->copy_slot);
-		q->owed_cap = nd->rx_section_count + NV_CTL_SECTIONS * 4 + 64;
-		q->owed = calloc(q->owed_cap, sizeof(*q->owed));
-		if (!q->copy || !q->owed)
-			return -ENOMEM;
+		err = nv_queue_size_rx(q);
+		if (err)
+			return err;
 	} else {
 		extra = 0;
 	}
-	err = queue_grow(q, first, nsec, extra);
-	return err;
+	return queue_grow(q, first, nsec, extra);
+}
+
+/* Splits the data sections between the queues (no lock on the hot path). */
+int nv_queues_setup(struct netvsc_dev *nd)
+{
+	uint32_t data = nd->tx_section_count - NV_CTL_SECTIONS, per = data / nd->nq;
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < nd->nq; i++) {
+		ret = nv_queue_init(&nd->q[i], nd, i, NV_CTL_SECTIONS + i * per, per);
+		if (ret)
+			return ret;
+	}
+	return 0;
 }
 
 void nv_queue_fini(struct nv_queue *q)
@@ -154,12 +197,12 @@ int nv_chan_error(struct nv_queue *q, int err, const char *what)
 	struct netvsc_dev *nd = q->nd;
 
 	if (err == -ENODEV) {
-		nv_dead(nd, -ENODEV, "netvsc %s: the host rescinded the device", nd->guid);
+		nv_dead(nd, -ENODEV, "the host rescinded the device");
 	} else if (err == -EPROTO) {
 		const char *why = vmbus_chan_broken(q->chan);
 
-		nv_dead(nd, -EPROTO, "netvsc %s: queue %u: %s: the host corrupted the channel%s%s",
-			nd->guid, q->idx, what, why ? ": " : "", why ? why : "");
+		nv_dead(nd, -EPROTO, "queue %u: %s: the host corrupted the channel%s%s", q->idx,
+			what, why ? ": " : "", why ? why : "");
 	}
 	return err;
 }
@@ -317,7 +360,7 @@ static int open_section(struct nv_queue *q)
 	/* the host read the next free section last: ask for its first lines
 	 * now, so filling it later does not wait for them one by one */
 	if (q->nsec_free) {
-		uint8_t *next = section_addr(q->nd, q->sec_free[q->nsec_free - 1]);
+		uint8_t *next = nv_section(q->nd, q->sec_free[q->nsec_free - 1]);
 		uint32_t k;
 
 		for (k = 0; k < q->nd->tx_section_size && k < 1024; k += 64)
@@ -379,7 +422,7 @@ static int send_one(struct nv_queue *q, const uint8_t *frame, size_t len,
 		off = 0;
 	}
 	d = &q->txd[q->open];
-	sec = section_addr(nd, d->section);
+	sec = nv_section(nd, d->section);
 	if (d->nframes && off > d->used) {
 		/* pad the previous message to the alignment; the host steps by
 		 * message length */
@@ -520,7 +563,7 @@ int netvsc_send_pages(struct netvsc_dev *nd, unsigned int qi, const struct netvs
 	d->section = q->sec_free[--q->nsec_free];
 	/* only the RNDIS header goes into the section; the host reads the
 	 * frame from the pages, after the section's bytes */
-	hdr = rndis_build_packet(section_addr(nd, d->section), nd->tx_section_size,
+	hdr = rndis_build_packet(nv_section(nd, d->section), nd->tx_section_size,
 				 (uint32_t)total, &r);
 	if (hdr < 0) {
 		nv_txd_put(q, (uint32_t)i);
@@ -551,36 +594,6 @@ int netvsc_send_pages(struct netvsc_dev *nd, unsigned int qi, const struct netvs
 	NV_STAT_SET(q, tx_inflight, q->inflight_frames);
 	NV_STAT_ADD(q, tx_msgs, 1);
 	NV_STAT_ADD(q, tx_pages, 1);
-	return 0;
-}
-
-int nv_send_ctl(struct netvsc_dev *nd, const void *msg, uint32_t len)
-{
-	struct nv_queue *q = &nd->q[0];
-	uint8_t nv[NVSP_MSG_SIZE];
-	uint32_t section;
-	int i, ret;
-
-	if (len > nd->tx_section_size)
-		return -EMSGSIZE;
-	if (nd->nctl_sec_free == 0)
-		return -EAGAIN;
-	i = nv_txd_get(q, TXK_CTL);
-	if (i < 0)
-		return i;
-	section = nd->ctl_sec_free[--nd->nctl_sec_free];
-	q->txd[i].section = section;
-	memcpy(section_addr(nd, section), msg, len);
-	ret = nvsp_build_rndis_pkt(nv, sizeof(nv), NVSP_CHANNEL_CONTROL, section, len);
-	if (ret >= 0)
-		ret = vmbus_chan_send(q->chan, VMBUS_SEND_COMPLETION, (uint64_t)i + 1u, nv, sizeof(nv));
-	if (ret < 0) {
-		nv_txd_put(q, (uint32_t)i);
-		if (ret == -EAGAIN)
-			return ret;
-		return nv_chan_error(q, ret, "sending a control message");
-	}
-	q->txd[i].state = TXD_INFLIGHT;
 	return 0;
 }
 
@@ -644,9 +657,9 @@ static int rx_complete(struct nv_queue *q, uint64_t tid, uint32_t status)
 			return nv_chan_error(q, ret, "completing a receive packet");
 	}
 	if (q->nowed == q->owed_cap) {
-		nv_dead(q->nd, -EPROTO,
-			"netvsc %s: queue %u: the host sent more receive packets than it has slots",
-			q->nd->guid, q->idx);
+		nv_dead(q->nd, -EPROTO, "queue %u: the host sent more receive packets than it has "
+					"slots",
+			q->idx);
 		return -EPROTO;
 	}
 	q->owed[q->nowed].tid = tid;
@@ -821,7 +834,7 @@ static int rx_ranges(struct nv_queue *q, struct rx_ctx *c)
 			uint8_t *priv = q->copy + (size_t)NETVSC_RECV_MAX * q->copy_slot;
 
 			memcpy(priv, src, r->byte_count);
-			ret = nv_ctl_message(nd, priv, r->byte_count);
+			ret = nv_rndis_message(nd, priv, r->byte_count);
 		} else {
 			ret = -EBADMSG; /* control traffic belongs to the primary */
 		}
@@ -839,45 +852,6 @@ static int rx_ranges(struct nv_queue *q, struct rx_ctx *c)
 	if (pkt->flags & VMBUS_PKT_FLAG_COMPLETION_REQUESTED)
 		return rx_complete(q, pkt->tid, q->xfer_status);
 	return 0;
-}
-
-/* An in-band NVSP message from the host: notifications only. */
-static void rx_inband(struct nv_queue *q, const struct vmbus_pkt *pkt)
-{
-	struct netvsc_dev *nd = q->nd;
-	struct nvsp_send_table_info t;
-	uint32_t type;
-	unsigned int i;
-
-	if (nvsp_msg_type(pkt->data, pkt->len, &type) || q->idx != 0) {
-		NV_STAT_ADD(q, rx_errors, 1);
-		return;
-	}
-	switch (type) {
-	case NVSP_MSG_SEND_INDIRECTION_TABLE:
-		/* entries are checked against the queues when used: the table
-		 * may come before every subchannel is open */
-		if (nvsp_parse_send_table(pkt->data, pkt->len, nd->info.nvsp_version, 0, &t)) {
-			NV_STAT_ADD(q, rx_errors, 1);
-			return;
-		}
-		for (i = 0; i < NVSP_SEND_TABLE_SIZE; i++)
-			atomic_store_explicit(&nd->send_table[i], t.entry[i], memory_order_relaxed);
-		atomic_store(&nd->send_table_valid, true);
-		if (nd->ops.event && nd->attached) {
-			struct netvsc_event ev = { .type = NETVSC_EV_SEND_TABLE };
-
-			nd->ops.event(nd->ops.arg, &ev);
-		}
-		return;
-	case NVSP_MSG_VF_ASSOC:
-	case NVSP_MSG_SWITCH_DATA_PATH:
-		/* we never offer SR-IOV: the data path stays synthetic */
-		return;
-	default:
-		NV_STAT_ADD(q, rx_errors, 1);
-		return;
-	}
 }
 
 /*
@@ -942,7 +916,7 @@ static int rx_packet(struct nv_queue *q, struct rx_ctx *c, const struct vmbus_pk
 		q->have_xfer = true;
 		return rx_ranges(q, c);
 	case VMBUS_PKT_DATA_INBAND:
-		rx_inband(q, pkt);
+		nv_nvsp_notification(q, pkt);
 		return 0;
 	default:
 		NV_STAT_ADD(q, rx_errors, 1);
@@ -973,7 +947,7 @@ int nv_service(struct nv_queue *q, enum nv_sink sink, unsigned int budget,
 			return ret;
 	}
 	if (q->idx == 0 && nd->keepalive_owed)
-		nv_keepalive_answer(nd);
+		nv_rndis_keepalive_answer(nd);
 	for (;;) {
 		struct vmbus_pkt pkt;
 

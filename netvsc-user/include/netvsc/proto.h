@@ -903,6 +903,20 @@ struct ndis_rss_params {
 #define NDIS_RSS_ITAB_ENTRIES 128u
 #define NDIS_RSS_KEY_SIZE 40u /* Toeplitz */
 
+/*
+ * The classic Microsoft Toeplitz key of the RSS specification: the key
+ * Linux hv_netvsc programs (netvsc_hash_key), so flows hash as on a Linux
+ * guest of the same host, and the one a host hashes with until the guest
+ * sets its own.  An initializer for uint8_t[NDIS_RSS_KEY_SIZE].
+ */
+#define NDIS_RSS_KEY_DEFAULT                                                                       \
+	{                                                                                          \
+		0x6d, 0x5a, 0x56, 0xda, 0x25, 0x5b, 0x0e, 0xc2, 0x41, 0x67, 0x25, 0x3d, 0x43,      \
+		0xa3, 0x8f, 0xb0, 0xd0, 0xca, 0x2b, 0xcb, 0xae, 0x7b, 0x30, 0xb4, 0x77, 0xcb,      \
+		0x2d, 0xa3, 0x80, 0x30, 0xf2, 0x0c, 0x6a, 0x42, 0xb7, 0x3b, 0xbe, 0xac, 0x01,      \
+		0xfa,                                                                              \
+	}
+
 /* What the guest sends: the parameters, 128 channel indices, the key. */
 struct ndis_rss_params_toeplitz {
 	struct ndis_rss_params params;

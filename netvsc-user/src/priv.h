@@ -1,7 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * nvs.h - libnetvsc's private state, shared by attach.c (bring-up,
- * control requests, tear-down) and datapath.c (send, receive, events).
+ * priv.h - libnetvsc's private state and the calls between its files:
+ *   attach.c    the bring-up and tear-down sequences, device state and
+ *               errors, waiting for the host's answers, the facts
+ *   nvsp.c      NVSP: versions, buffers, subchannels, host notifications
+ *   rndis.c     RNDIS control: requests, what attach queries and sets,
+ *               indications and keepalives
+ *   datapath.c  the queues: transmit, completions, receive, waiting
+ *   codec_*.c   the wire codecs (codec.h): no state, no I/O
  *
  * Ownership: a struct nv_queue belongs to the thread that uses the queue;
  * nothing in it is touched by another thread except the statistics, which
@@ -9,8 +15,8 @@
  * same way.  Device-wide state written after attach (device state, link,
  * send table) is atomic for the same reason.
  */
-#ifndef NETVSC_NVS_H
-#define NETVSC_NVS_H
+#ifndef NETVSC_PRIV_H
+#define NETVSC_PRIV_H
 
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -200,23 +206,63 @@ struct netvsc_dev {
 	struct nv_queue q[NETVSC_MAX_QUEUES];
 };
 
-/* attach.c */
-int nv_fail(struct netvsc_dev *nd, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-void nv_dead(struct netvsc_dev *nd, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* The start of send-buffer section @section. */
+static inline uint8_t *nv_section(const struct netvsc_dev *nd, uint32_t section)
+{
+	return (uint8_t *)nd->vinfo.send_buf + (size_t)section * nd->tx_section_size;
+}
+
+/* attach.c: state, errors, waiting for the host */
+int64_t nv_now_ms(void);
+/* Says why @nd failed, prefixed "netvsc <guid>: ".  Returns @err. */
+int nv_fail(struct netvsc_dev *nd, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* The device is dead (-ENODEV or -EPROTO): the first to say so explains. */
+void nv_dead(struct netvsc_dev *nd, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 int nv_live(const struct netvsc_dev *nd);
-int nv_ctl_message(struct netvsc_dev *nd, const uint8_t *msg, uint32_t len);
-void nv_keepalive_answer(struct netvsc_dev *nd);
+/*
+ * Services queue 0 (frames are dropped: nobody takes them yet) until
+ * @done(@arg) or @timeout_ms.  Returns 0, -ETIMEDOUT, or a device error.
+ */
+int nv_wait(struct netvsc_dev *nd, bool (*done)(struct netvsc_dev *, const void *), const void *arg,
+	    int timeout_ms);
+/* A wait or request that failed: the message names the step. */
+int nv_step_error(struct netvsc_dev *nd, int err, const char *what, int timeout_ms);
+
+/* nvsp.c */
+int nv_nvsp_init(struct netvsc_dev *nd, uint32_t max);
+int nv_nvsp_connect_buffers(struct netvsc_dev *nd);
+void nv_nvsp_revoke_buffers(struct netvsc_dev *nd);
+int nv_nvsp_subchannels(struct netvsc_dev *nd, uint32_t n, uint32_t *granted);
+void nv_nvsp_notification(struct nv_queue *q, const struct vmbus_pkt *pkt);
+
+/* rndis.c */
+void nv_rndis_sections(struct netvsc_dev *nd);
+int nv_rndis_send(struct netvsc_dev *nd, const void *msg, uint32_t len);
+int nv_rndis_init(struct netvsc_dev *nd);
+int nv_rndis_set_filter(struct netvsc_dev *nd, uint32_t filter, int timeout_ms);
+int nv_rndis_query_facts(struct netvsc_dev *nd);
+int nv_rndis_offloads(struct netvsc_dev *nd, bool off);
+int nv_rndis_rss_caps(struct netvsc_dev *nd, struct ndis_rss_caps_info *rc);
+int nv_rndis_program_rss(struct netvsc_dev *nd);
+void nv_rndis_halt(struct netvsc_dev *nd);
+int nv_rndis_message(struct netvsc_dev *nd, const uint8_t *msg, uint32_t len);
+/* Answers a host keepalive; kept owed while no control section is free
+ * (queue 0's poll tries again). */
+void nv_rndis_keepalive_answer(struct netvsc_dev *nd);
 
 /* datapath.c */
 int nv_queue_init(struct nv_queue *q, struct netvsc_dev *nd, unsigned int idx, uint32_t first,
 		  uint32_t nsec);
+int nv_queue_size_rx(struct nv_queue *q);
+int nv_queues_setup(struct netvsc_dev *nd);
 void nv_queue_fini(struct nv_queue *q);
 int nv_service(struct nv_queue *q, enum nv_sink sink, unsigned int budget,
 	       struct netvsc_rx_frame *out, unsigned int *nout);
 int nv_txd_get(struct nv_queue *q, uint8_t kind);
 void nv_txd_put(struct nv_queue *q, uint32_t i);
-int nv_send_ctl(struct netvsc_dev *nd, const void *msg, uint32_t len);
 int nv_push_pending(struct nv_queue *q);
 int nv_chan_error(struct nv_queue *q, int err, const char *what);
 
-#endif /* NETVSC_NVS_H */
+#endif /* NETVSC_PRIV_H */
