@@ -219,8 +219,6 @@ struct hs_opts {
 	uint64_t gen_rate; /* frames per second, 0: as fast as possible */
 };
 
-struct hs_fault_state; /* netvsp.c */
-
 struct hs_bus {
 	struct hs_opts opts;
 	int epfd;

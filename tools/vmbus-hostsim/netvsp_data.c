@@ -1,0 +1,658 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * NetVSP: the data path (OpenVMM's netvsp).  Frames for the guest go in
+ * whole receive slots, up to 375 per transfer-page packet whose
+ * transaction id is the batch's first slot, on the queue RSS picks, and
+ * only once the guest set a non-zero packet filter; each queue holds at
+ * most its share of the slots.  Frames from the guest come in send-buffer
+ * sections or GPA-direct pages, as one or more RNDIS data packets; a bad
+ * one gets a FAILURE completion.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "netvsp.h"
+
+/* ------------------------------------------------------------------------ */
+/* receive slots                                                             */
+/* ------------------------------------------------------------------------ */
+
+void nsp_slots_reset(struct nsp_state *ns)
+{
+	uint32_t i;
+
+	ns->nfree = 0;
+	for (i = 0; i < ns->nslots; i++) {
+		ns->slot_batch[i] = -1;
+		ns->batch_len[i] = 0;
+	}
+	/* data slots, handed out lowest first */
+	for (i = ns->nslots; i > NSP_CTL_SLOTS; i--)
+		ns->free_slots[ns->nfree++] = i - 1;
+	ns->ctl_busy = 0;
+	for (i = 0; i < HS_MAX_CHANS; i++)
+		ns->q[i].slots_out = 0;
+}
+
+/* A queue's share of the data slots, so one queue cannot starve the rest. */
+static uint32_t queue_share(struct nsp_state *ns)
+{
+	uint32_t data = ns->nslots - NSP_CTL_SLOTS;
+
+	return data / nsp_queues(ns) ? data / nsp_queues(ns) : 1;
+}
+
+/* The guest completed the batch starting at @head. */
+int nsp_slots_release(struct nsp_state *ns, uint64_t tid)
+{
+	uint32_t head, n, i;
+
+	if (tid >= ns->nslots)
+		return -EPROTO;
+	head = (uint32_t)tid;
+	if (head < NSP_CTL_SLOTS) {
+		if (!(ns->ctl_busy & (1u << head)))
+			return -EPROTO;
+		ns->ctl_busy &= (uint16_t)~(1u << head);
+		return 0;
+	}
+	if (ns->slot_batch[head] != (int32_t)head || !ns->batch_len[head])
+		return -EPROTO;
+	/* the batch's slots are chained from its head, whatever their order */
+	n = ns->batch_len[head];
+	for (i = head; n; n--) {
+		int32_t next = ns->slot_next[i];
+
+		ns->slot_batch[i] = -1;
+		ns->free_slots[ns->nfree++] = i;
+		if (ns->q[ns->slot_queue[i]].slots_out)
+			ns->q[ns->slot_queue[i]].slots_out--;
+		if (next < 0)
+			break;
+		i = (uint32_t)next;
+	}
+	ns->batch_len[head] = 0;
+	return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* RSS                                                                       */
+/* ------------------------------------------------------------------------ */
+
+static uint32_t toeplitz(const uint8_t *key, const uint8_t *in, size_t len)
+{
+	uint32_t hash = 0, window;
+	size_t i;
+	int b;
+
+	window = (uint32_t)key[0] << 24 | (uint32_t)key[1] << 16 | (uint32_t)key[2] << 8 | key[3];
+	for (i = 0; i < len; i++) {
+		for (b = 7; b >= 0; b--) {
+			if (in[i] & (1u << b))
+				hash ^= window;
+			window <<= 1;
+			if (i + 4 < NDIS_RSS_KEY_SIZE && key[i + 4] & (1u << b))
+				window |= 1;
+		}
+	}
+	return hash;
+}
+
+/* Hash of an IPv4 frame's addresses (and ports for TCP/UDP); 0 otherwise. */
+static uint32_t frame_hash(struct nsp_state *ns, const uint8_t *f, size_t len, bool *hashed)
+{
+	uint8_t in[12];
+	size_t ihl;
+	uint8_t proto;
+
+	*hashed = false;
+	if (len < 14 + 20 || f[12] != 0x08 || f[13] != 0x00 || (f[14] >> 4) != 4)
+		return 0;
+	ihl = (size_t)(f[14] & 0x0f) * 4;
+	if (ihl < 20 || len < 14 + ihl)
+		return 0;
+	proto = f[14 + 9];
+	memcpy(in, f + 14 + 12, 8); /* source, destination */
+	*hashed = true;
+	/* fragments hash on addresses only, so they stay together */
+	if ((proto == 6 || proto == 17) && len >= 14 + ihl + 4 &&
+	    !(((f[14 + 6] & 0x3f) << 8 | f[14 + 7]) != 0)) {
+		memcpy(in + 8, f + 14 + ihl, 4); /* ports */
+		return toeplitz(ns->rss_key, in, 12);
+	}
+	return toeplitz(ns->rss_key, in, 8);
+}
+
+static unsigned int pick_queue(struct nsp_state *ns, uint32_t hash, bool hashed)
+{
+	unsigned int q;
+
+	if (!ns->rss_on || !hashed)
+		return 0;
+	q = ns->rss_itab[hash % NDIS_RSS_ITAB_ENTRIES];
+	return q < nsp_queues(ns) && ns->dev->chans[q] && ns->dev->chans[q]->open ? q : 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* the receive path: frames to the guest                                     */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * Whether the guest's packet filter takes a frame for @dst, as the virtual
+ * switch decides: its own address with DIRECTED, broadcast with BROADCAST,
+ * multicast with MULTICAST or ALL_MULTICAST (no multicast lists, as on
+ * Hyper-V), anything with PROMISCUOUS.
+ */
+static bool filter_accepts(const struct nsp_state *ns, const uint8_t *dst)
+{
+	static const uint8_t bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+
+	if (ns->filter & NDIS_PACKET_TYPE_PROMISCUOUS)
+		return true;
+	if (!memcmp(dst, bcast, 6))
+		return ns->filter & NDIS_PACKET_TYPE_BROADCAST;
+	if (dst[0] & 1)
+		return ns->filter & (NDIS_PACKET_TYPE_MULTICAST | NDIS_PACKET_TYPE_ALL_MULTICAST);
+	return (ns->filter & NDIS_PACKET_TYPE_DIRECTED) && !memcmp(dst, ns->mac, 6);
+}
+
+/*
+ * Whether the frames waiting for this NIC can leave without the host
+ * reading the guest's ring again: only then may a wire hold the guest's
+ * packets back in that ring.  Slots come back with completions that sit in
+ * the same ring, behind the packets held back, so waiting for them would
+ * stall both sides for good; OpenVMM does not wait either (it drops when
+ * its pool is empty).
+ */
+bool nsp_rx_can_drain(struct nsp_state *ns)
+{
+	unsigned int i;
+
+	if (!ns->nfree)
+		return false;
+	for (i = 0; i < nsp_queues(ns); i++)
+		if (ns->q[i].rx_count && ns->q[i].slots_out >= queue_share(ns))
+			return false;
+	return true;
+}
+
+bool hs_nic_rx_room(struct hs_dev *dev, unsigned int frames)
+{
+	struct nsp_state *ns = nsp_of(dev);
+	unsigned int i;
+
+	if (!ns || !dev->connected)
+		return true; /* dropped anyway */
+	for (i = 0; i < nsp_queues(ns); i++)
+		if (ns->q[i].rx_count + frames > NSP_RXQ_CAP)
+			return false;
+	return true;
+}
+
+int hs_nic_rx(struct hs_dev *dev, const void *frame, size_t len)
+{
+	struct nsp_state *ns = nsp_of(dev);
+	const uint8_t *f = frame;
+	struct nsp_queue *q;
+	struct nsp_frame *slot;
+	bool hashed;
+	uint32_t hash;
+
+	if (!ns || !dev->connected || !ns->rxbuf || ns->revoked || !ns->rndis_inited ||
+	    ns->filter == NDIS_PACKET_TYPE_NONE || !ns->link_up || len < 14 ||
+	    len > ns->mtu + 4u) {
+		if (ns)
+			ns->q[0].rx_drops++;
+		return -ENOBUFS;
+	}
+	if (!filter_accepts(ns, f)) {
+		ns->q[0].rx_filtered++;
+		return -ENOBUFS;
+	}
+	hash = frame_hash(ns, f, len, &hashed);
+	q = &ns->q[pick_queue(ns, hash, hashed)];
+	if (!q->rxq) {
+		/* only queues that carry traffic hold frame storage */
+		q->rxq = malloc(NSP_RXQ_CAP * sizeof(*q->rxq));
+		if (!q->rxq) {
+			q->rx_drops++;
+			return -ENOBUFS;
+		}
+	}
+	if (q->rx_count == NSP_RXQ_CAP) {
+		q->rx_drops++;
+		return -ENOBUFS;
+	}
+	slot = &q->rxq[(q->rx_head + q->rx_count) % NSP_RXQ_CAP];
+	slot->hash = hash;
+	slot->has_vlan = false;
+	/* the host takes the 802.1Q tag out of the frame into a PPI */
+	if (len >= 18 && f[12] == 0x81 && f[13] == 0x00) {
+		slot->has_vlan = true;
+		slot->vlan = (uint16_t)(f[14] << 8 | f[15]);
+		memcpy(slot->data, f, 12);
+		memcpy(slot->data + 12, f + 16, len - 16);
+		slot->len = (uint16_t)(len - 4);
+	} else {
+		memcpy(slot->data, f, len);
+		slot->len = (uint16_t)len;
+	}
+	q->rx_count++;
+	dev->bus->work = true;
+	return 0;
+}
+
+static uint32_t put_ppi(uint8_t *p, uint32_t type, uint32_t value)
+{
+	struct rndis_ppi h = { .size = RNDIS_PPI_U32_SIZE, .type = type,
+			       .offset = sizeof(struct rndis_ppi) };
+
+	memcpy(p, &h, sizeof(h));
+	memcpy(p + sizeof(h), &value, sizeof(value));
+	return RNDIS_PPI_U32_SIZE;
+}
+
+static uint32_t rx_csum_flags(const struct nsp_frame *fr)
+{
+	const uint8_t *f = fr->data;
+
+	if (fr->len < 14 + 20 || f[12] != 0x08 || f[13] != 0x00)
+		return 0;
+	/* the host checked the checksums for the guest */
+	if (f[14 + 9] == 6)
+		return NDIS_RXCSUM_IP_OK | NDIS_RXCSUM_TCP_OK;
+	if (f[14 + 9] == 17)
+		return NDIS_RXCSUM_IP_OK | NDIS_RXCSUM_UDP_OK;
+	return NDIS_RXCSUM_IP_OK;
+}
+
+/* Writes frame @fr into slot @s as an RNDIS_PACKET filling the slot. */
+static void fill_slot(struct nsp_state *ns, uint32_t s, const struct nsp_frame *fr)
+{
+	uint8_t *slot = (uint8_t *)ns->dev->recv_buf + (size_t)s * ns->slot_size;
+	struct rndis_packet pk;
+	uint32_t ppi = 0;
+	uint8_t *pp = slot + sizeof(pk);
+
+	ppi += put_ppi(pp + ppi, RNDIS_PPI_CSUM, rx_csum_flags(fr));
+	/* NDIS order: priority in bits 2..0, CFI/DEI bit 3, VLAN id 15..4 */
+	if (fr->has_vlan)
+		ppi += put_ppi(pp + ppi, RNDIS_PPI_8021Q,
+			       (uint32_t)(fr->vlan >> 13) |
+				       (uint32_t)(fr->vlan & 0xfff) << NDIS_VLAN_ID_SHIFT |
+				       ((fr->vlan & 0x1000) ? NDIS_VLAN_CFI : 0));
+	if (ns->rss_on && ns->nvsp_ver >= NVSP_VERSION_5) {
+		ppi += put_ppi(pp + ppi, RNDIS_PPI_HASH_VALUE, fr->hash);
+		ppi += put_ppi(pp + ppi, RNDIS_PPI_HASH_INFO, ns->rss_hash_info);
+	}
+	memset(&pk, 0, sizeof(pk));
+	pk.type = RNDIS_MSG_PACKET;
+	pk.len = ns->slot_size;
+	pk.data_offset = NSP_DATA_OFFSET - RNDIS_PACKET_OFFSET_BASE;
+	pk.data_len = fr->len;
+	pk.ppi_offset = sizeof(pk) - RNDIS_PACKET_OFFSET_BASE;
+	pk.ppi_len = ppi;
+	memcpy(slot, &pk, sizeof(pk));
+	memcpy(slot + NSP_DATA_OFFSET, fr->data, fr->len);
+
+	if (ns->fault == HS_FAULT_TRUNCATED_RNDIS) {
+		/* the message claims more data than its slot holds */
+		pk.data_len = ns->slot_size;
+		memcpy(slot, &pk, sizeof(pk));
+		ns->fault = HS_FAULT_NONE;
+	}
+}
+
+/* Sends what waits on queue @qi, in batches, while slots and ring space last. */
+void nsp_rx_flush(struct nsp_state *ns, unsigned int qi)
+{
+	struct hs_chan *ch = ns->dev->chans[qi];
+	struct nsp_queue *q = &ns->q[qi];
+	struct vmbus_xfer_range ranges[NSP_RX_BATCH];
+	struct nvsp_rndis_pkt msg = { .type = NVSP_MSG_RNDIS_PKT,
+				      .channel_type = NVSP_CHANNEL_DATA,
+				      .section_index = NVSP_CHIM_IDX_NONE };
+	uint8_t out[NVSP_MSG_SIZE];
+	struct iovec iov = { out, nsp_out_size(ns) };
+	uint32_t share = queue_share(ns);
+
+	if (!ch || !ch->open || ch->stopped || ch->tx_blocked)
+		return;
+	memset(out, 0, sizeof(out));
+	memcpy(out, &msg, sizeof(msg));
+	while (q->rx_count) {
+		uint32_t slots[NSP_RX_BATCH], n = 0, i, head;
+		int ret;
+
+		while (n < NSP_RX_BATCH && n < q->rx_count && ns->nfree && q->slots_out + n < share)
+			slots[n++] = ns->free_slots[--ns->nfree];
+		if (n == 0)
+			return; /* wait for the guest to complete earlier batches */
+		/* the lowest slot of the batch is its transaction id */
+		head = slots[0];
+		for (i = 0; i < n; i++)
+			if (slots[i] < head)
+				head = slots[i];
+		for (i = 0; i < n; i++) {
+			const struct nsp_frame *fr = &q->rxq[(q->rx_head + i) % NSP_RXQ_CAP];
+
+			/* the guest touched these slots last: ask for their lines a
+			 * few slots ahead, so the transfers overlap */
+			if (i + 4 < n) {
+				uint8_t *ahead = (uint8_t *)ns->dev->recv_buf +
+						 (size_t)slots[i + 4] * ns->slot_size;
+
+				__builtin_prefetch(ahead, 1);
+				__builtin_prefetch(ahead + 64, 1);
+				__builtin_prefetch(ahead + NSP_DATA_OFFSET, 1);
+			}
+			fill_slot(ns, slots[i], fr);
+			ranges[i].byte_offset = slots[i] * ns->slot_size;
+			/* a whole slot, not the frame length (netvsp) */
+			ranges[i].byte_count = ns->slot_size;
+		}
+		if (ns->fault == HS_FAULT_BAD_XFER_RANGE) {
+			ranges[0].byte_offset = (uint32_t)ns->dev->recv_size - 8;
+			ns->fault = HS_FAULT_NONE;
+		}
+		ret = vmbus_chan_send_xfer(ch->vc, VMBUS_SEND_COMPLETION | VMBUS_SEND_MORE, head,
+					   ns->rxbuf_id, ranges, n, &iov, 1);
+		if (ret) {
+			/* give the slots back; wait for room (dropping is for a
+			 * full ring under load, but our wires are patient) */
+			for (i = n; i > 0; i--)
+				ns->free_slots[ns->nfree++] = slots[i - 1];
+			if (ret == -EAGAIN)
+				hs_chan_wait_tx(ch, 16 + 24 + 8 * n + NVSP_MSG_SIZE + 16);
+			else
+				hs_chan_stop(ch, "cannot write the host-to-guest ring");
+			break;
+		}
+		/* chain the batch from its head (the lowest slot) through the rest */
+		{
+			uint32_t prev = head;
+
+			for (i = 0; i < n; i++) {
+				if (slots[i] == head)
+					continue;
+				ns->slot_next[prev] = (int32_t)slots[i];
+				prev = slots[i];
+			}
+			ns->slot_next[prev] = -1;
+		}
+		for (i = 0; i < n; i++) {
+			const struct nsp_frame *fr = &q->rxq[q->rx_head];
+
+			ns->slot_batch[slots[i]] = (int32_t)head;
+			ns->slot_queue[slots[i]] = (uint8_t)qi;
+			q->rx_bytes += fr->len;
+			q->rx_head = (q->rx_head + 1) % NSP_RXQ_CAP;
+			q->rx_count--;
+		}
+		ns->batch_len[head] = (uint16_t)n;
+		q->slots_out += n;
+		q->rx_frames += n;
+		q->rx_batches++;
+	}
+	vmbus_chan_flush(ch->vc);
+}
+
+/* ------------------------------------------------------------------------ */
+/* the transmit path: RNDIS data from the guest                              */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * Gathers the RNDIS bytes of an RNDIS_PKT into ns->scratch: the send
+ * section if one is named, then every GPA range.  Returns the length,
+ * -EPROTO for what netvsp treats as fatal, -EBADMSG for a packet that gets
+ * a FAILURE completion.
+ */
+static int64_t gather(struct nsp_state *ns, const struct vmbus_pkt *pkt,
+		      const struct nvsp_rndis_pkt *rp)
+{
+	struct hs_dev *dev = ns->dev;
+	uint64_t len = 0;
+
+	if (rp->section_index != NVSP_CHIM_IDX_NONE) {
+		if (!ns->chim || rp->section_index >= ns->nsections ||
+		    rp->section_size > NSP_SECTION_SIZE || rp->section_size == 0)
+			return -EPROTO; /* netvsp: PacketError */
+		memcpy(ns->scratch, (uint8_t *)dev->send_buf + (size_t)rp->section_index * NSP_SECTION_SIZE,
+		       rp->section_size);
+		len = rp->section_size;
+	}
+	if (pkt->type == VMBUS_PKT_DATA_GPA_DIRECT) {
+		struct vmbus_gpa_iter it;
+		struct vmbus_gpa_buf b;
+
+		if (!pkt->gpa_ranges)
+			return -EBADMSG;
+		vmbus_gpa_iter_init(&it, pkt);
+		while (vmbus_gpa_iter_next(&it, &b) == 1) {
+			uint32_t left = b.len, off = b.offset, k = 0;
+
+			if (b.len > sizeof(ns->scratch) - len)
+				return -EBADMSG;
+			while (left) {
+				uint32_t chunk = VMBUS_HV_PAGE_SIZE - off;
+				void *src;
+
+				if (chunk > left)
+					chunk = left;
+				src = dev->bus->tp->ops->guest_mem(dev->bus->tp, dev, b.pfn[k], off,
+								   chunk);
+				if (!src)
+					return -EBADMSG; /* unreadable page numbers */
+				memcpy(ns->scratch + len, src, chunk);
+				len += chunk;
+				left -= chunk;
+				off = 0;
+				k++;
+			}
+		}
+	}
+	if (len == 0)
+		return -EBADMSG;
+	return (int64_t)len;
+}
+
+/* Checks one RNDIS_PACKET at @p (@avail bytes) and finds its frame. */
+static int parse_data_packet(const uint8_t *p, uint32_t avail, uint32_t *msg_len,
+			     const uint8_t **frame, uint32_t *frame_len, uint32_t *vlan_tci,
+			     bool *has_vlan)
+{
+	struct rndis_packet pk;
+	uint32_t body;
+
+	*has_vlan = false;
+	if (avail < sizeof(pk))
+		return -EBADMSG;
+	memcpy(&pk, p, sizeof(pk));
+	if (pk.type != RNDIS_MSG_PACKET || pk.len < sizeof(pk) || pk.len > avail)
+		return -EBADMSG;
+	body = pk.len - RNDIS_PACKET_OFFSET_BASE;
+	if (pk.oob_len || pk.oob_count || pk.vc_handle)
+		return -EBADMSG;
+	if (pk.data_len == 0 || pk.data_offset < RNDIS_PACKET_MIN_OFFSET || pk.data_offset > body ||
+	    pk.data_len > body - pk.data_offset)
+		return -EBADMSG;
+	if (pk.ppi_len) {
+		uint32_t off = pk.ppi_offset, end;
+
+		if (off < RNDIS_PACKET_MIN_OFFSET || off > body || pk.ppi_len > body - off)
+			return -EBADMSG;
+		end = off + pk.ppi_len;
+		while (off < end) {
+			struct rndis_ppi ppi;
+
+			if (end - off < sizeof(ppi))
+				return -EBADMSG;
+			memcpy(&ppi, p + RNDIS_PACKET_OFFSET_BASE + off, sizeof(ppi));
+			if (ppi.size < sizeof(ppi) || ppi.size > end - off ||
+			    ppi.offset < sizeof(ppi) || ppi.offset > ppi.size)
+				return -EBADMSG;
+			if ((ppi.type & RNDIS_PPI_TYPE_MASK) == RNDIS_PPI_8021Q &&
+			    !(ppi.type & RNDIS_PPI_INTERNAL) && ppi.size - ppi.offset >= 4) {
+				memcpy(vlan_tci, p + RNDIS_PACKET_OFFSET_BASE + off + ppi.offset, 4);
+				*has_vlan = true;
+			}
+			off += ppi.size;
+		}
+	}
+	*frame = p + RNDIS_PACKET_OFFSET_BASE + pk.data_offset;
+	*frame_len = pk.data_len;
+	*msg_len = pk.len;
+	return 0;
+}
+
+static void tx_completion(struct nsp_state *ns, struct hs_chan *ch, uint64_t tid, uint32_t status)
+{
+	uint64_t due = 0;
+
+	if (ns->fault == HS_FAULT_DROP_COMPLETIONS)
+		return;
+	if (ns->fault == HS_FAULT_DELAY_COMPLETIONS)
+		due = hs_now_ns() + ns->fault_arg * 1000000u;
+	else if (nsp_rndis_complete(ch, tid, status) != -EAGAIN)
+		return;
+	else
+		hs_chan_wait_tx(ch, 16 + 40 + 8 + 8); /* the ring is full: later */
+	/* nsp_rndis_pkt() stops reading before this can overflow */
+	ns->delayed[ns->ndelayed++] = (struct nsp_delayed){ .due_ns = due, .tid = tid,
+							   .queue = ch->subidx, .status = status };
+	ns->dev->timed_work = true;
+}
+
+/* More RNDIS packets in one message than the host announced (8) are
+ * taken up to this; beyond it the message fails. */
+#define NSP_MSG_FRAMES 64u
+
+struct nsp_txframe {
+	const uint8_t *data;
+	uint32_t len;
+	uint32_t tci;
+	bool has_vlan;
+};
+
+/* Data packets: one or more RNDIS_PACKETs, each a frame for the wire. */
+static int rndis_data(struct nsp_state *ns, struct hs_chan *ch, const struct vmbus_pkt *pkt,
+		      uint32_t len)
+{
+	struct nsp_queue *q = &ns->q[ch->subidx];
+	struct hs_wire *w = ns->dev->bus->wire;
+	struct nsp_txframe fr[NSP_MSG_FRAMES];
+	uint32_t off = 0, nframes = 0, status = NVSP_STATUS_SUCCESS, i;
+
+	/* parse all first: the wire takes all frames of the message or none */
+	while (off < len) {
+		uint32_t ml;
+
+		if (nframes == NSP_MSG_FRAMES ||
+		    parse_data_packet(ns->scratch + off, len - off, &ml, &fr[nframes].data,
+				      &fr[nframes].len, &fr[nframes].tci, &fr[nframes].has_vlan)) {
+			status = NVSP_STATUS_FAILURE;
+			break;
+		}
+		nframes++;
+		off += ml;
+	}
+	if (w && nframes && w->ops->room && !w->ops->room(w, ns->dev, nframes) &&
+	    nsp_rx_can_drain(ns)) {
+		q->held = true;
+		return -EAGAIN; /* the wire cannot take them yet: leave them in the ring */
+	}
+	for (i = 0; i < nframes; i++) {
+		const uint8_t *f = fr[i].data;
+		uint32_t fl = fr[i].len, tci = fr[i].tci;
+		uint8_t tagged[NSP_FRAME_MAX + 4];
+
+		if (fl < 14 || fl > ns->mtu) {
+			q->tx_errors++;
+			status = NVSP_STATUS_FAILURE;
+			continue;
+		}
+		if (fr[i].has_vlan) {
+			/* the host puts the tag from the PPI back into the frame:
+			 * 802.1Q order, priority 15..13, DEI 12, VLAN id 11..0 */
+			uint16_t t = (uint16_t)((tci & NDIS_VLAN_PRI_MASK) << 13 |
+						((tci & NDIS_VLAN_CFI) ? 0x1000 : 0) |
+						(tci & NDIS_VLAN_ID_MASK) >> NDIS_VLAN_ID_SHIFT);
+
+			memcpy(tagged, f, 12);
+			tagged[12] = 0x81;
+			tagged[13] = 0x00;
+			tagged[14] = (uint8_t)(t >> 8);
+			tagged[15] = (uint8_t)t;
+			memcpy(tagged + 16, f + 12, fl - 12);
+			f = tagged;
+			fl += 4;
+		}
+		q->tx_frames++;
+		q->tx_bytes += fl;
+		ns->tx_total++;
+		if (w)
+			w->ops->tx(w, ns->dev, f, fl);
+		if (ns->fault == HS_FAULT_RESCIND_TRAFFIC && ns->fault_arg && --ns->fault_arg == 0) {
+			ns->fault = HS_FAULT_NONE;
+			tx_completion(ns, ch, pkt->tid, status);
+			return 1; /* rescind now, from the poll */
+		}
+	}
+	if (status != NVSP_STATUS_SUCCESS)
+		q->tx_errors++;
+	if (pkt->flags & VMBUS_PKT_FLAG_COMPLETION_REQUESTED)
+		tx_completion(ns, ch, pkt->tid, status);
+	return 0;
+}
+
+int nsp_rndis_pkt(struct nsp_state *ns, struct hs_chan *ch, const struct vmbus_pkt *pkt,
+		  const struct nvsp_rndis_pkt *rp, bool malformed)
+{
+	bool wants = pkt->flags & VMBUS_PKT_FLAG_COMPLETION_REQUESTED;
+	int64_t len;
+	int ret;
+
+	if (!ns->rxbuf)
+		return -EPROTO; /* netvsp: an RNDIS packet before the receive buffer */
+	/* completions the guest has not made room for yet: stop reading
+	 * (netvsp stops at 1024 transmits in flight) */
+	if (ns->ndelayed >= NSP_TX_INFLIGHT) {
+		ns->q[ch->subidx].held = true;
+		return -EAGAIN;
+	}
+	if (rp->channel_type == NVSP_CHANNEL_CONTROL && !nsp_room_for(ch, NVSP_MSG_SIZE))
+		return -EAGAIN;
+	len = malformed ? -EBADMSG : gather(ns, pkt, rp);
+	if (len == -EPROTO)
+		return -EPROTO;
+	if (len < 0) {
+		if (wants && rp->channel_type == NVSP_CHANNEL_CONTROL)
+			nsp_rndis_complete(ch, pkt->tid, NVSP_STATUS_FAILURE);
+		else if (wants)
+			tx_completion(ns, ch, pkt->tid, NVSP_STATUS_FAILURE);
+		ns->q[ch->subidx].tx_errors++;
+		return 0;
+	}
+	if (rp->channel_type == NVSP_CHANNEL_CONTROL) {
+		if (ch->subidx != 0) {
+			/* netvsp: NotSupportedOnSubChannel */
+			if (wants)
+				nsp_rndis_complete(ch, pkt->tid, NVSP_STATUS_FAILURE);
+			return 0;
+		}
+		/* completed at once; the answer comes in a control slot */
+		if (wants)
+			nsp_rndis_complete(ch, pkt->tid, NVSP_STATUS_SUCCESS);
+		return nsp_rndis_control(ns, ns->scratch, (uint32_t)len);
+	}
+	ret = rndis_data(ns, ch, pkt, (uint32_t)len);
+	if (ret == 1) {
+		hs_log("%s: rescinding in the middle of traffic, as asked", ns->dev->guid);
+		ns->fault = HS_FAULT_RESCIND_TRAFFIC; /* the poll does it */
+		ns->fault_arg = 0;
+		return 0;
+	}
+	return ret;
+}
