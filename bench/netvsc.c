@@ -26,6 +26,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <genframe.h>
 #include <netvsc/netvsc.h>
 
 #include "bench.h"
@@ -120,28 +121,14 @@ static void on_rx(void *arg, const struct netvsc_rx_frame *f)
 	(void)f;
 }
 
+/* An IPv4/UDP frame of flow @flow, to the discard port, zero payload. */
 static void make_frame(uint8_t *f, uint32_t len, const uint8_t *mac, uint32_t flow)
 {
 	static const uint8_t peer[6] = { 0x02, 0, 0x5e, 0, 0, 1 };
 
 	memset(f, 0, len);
-	memcpy(f, peer, 6);
-	memcpy(f + 6, mac, 6);
-	f[12] = 0x08;
-	f[14] = 0x45;
-	f[16] = (uint8_t)((len - 14) >> 8);
-	f[17] = (uint8_t)(len - 14);
-	f[22] = 64;
-	f[23] = 17;
-	f[26] = 10;
-	f[29] = (uint8_t)flow;
-	f[30] = 10;
-	f[33] = 1;
-	f[34] = (uint8_t)(flow >> 8);
-	f[35] = (uint8_t)flow;
-	f[37] = 9;
-	f[38] = (uint8_t)((len - 34) >> 8);
-	f[39] = (uint8_t)(len - 34);
+	genframe_ipv4_udp(f, len, peer, mac, 10u << 24 | (flow & 0xff), 10u << 24 | 1u,
+			  (uint16_t)flow, 9);
 }
 
 static void *queue_thread(void *arg)

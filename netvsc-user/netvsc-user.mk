@@ -9,6 +9,7 @@ LIBNETVSC_SRCS := $(addprefix $(TOP)netvsc-user/src/,attach.c codec_ndis.c codec
 NETVSC_INCLUDE := -I$(TOP)netvsc-user/include
 LIBNETVSC_CPPFLAGS := $(NETVSC_INCLUDE) $(LIBVMBUS_INCLUDE) -I$(TOP)include
 
-NETVSC_USER_SRCS := $(addprefix $(TOP)netvsc-user/src/,main.c)
+NETVSC_USER_SRCS := $(addprefix $(TOP)netvsc-user/prog/,echo.c gen.c main.c output.c pcap.c \
+	send.c session.c tap.c)
 NETVSC_USER_CPPFLAGS := $(NETVSC_INCLUDE) $(LIBVMBUS_INCLUDE) -I$(TOP)include
 NETVSC_USER_LDLIBS := -lpthread

@@ -8,6 +8,7 @@
 #ifndef TESTS_SIM_NETVSC_UTIL_H
 #define TESTS_SIM_NETVSC_UTIL_H
 
+#include <genframe.h>
 #include <netvsc/netvsc.h>
 
 #include "harness.h"
@@ -38,20 +39,6 @@ struct nt {
 /* 14 Ethernet + 20 IPv4 + 8 UDP + 4 magic + 4 seq + 4 len, then the pattern. */
 #define NT_HDR 58u
 
-static inline uint16_t nt_csum(const uint8_t *p, size_t n)
-{
-	uint32_t s = 0;
-	size_t i;
-
-	for (i = 0; i + 1 < n; i += 2)
-		s += (uint32_t)p[i] << 8 | p[i + 1];
-	if (n & 1)
-		s += (uint32_t)p[n - 1] << 8;
-	while (s >> 16)
-		s = (s & 0xffff) + (s >> 16);
-	return (uint16_t)~s;
-}
-
 /*
  * A test frame of @len (>= NT_HDR) bytes from @src to @dst: IPv4/UDP on
  * ports derived from @flow (RSS hashes them), the magic, @seq, @len, then
@@ -61,38 +48,10 @@ static inline void nt_frame(uint8_t *f, uint32_t len, const uint8_t *src, const 
 			    uint32_t seq, uint32_t flow)
 {
 	uint32_t magic = NT_MAGIC, i;
-	uint16_t iplen = (uint16_t)(len - 14), udplen = (uint16_t)(len - 34);
-	uint16_t sport = (uint16_t)(10000 + flow * 7919 % 50000), dport = (uint16_t)(5000 + flow);
-	uint16_t c;
 
-	memcpy(f, dst, 6);
-	memcpy(f + 6, src, 6);
-	f[12] = 0x08;
-	f[13] = 0x00;
-	memset(f + 14, 0, 20);
-	f[14] = 0x45;
-	f[16] = (uint8_t)(iplen >> 8);
-	f[17] = (uint8_t)iplen;
-	f[22] = 64;
-	f[23] = 17;
-	f[26] = 10;
-	f[27] = 1;
-	f[28] = (uint8_t)(flow >> 8);
-	f[29] = (uint8_t)flow;
-	f[30] = 10;
-	f[31] = 2;
-	f[32] = 0;
-	f[33] = 1;
-	c = nt_csum(f + 14, 20);
-	f[24] = (uint8_t)(c >> 8);
-	f[25] = (uint8_t)c;
-	f[34] = (uint8_t)(sport >> 8);
-	f[35] = (uint8_t)sport;
-	f[36] = (uint8_t)(dport >> 8);
-	f[37] = (uint8_t)dport;
-	f[38] = (uint8_t)(udplen >> 8);
-	f[39] = (uint8_t)udplen;
-	f[40] = f[41] = 0; /* no UDP checksum */
+	genframe_ipv4_udp(f, len, dst, src, 10u << 24 | 1u << 16 | (flow & 0xffff),
+			  10u << 24 | 2u << 16 | 1u, (uint16_t)(10000 + flow * 7919 % 50000),
+			  (uint16_t)(5000 + flow));
 	memcpy(f + 42, &magic, 4);
 	memcpy(f + 46, &seq, 4);
 	memcpy(f + 50, &len, 4);

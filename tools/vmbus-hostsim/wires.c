@@ -21,12 +21,9 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-#include "hostsim.h"
+#include <genframe.h>
 
-/* The payload gen frames carry: ethertype 0x88b5 (local experimental),
- * then a magic, a sequence number and a pattern derived from it. */
-#define GEN_ETHERTYPE 0x88b5
-#define GEN_MAGIC 0x474d4256u /* "VBMG" */
+#include "hostsim.h"
 
 static bool each_dev_has_room(struct hs_bus *bus, struct hs_dev *except, unsigned int frames)
 {
@@ -79,7 +76,9 @@ struct gen {
 	uint64_t sent;
 	uint64_t start_ns;
 	uint8_t frame[9220];
-	uint8_t pattern[256 + 9220]; /* byte i is i mod 256 */
+	/* byte i is byte i of gen frame 0, so a frame's payload is a copy
+	 * from where its sequence number shifts the pattern to */
+	uint8_t pattern[256 + 9220];
 };
 
 static int gen_open(struct hs_wire *w, const char *arg)
@@ -94,8 +93,8 @@ static int gen_open(struct hs_wire *w, const char *arg)
 		hs_log("gen: frame size %u is not within 64..9014", w->bus->opts.gen_size);
 		return -EINVAL;
 	}
-	for (size_t i = 0; i < sizeof(g->pattern); i++)
-		g->pattern[i] = (uint8_t)i;
+	for (uint32_t i = 0; i < sizeof(g->pattern); i++)
+		g->pattern[i] = genframe_host_byte(0, i);
 	w->priv = g;
 	return 0;
 }
@@ -120,19 +119,13 @@ static void gen_poll(struct hs_wire *w)
 			allowed = (now - g->start_ns) * bus->opts.gen_rate / 1000000000u + 1;
 		while (g->sent < allowed && burst < 256 && hs_nic_rx_room(dev, 1) &&
 		       (!bus->opts.gen_count || g->sent < bus->opts.gen_count)) {
-			uint32_t len = bus->opts.gen_size, magic = GEN_MAGIC;
+			uint32_t len = bus->opts.gen_size;
 			uint8_t *f = g->frame;
 
-			memcpy(f, hs_nic_mac(dev), 6);
-			memset(f + 6, 0, 6);
-			f[6] = 0x02; /* a locally administered "host" address */
-			f[11] = 0x01;
-			f[12] = GEN_ETHERTYPE >> 8;
-			f[13] = GEN_ETHERTYPE & 0xff;
-			memcpy(f + 14, &magic, 4);
-			memcpy(f + 18, &g->sent, 8);
-			/* byte k is (sequence + k) mod 256 */
-			memcpy(f + 26, g->pattern + (uint8_t)(g->sent + 26), len - 26);
+			genframe_host_header(f, hs_nic_mac(dev), g->sent);
+			memcpy(f + GENFRAME_HOST_HDR,
+			       g->pattern + (uint8_t)(g->sent + GENFRAME_HOST_HDR),
+			       len - GENFRAME_HOST_HDR);
 			if (hs_nic_rx(dev, f, len))
 				break;
 			g->sent++;
