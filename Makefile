@@ -74,15 +74,23 @@ $(HOSTSIM_OBJS): OBJ_CPPFLAGS := $(HOSTSIM_CPPFLAGS)
 PROGRAMS := $(HOSTSIM) $(NETVSC_USER)
 
 # --- tests and benchmarks ----------------------------------------------------
-# Tests may include any component's headers, private ones too.
+# Tests may include any component's headers, private ones too.  Their
+# helpers are compiled once, into a library every test program links.
 TEST_CPPFLAGS := $(LIBNETVSC_CPPFLAGS) -Inetvsc-user/src -Itests -Itests/sim
+TEST_HELPER_SRCS := tests/fixture_tree.c tests/unit/codec_util.c tests/sim/harness.c tests/sim/guest.c \
+	tests/sim/netvsc_util.c
+TEST_HELPER_OBJS := $(TEST_HELPER_SRCS:%.c=$(B)/%.o)
+TEST_HELPERS_A := $(B)/tests/libhelpers.a
+$(TEST_HELPER_OBJS): OBJ_CPPFLAGS := $(TEST_CPPFLAGS)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/unit/%)
 SIM_SRCS := $(wildcard tests/sim/test_*.c)
 SIM_BINS := $(SIM_SRCS:tests/sim/%.c=$(B)/tests/sim/%)
 BENCH_CPPFLAGS := $(NETVSC_INCLUDE) $(LIBVMBUS_INCLUDE) -Iinclude
-BENCH_SRCS := $(wildcard bench/*.c)
+BENCH_SRCS := bench/netvsc.c bench/ring.c
 BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(B)/bench/%)
+BENCH_HELPER_OBJS := $(B)/bench/bench.o
+$(BENCH_HELPER_OBJS): OBJ_CPPFLAGS := $(BENCH_CPPFLAGS)
 TEST_LDLIBS := -lcmocka -lpthread
 
 .PHONY: all lib programs tests benches check fuzz check-kernel check-version demo bench kmod install clean deps
@@ -131,20 +139,27 @@ check-version:
 	@grep -q '^VMBUS_$(V_MAJOR)\.$(V_MINOR) {' $(LIBMAP) || \
 		{ echo "$(LIBMAP) has no node VMBUS_$(V_MAJOR).$(V_MINOR) for version $(VERSION)"; exit 1; }
 
+$(TEST_HELPERS_A): $(TEST_HELPER_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@
+	ar rcs $@ $^
+
 # Test programs and benchmarks: one source each, linked with the libraries.
+TEST_LIBS := $(TEST_HELPERS_A) $(LIBNETVSC_A) $(LIBVMBUS_A)
 $(B)/tests/unit/% $(B)/tests/sim/%: OBJ_CPPFLAGS := $(TEST_CPPFLAGS)
-$(B)/tests/unit/%: tests/unit/%.c $(LIBNETVSC_A) $(LIBVMBUS_A)
+$(B)/tests/unit/%: tests/unit/%.c $(TEST_LIBS)
 	@mkdir -p $(dir $@)
-	$(COMPILE) -MMD -MP $(LDFLAGS) $< -o $@ $(LIBNETVSC_A) $(LIBVMBUS_A) $(TEST_LDLIBS)
+	$(COMPILE) -MMD -MP $(LDFLAGS) $< -o $@ $(TEST_LIBS) $(TEST_LDLIBS)
 
-$(B)/tests/sim/%: tests/sim/%.c $(LIBNETVSC_A) $(LIBVMBUS_A)
+$(B)/tests/sim/%: tests/sim/%.c $(TEST_LIBS)
 	@mkdir -p $(dir $@)
-	$(COMPILE) -MMD -MP $(LDFLAGS) $< -o $@ $(LIBNETVSC_A) $(LIBVMBUS_A) $(TEST_LDLIBS)
+	$(COMPILE) -MMD -MP $(LDFLAGS) $< -o $@ $(TEST_LIBS) $(TEST_LDLIBS)
 
-$(B)/bench/%: OBJ_CPPFLAGS := $(BENCH_CPPFLAGS)
-$(B)/bench/%: bench/%.c $(LIBNETVSC_A) $(LIBVMBUS_A)
+$(BENCH_BINS): OBJ_CPPFLAGS := $(BENCH_CPPFLAGS)
+$(BENCH_BINS): $(B)/bench/%: bench/%.c $(BENCH_HELPER_OBJS) $(LIBNETVSC_A) $(LIBVMBUS_A)
 	@mkdir -p $(dir $@)
-	$(COMPILE) -MMD -MP $(LDFLAGS) $< -o $@ $(LIBNETVSC_A) $(LIBVMBUS_A) -lpthread
+	$(COMPILE) -MMD -MP $(LDFLAGS) $< -o $@ $(BENCH_HELPER_OBJS) $(LIBNETVSC_A) $(LIBVMBUS_A) \
+		-lpthread
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
 

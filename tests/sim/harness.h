@@ -36,189 +36,22 @@ struct sim {
 	char log[PATH_MAX];
 };
 
-static inline const char *sim_binary(void)
-{
-	const char *b = getenv("VMBUS_HOSTSIM");
-
-	return b ? b : "build/san/bin/vmbus-hostsim";
-}
-
-static inline int64_t sim_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+const char *sim_binary(void);
+int64_t sim_now_ms(void);
 
 /* Runs @argv (NULL-terminated) and captures its stdout; returns the exit status. */
-static inline int sim_run(char *const argv[], char *out, size_t outlen)
-{
-	int p[2], status;
-	size_t len = 0;
-	ssize_t n;
-	pid_t pid;
-
-	if (pipe(p))
-		return -1;
-	fflush(NULL); /* the child must not print our buffered output again */
-	pid = fork();
-	if (pid == 0) {
-		dup2(p[1], 1);
-		close(p[0]);
-		close(p[1]);
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	close(p[1]);
-	while (out && len + 1 < outlen && (n = read(p[0], out + len, outlen - 1 - len)) > 0)
-		len += (size_t)n;
-	if (out)
-		out[len] = '\0';
-	close(p[0]);
-	if (waitpid(pid, &status, 0) != pid)
-		return -1;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
-}
+int sim_run(char *const argv[], char *out, size_t outlen);
 
 /* Starts the simulator with @extra options (NULL-terminated); -errno or 0. */
-static inline int sim_start(struct sim *s, ...)
-{
-	char *argv[64];
-	int argc = 0, p[2], nlines = 0, want = 1;
-	char line[128];
-	size_t llen = 0;
-	const char *a;
-	va_list ap;
-
-	memset(s, 0, sizeof(*s));
-	snprintf(s->root, sizeof(s->root), "/tmp/vmbus-sim-XXXXXX");
-	if (!mkdtemp(s->root))
-		return -errno;
-	snprintf(s->log, sizeof(s->log), "%s.log", s->root);
-	argv[argc++] = (char *)sim_binary();
-	argv[argc++] = "--root";
-	argv[argc++] = s->root;
-	/* VMBUS_HOSTSIM_VERBOSE=1: log every protocol step, keep the log */
-	if (getenv("VMBUS_HOSTSIM_VERBOSE"))
-		argv[argc++] = "-v";
-	va_start(ap, s);
-	while ((a = va_arg(ap, const char *)) && argc < 62) {
-		if (!strcmp(a, "--nic"))
-			want = -1; /* read the count from the next argument */
-		else if (want == -1)
-			want = atoi(a);
-		argv[argc++] = (char *)a;
-	}
-	va_end(ap);
-	argv[argc] = NULL;
-	if (pipe(p))
-		return -errno;
-	fflush(NULL);
-	s->pid = fork();
-	if (s->pid == 0) {
-		int lfd = open(s->log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-
-		dup2(p[1], 1);
-		if (lfd >= 0)
-			dup2(lfd, 2);
-		close(p[0]);
-		close(p[1]);
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	close(p[1]);
-	/* ready when every GUID is printed */
-	while (nlines < want) {
-		char c;
-
-		if (read(p[0], &c, 1) != 1)
-			break;
-		if (c != '\n') {
-			if (llen < sizeof(line) - 1)
-				line[llen++] = c;
-			continue;
-		}
-		line[llen] = '\0';
-		if (nlines < SIM_MAX_DEVS && llen == VMBUS_GUID_STRLEN - 1)
-			memcpy(s->guid[nlines], line, VMBUS_GUID_STRLEN);
-		nlines++;
-		llen = 0;
-	}
-	close(p[0]);
-	s->ndevs = nlines;
-	return nlines == want ? 0 : -EIO;
-}
+int sim_start(struct sim *s, ...);
 
 /* The control command @cmd... (NULL-terminated); output in @out. */
-static inline int sim_ctl(struct sim *s, char *out, size_t outlen, ...)
-{
-	char *argv[16];
-	int argc = 0;
-	const char *a;
-	va_list ap;
-
-	argv[argc++] = (char *)sim_binary();
-	argv[argc++] = "ctl";
-	argv[argc++] = "--root";
-	argv[argc++] = s->root;
-	va_start(ap, outlen);
-	while ((a = va_arg(ap, const char *)) && argc < 15)
-		argv[argc++] = (char *)a;
-	va_end(ap);
-	argv[argc] = NULL;
-	return sim_run(argv, out, outlen);
-}
+int sim_ctl(struct sim *s, char *out, size_t outlen, ...);
 
 /* Polls "stats" until it contains @needle, for at most @ms. */
-static inline bool sim_wait_stats(struct sim *s, const char *needle, int ms)
-{
-	int64_t end = sim_now_ms() + ms;
-	char out[65536];
-
-	do {
-		if (sim_ctl(s, out, sizeof(out), "stats", NULL) == 0 && strstr(out, needle))
-			return true;
-		usleep(2000); /* polling a condition, bounded by @ms */
-	} while (sim_now_ms() < end);
-	fprintf(stderr, "stats never showed \"%s\":\n%s\n", needle, out);
-	return false;
-}
+bool sim_wait_stats(struct sim *s, const char *needle, int ms);
 
 /* Stops the simulator; returns its exit status (0 expected) and removes the root. */
-static inline int sim_stop(struct sim *s)
-{
-	char cmd[2 * PATH_MAX + 32];
-	struct stat st;
-	int status = -1, rc;
-
-	if (s->pid > 0) {
-		kill(s->pid, SIGTERM);
-		waitpid(s->pid, &status, 0);
-		s->pid = 0;
-	}
-	rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-	/* it removes what it built */
-	snprintf(cmd, sizeof(cmd), "%s/sys", s->root);
-	if (stat(cmd, &st) == 0)
-		rc = rc ? rc : 200;
-	if (rc) {
-		FILE *f = fopen(s->log, "r");
-		char line[512];
-
-		fprintf(stderr, "vmbus-hostsim exited with %d; its log:\n", rc);
-		while (f && fgets(line, sizeof(line), f))
-			fputs(line, stderr);
-		if (f)
-			fclose(f);
-	}
-	if (getenv("VMBUS_HOSTSIM_VERBOSE"))
-		fprintf(stderr, "vmbus-hostsim log kept: %s\n", s->log);
-	snprintf(cmd, sizeof(cmd), getenv("VMBUS_HOSTSIM_VERBOSE") ? "rm -rf '%s'" : "rm -rf '%s' '%s'",
-		 s->root, s->log);
-	if (strncmp(s->root, "/tmp/vmbus-sim-", 15) == 0 && system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", s->root);
-	return rc;
-}
+int sim_stop(struct sim *s);
 
 #endif /* TESTS_SIM_HARNESS_H */

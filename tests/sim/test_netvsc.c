@@ -18,7 +18,7 @@
 
 static void test_attach_info_detach(void **state)
 {
-	struct nt *t = live = nt_new(NULL);
+	struct nt *t = nt_live = nt_new(NULL);
 	struct netvsc_info in = { .sz = sizeof(in) };
 	char out[65536], mac[32];
 
@@ -111,7 +111,7 @@ static void echo_round(struct nt *t, unsigned int q, uint32_t first, uint32_t n,
 }
 
 /*
- * The size rule (netvsc.h, Conventions) against a live device: older,
+ * The size rule (netvsc.h, Conventions) against a nt_live device: older,
  * smaller structs in heap blocks of exactly their size (AddressSanitizer
  * sees any byte read or written beyond them), newer ones with an unknown
  * tail that is zero (accepted, or zeroed on output) or not (refused).
@@ -170,7 +170,7 @@ static void echo_one(struct netvsc_dev *nd, const uint8_t *mac)
 
 static void test_struct_sizes(void **state)
 {
-	struct nt *t = live = nt_new(NULL);
+	struct nt *t = nt_live = nt_new(NULL);
 	struct opts_v0 *o0 = malloc(sizeof(*o0));
 	struct ops_v0 *ops0 = malloc(sizeof(*ops0));
 	struct info_v0 *in0 = malloc(sizeof(*in0));
@@ -273,7 +273,7 @@ static void test_struct_sizes(void **state)
 
 static void test_echo_traffic(void **state)
 {
-	struct nt *t = live = nt_new(NULL);
+	struct nt *t = nt_live = nt_new(NULL);
 	struct netvsc_queue_stats st = { .sz = sizeof(st) };
 
 	(void)state;
@@ -301,7 +301,7 @@ static void test_echo_traffic(void **state)
 /* The pull-style receive: frames stay valid until the next call. */
 static void test_recv_array(void **state)
 {
-	struct nt *t = live = nt_new(NULL);
+	struct nt *t = nt_live = nt_new(NULL);
 	struct netvsc_rx_frame fr[NETVSC_RECV_MAX];
 	int64_t end;
 	uint32_t got = 0, i, seq = 0;
@@ -342,7 +342,7 @@ static bool frames_on_every_queue(struct nt *t, const void *arg)
 /* Four queues: subchannels, RSS; traffic sent on and received from each. */
 static void test_multi_queue(void **state)
 {
-	struct nt *t = live = nt_new(NULL);
+	struct nt *t = nt_live = nt_new(NULL);
 	struct netvsc_queue_stats st = { .sz = sizeof(st) };
 	char out[65536], needle[64];
 	uint64_t want = 4 * 600;
@@ -385,7 +385,7 @@ static void test_multi_queue(void **state)
 static void test_queues_capped_by_host(void **state)
 {
 	const char *o[] = { "--queues", "2", NULL };
-	struct nt *t = live = nt_new_opts(o);
+	struct nt *t = nt_live = nt_new_opts(o);
 
 	(void)state;
 	nt_attach(t, 8, 0);
@@ -398,7 +398,7 @@ static void test_queues_capped_by_host(void **state)
 static void test_mtu_9000(void **state)
 {
 	static const uint8_t peer[6] = { 0x02, 0, 0, 0, 0, 0x99 };
-	struct nt *t = live = nt_new(NULL);
+	struct nt *t = nt_live = nt_new(NULL);
 	struct vmbus_dma *dma;
 	struct vmbus_gpa_buf buf = { 0 };
 	uint64_t pfns[8], want;
@@ -449,7 +449,7 @@ static void test_mtu_9000(void **state)
 static void test_mtu_capped_by_host(void **state)
 {
 	const char *o[] = { "--mtu-max", "4000", NULL };
-	struct nt *t = live = nt_new_opts(o);
+	struct nt *t = nt_live = nt_new_opts(o);
 
 	(void)state;
 	nt_attach(t, 1, 9000);
@@ -467,7 +467,7 @@ static bool link_is(struct nt *t, const void *arg)
 
 static void test_link_down_up(void **state)
 {
-	struct nt *t = live = nt_new(NULL);
+	struct nt *t = nt_live = nt_new(NULL);
 	char out[4096];
 	int want = 1;
 
@@ -492,7 +492,7 @@ static void test_link_down_up(void **state)
 /* A link that is down at attach is reported down (the host answers the query). */
 static void test_link_down_at_attach(void **state)
 {
-	struct nt *t = live = nt_new(NULL);
+	struct nt *t = nt_live = nt_new(NULL);
 	char out[4096];
 
 	(void)state;
@@ -509,7 +509,7 @@ static bool keepalive_back(struct nt *t, const void *arg)
 
 static void test_keepalive(void **state)
 {
-	struct nt *t = live = nt_new(NULL);
+	struct nt *t = nt_live = nt_new(NULL);
 	int want = 1;
 
 	(void)state;
@@ -526,7 +526,7 @@ static void test_keepalive(void **state)
 /* Older protocol versions: NDIS 6.1 up to NVSP 4, no NDIS_CONFIG at NVSP 1. */
 static void test_older_versions(void **state)
 {
-	struct nt *t = live = nt_new(NULL);
+	struct nt *t = nt_live = nt_new(NULL);
 	uint32_t first = 0;
 	static const struct {
 		uint32_t nvsp;
@@ -563,7 +563,7 @@ static void test_older_versions(void **state)
 static void test_back_pressure_small_ring(void **state)
 {
 	const char *o[] = { "--ring-size", "16384", NULL };
-	struct nt *t = live = nt_new_opts(o);
+	struct nt *t = nt_live = nt_new_opts(o);
 	struct netvsc_queue_stats st = { .sz = sizeof(st) };
 
 	(void)state;
@@ -579,7 +579,7 @@ static void test_back_pressure_small_ring(void **state)
 static void test_vlan(void **state)
 {
 	static const uint8_t peer[6] = { 0x02, 0, 0, 0, 0, 0x99 };
-	struct nt *t = live = nt_new(NULL);
+	struct nt *t = nt_live = nt_new(NULL);
 	struct netvsc_tx_meta m = { .flags = NETVSC_TX_VLAN, .vlan_tci = 0x2064 };
 	uint8_t f[600], tagged[604];
 	uint64_t want = 2;
@@ -602,7 +602,7 @@ static void test_vlan(void **state)
 	assert_int_equal(t->rx_vlan, 2);
 	assert_int_equal(t->last_vlan, 0x3007);
 	nt_free(t);
-	live = NULL;
+	nt_live = NULL;
 
 	/* on the wire, each tag is where 802.1Q puts it, in its order */
 	{
@@ -614,7 +614,7 @@ static void test_vlan(void **state)
 
 		snprintf(path, sizeof(path), "/tmp/netvsc-vlan-%d.pcap", (int)getpid());
 		snprintf(spec, sizeof(spec), "pcap:%s", path);
-		t = live = nt_new_opts(o);
+		t = nt_live = nt_new_opts(o);
 		nt_attach(t, 1, 0);
 		nt_frame(f, sizeof(f), t->info.mac, peer, 1, 0);
 		assert_int_equal(netvsc_send(t->nd, 0, f, sizeof(f), &m, 0), 0);
@@ -666,7 +666,7 @@ static long sim_cpu_ticks(struct sim *sim)
 /* An idle guest costs the host nothing: it sleeps until signalled. */
 static void test_idle_host_sleeps(void **state)
 {
-	struct nt *t = live = nt_new(NULL);
+	struct nt *t = nt_live = nt_new(NULL);
 	long before, used;
 	int64_t end;
 
@@ -704,7 +704,7 @@ static bool host_completed(struct nt *t, const void *arg)
 static void test_echo_beyond_receive_slots(void **state)
 {
 	const char *o[] = { "--recv-buf", "1048576", NULL };
-	struct nt *t = live = nt_new_opts(o);
+	struct nt *t = nt_live = nt_new_opts(o);
 	static const uint8_t peer[6] = { 0x02, 0, 0, 0, 0, 0x99 };
 	struct netvsc_txbuf b[64];
 	uint8_t f[64][64];
@@ -753,7 +753,7 @@ static void test_no_frame_lost_at_attach(void **state)
 
 	(void)state;
 	for (round = 0; round < 3; round++) {
-		struct nt *t = live = nt_new_opts(o);
+		struct nt *t = nt_live = nt_new_opts(o);
 
 		nt_attach(t, 1, 0);
 		assert_int_equal(nt_pump(t, others_in, &want, NT_WAIT_MS), 0);
@@ -761,7 +761,7 @@ static void test_no_frame_lost_at_attach(void **state)
 		assert_int_equal(st.rx_drops, 0);
 		assert_true(st.rx_packets == 3000);
 		assert_int_equal(nt_free(t), 0);
-		live = NULL;
+		nt_live = NULL;
 	}
 }
 

@@ -50,7 +50,7 @@ static int traffic_until_error(struct nt *t, int ms)
 /* The host corrupts its ring index, or writes a bad descriptor: -EPROTO. */
 static void corrupt_ring(const char *fault)
 {
-	struct nt *t = live = nt_new(NULL);
+	struct nt *t = nt_live = nt_new(NULL);
 	char out[4096];
 	int ret;
 
@@ -87,7 +87,7 @@ static void test_fault_bad_descriptor(void **state)
  * the rest goes on. */
 static void test_fault_bad_xfer_range(void **state)
 {
-	struct nt *t = live = nt_new(NULL);
+	struct nt *t = nt_live = nt_new(NULL);
 	struct netvsc_queue_stats st = { .sz = sizeof(st) };
 	char out[65536];
 	uint64_t want;
@@ -114,7 +114,7 @@ static void test_fault_bad_xfer_range(void **state)
 /* A receive whose RNDIS message claims more than its range: skipped. */
 static void test_fault_truncated_rndis(void **state)
 {
-	struct nt *t = live = nt_new(NULL);
+	struct nt *t = nt_live = nt_new(NULL);
 	struct netvsc_queue_stats st = { .sz = sizeof(st) };
 	char out[4096];
 	uint64_t want = 100;
@@ -143,7 +143,7 @@ static bool tx_completed(struct nt *t, const void *arg)
 /* Slow completions: nothing lost, everything completed in the end. */
 static void test_fault_delay_completions(void **state)
 {
-	struct nt *t = live = nt_new(NULL);
+	struct nt *t = nt_live = nt_new(NULL);
 	struct netvsc_queue_stats st = { .sz = sizeof(st) };
 	char out[4096];
 	uint64_t want = 3000;
@@ -169,7 +169,7 @@ static void test_fault_delay_completions(void **state)
 static void test_fault_drop_completions(void **state)
 {
 	static const uint8_t peer[6] = { 0x02, 0, 0, 0, 0, 0x99 };
-	struct nt *t = live = nt_new(NULL);
+	struct nt *t = nt_live = nt_new(NULL);
 	struct netvsc_queue_stats st = { .sz = sizeof(st) };
 	char out[4096];
 	uint8_t f[128];
@@ -206,7 +206,7 @@ static void test_fault_drop_completions(void **state)
 
 static void test_fault_rescind_in_traffic(void **state)
 {
-	struct nt *t = live = nt_new(NULL);
+	struct nt *t = nt_live = nt_new(NULL);
 	char out[4096];
 
 	(void)state;
@@ -229,7 +229,7 @@ static void test_fault_rescind_in_traffic(void **state)
  */
 static void test_rescind_100_times(void **state)
 {
-	struct nt *t = live = nt_new(NULL);
+	struct nt *t = nt_live = nt_new(NULL);
 	char out[4096], n[16];
 	int round;
 
@@ -262,7 +262,7 @@ static void test_rescind_100_times(void **state)
 /* A host that stops answering: the attach gives up with a clear message. */
 static void test_host_silent(void **state)
 {
-	struct nt *t = live = nt_new(NULL);
+	struct nt *t = nt_live = nt_new(NULL);
 	struct vmbus_dev_opts vo = { .sz = sizeof(vo) };
 	struct vmbus_device *raw;
 	uint8_t bad[NVSP_MSG_SIZE] = { 0 };
@@ -286,7 +286,7 @@ static void test_host_silent(void **state)
 
 static void test_attach_errors(void **state)
 {
-	struct nt *t = live = nt_new(NULL);
+	struct nt *t = nt_live = nt_new(NULL);
 	struct netvsc_opts o = { .sz = sizeof(o), .root = t->sim.root, .errbuf = t->err,
 				 .errbuf_len = sizeof(t->err) };
 	struct netvsc_dev *nd = (void *)1;
