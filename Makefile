@@ -55,6 +55,7 @@ HOSTSIM_OBJS := $(HOSTSIM_SRCS:%.c=$(B)/%.o)
 HOSTSIM := $(B)/bin/vmbus-hostsim
 NETVSC_USER := $(B)/bin/netvsc-user
 PROGRAMS := $(HOSTSIM) $(NETVSC_USER)
+include tools/tools.mk
 # the kernel transport speaks the vmbus_sim test module's ABI
 $(HOSTSIM_OBJS): ALL_CFLAGS += -Itests/kernel/vmbus_sim/uapi
 
@@ -144,6 +145,7 @@ check: deps
 	VMBUS_HOSTSIM=build/san/bin/vmbus-hostsim tests/run-unit build/san/tests/sim
 	tests/net/run build/san/bin || [ $$? -eq 77 ]
 	tests/check-install
+	$(MAKE) VARIANT=san tools-tests && tests/tools/run build/san
 	FUZZ_TIME=$(FUZZ_TIME) tests/fuzz/run
 	tests/kernel/run --driver uio_hv_generic
 	tests/kernel/run --driver hv_uio
