@@ -85,9 +85,33 @@ VMBUS_API int vmbus_ring_inspect(const void *mem, size_t size, size_t hdr_size,
 	/* the next record, if a whole descriptor is there */
 	if (s.bytes_to_read >= DESC_SIZE) {
 		const uint8_t *data = (const uint8_t *)mem + hdr_size;
+		unsigned int tries;
 
-		copy_wrapped(data, dsize, r, &s.next, DESC_SIZE);
-		s.has_packet = true;
+		/*
+		 * The bytes between read_index and write_index are published
+		 * and stay as they are until the reader moves on; if it moved
+		 * while we copied, the copy may be of reused space: take a
+		 * fresh look (a few times; a ring this busy is shown as is).
+		 */
+		for (tries = 0;; tries++) {
+			copy_wrapped(data, dsize, r, &s.next, DESC_SIZE);
+			if (load_once(&h->read_index) == r || tries == 8)
+				break;
+			r = load_once(&h->read_index);
+			w = load_once(&h->write_index);
+			if (w >= dsize || r >= dsize || (w | r) % VMBUS_RING_ALIGN)
+				break;
+			s.write_index = w;
+			s.read_index = r;
+			s.bytes_to_write = w >= r ? dsize - (w - r) : r - w;
+			s.bytes_to_read = dsize - s.bytes_to_write;
+			if (s.bytes_to_read < DESC_SIZE)
+				break;
+		}
+		s.has_packet = s.bytes_to_read >= DESC_SIZE && w < dsize && r < dsize &&
+			       !((w | r) % VMBUS_RING_ALIGN);
+	}
+	if (s.has_packet) {
 		len = (uint32_t)s.next.len8 * 8u;
 		if (s.next.offset8 < VMBUS_PKT_MIN_OFFSET8)
 			s.packet_problem = "offset8 is below 2 (the descriptor's own size)";
@@ -97,7 +121,7 @@ VMBUS_API int vmbus_ring_inspect(const void *mem, size_t size, size_t hdr_size,
 			s.packet_problem = "len8 is beyond the bytes written";
 		if (s.packet_problem)
 			ret = -EPROTO;
-	} else if (s.bytes_to_read) {
+	} else if (s.bytes_to_read && s.bytes_to_read < DESC_SIZE) {
 		s.problem = "fewer bytes written than a packet descriptor";
 		ret = -EPROTO;
 	}
