@@ -20,7 +20,12 @@ $(B)/tests/tools/%: tests/tools/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -MMD -MP $< -o $@ $(SAN_LDFLAGS) $(LDFLAGS)
 
-tools-tests: $(BUS_TOOL_BINS) $(TOOLS_TEST_BINS)
+# the library calls under the tools (cmocka)
+$(B)/tests/tools-unit/scan: tests/tools/unit-scan.c $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -MMD -MP $< -o $@ $(LIB_A) $(SAN_LDFLAGS) $(LDFLAGS) -lcmocka $(LDLIBS_COMMON)
+
+tools-tests: $(BUS_TOOL_BINS) $(TOOLS_TEST_BINS) $(B)/tests/tools-unit/scan $(HOSTSIM) $(NETVSC_USER)
 
 # --- install: root tools in SBINDIR, man pages, the service unit -------------
 SBINDIR ?= $(PREFIX)/sbin

@@ -56,8 +56,10 @@ VMBUS_API int vmbus_ring_inspect(const void *mem, size_t size, size_t hdr_size,
 	memset(&s, 0, sizeof(s));
 	dsize = (uint32_t)(size - hdr_size);
 	s.data_size = dsize;
-	s.write_index = w = load_once(&h->write_index);
+	/* read_index first: it never passes write_index, so a write_index read
+	 * after it covers every byte from read_index on (both may move) */
 	s.read_index = r = load_once(&h->read_index);
+	s.write_index = w = load_once(&h->write_index);
 	s.interrupt_mask = load_once(&h->interrupt_mask);
 	s.pending_send_sz = load_once(&h->pending_send_sz);
 	s.feature_bits = load_once(&h->feature_bits);

@@ -13,6 +13,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -88,6 +89,23 @@ int scan_ctx_init(struct scan_ctx *c, const struct vmbus_scan_opts *opts)
 /* sysfs attributes                                                          */
 /* ------------------------------------------------------------------------ */
 
+/* Whether the file holds nothing but white space. */
+static bool blank_file(const char *path)
+{
+	char buf[64];
+	ssize_t n, i;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf));
+	close(fd);
+	for (i = 0; i < n; i++)
+		if (buf[i] != '\n' && buf[i] != ' ')
+			return false;
+	return n >= 0 && n < (ssize_t)sizeof(buf);
+}
+
 /* Reads @dir/@name; -ENOENT for a missing file, "" for an empty one. */
 static int attr_read(struct scan_ctx *c, const char *who, const char *dir, const char *name,
 		     char *buf, size_t len)
@@ -100,10 +118,8 @@ static int attr_read(struct scan_ctx *c, const char *who, const char *dir, const
 				 name);
 	n = vmbus_read_file(path, buf, len);
 	if (n == -EBADMSG) {
-		struct stat st;
-
 		/* empty is a value (driver_override cleared on some kernels) */
-		if (stat(path, &st) == 0 && st.st_size == 0) {
+		if (blank_file(path)) {
 			buf[0] = '\0';
 			return 0;
 		}

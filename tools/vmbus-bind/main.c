@@ -257,6 +257,31 @@ static int set_override(struct ctx *c, const char *drv)
 	return sysfs_write(c, path, text, drv[0] ? "set driver_override" : "clear driver_override");
 }
 
+/*
+ * A bind that failed half way: put back the override and, if the device
+ * was left without a driver, its previous driver, so that a failure never
+ * leaves a NIC without its interface.  Best effort; says what it did.
+ */
+static void rollback(struct ctx *c, const struct state *st)
+{
+	char path[PATH_MAX];
+
+	if (c->dry_run || refresh(c))
+		return;
+	set_override(c, st->prev_override);
+	if (!c->dev.driver[0] && st->prev_driver[0] &&
+	    bus_path(c, path, sizeof(path), "drivers/%s/bind", st->prev_driver) &&
+	    !sysfs_write(c, path, c->guid, "give the device back after the failure") &&
+	    !wait_driver(c, st->prev_driver))
+		warn(c, "the device is back with %s", st->prev_driver);
+	refresh(c);
+	if (!strcmp(c->dev.driver, st->prev_driver))
+		state_remove(c);
+	else
+		warn(c, "the device is left with %s; vmbus-bind --restore retries giving it back",
+		     c->dev.driver[0] ? c->dev.driver : "no driver");
+}
+
 static int do_bind(struct ctx *c, const char *drv, bool persist, bool if_needed)
 {
 	struct state st;
@@ -289,8 +314,10 @@ static int do_bind(struct ctx *c, const char *drv, bool persist, bool if_needed)
 	if ((rc = state_write(c, &st)))
 		return rc;
 
-	if ((rc = set_override(c, drv)) || (rc = release(c)) || (rc = attach(c, drv)))
+	if ((rc = set_override(c, drv)) || (rc = release(c)) || (rc = attach(c, drv))) {
+		rollback(c, &st);
 		return rc;
+	}
 	if (c->dry_run) {
 		say(c, "dry run: nothing was changed");
 		return EXIT_OK;
