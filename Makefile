@@ -15,7 +15,7 @@ VARIANT ?= rel
 B := build/$(VARIANT)
 
 include cflags.mk
-BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -g -fPIC $(WARN) -Ilibvmbus/include
+BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -g -fPIC $(WARN) -Ilibvmbus/include -Iinclude
 ifeq ($(VARIANT),san)
 OPT_CFLAGS := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
 	-fno-sanitize-recover=all

@@ -148,7 +148,7 @@ static void *queue_thread(void *arg)
 {
 	struct qrun *r = arg;
 	struct netvsc_txbuf bufs[BURST];
-	struct netvsc_info in;
+	struct netvsc_info in = { .sz = sizeof(in) };
 	static __thread uint8_t frames[BURST][1514];
 	unsigned int i;
 
@@ -179,7 +179,7 @@ static void *queue_thread(void *arg)
 /* One measurement: frames per second (tx: completed, rx/echo: received). */
 static double run_netvsc(struct hostsim *h, enum kind kind, uint32_t size, unsigned int nq)
 {
-	struct netvsc_ops ops = { .rx = on_rx };
+	struct netvsc_ops ops = { .sz = sizeof(ops), .rx = on_rx };
 	struct netvsc_opts o = { .sz = sizeof(o), .root = h->root, .queues = nq, .ops = &ops,
 				 .timeout_ms = 10000 };
 	struct qrun r[2];
@@ -207,7 +207,7 @@ static double run_netvsc(struct hostsim *h, enum kind kind, uint32_t size, unsig
 	/* warm up, then count over the window */
 	usleep(50000); /* a warm-up period, not a synchronisation */
 	for (i = 0; i < nq; i++) {
-		struct netvsc_queue_stats s;
+		struct netvsc_queue_stats s = { .sz = sizeof(s) };
 
 		netvsc_stats(nd, i, &s);
 		c0 += kind == TX ? s.tx_packets : s.rx_packets;
@@ -216,7 +216,7 @@ static double run_netvsc(struct hostsim *h, enum kind kind, uint32_t size, unsig
 	bench_wait(opt.seconds);
 	t1 = bench_now();
 	for (i = 0; i < nq; i++) {
-		struct netvsc_queue_stats s;
+		struct netvsc_queue_stats s = { .sz = sizeof(s) };
 
 		netvsc_stats(nd, i, &s);
 		c1 += kind == TX ? s.tx_packets : s.rx_packets;

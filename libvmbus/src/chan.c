@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "opts.h"
 
 #define DESC_SIZE ((uint32_t)sizeof(struct vmbus_pkt_desc))
 /* Largest type-specific header we build (GPA or transfer-page ranges). */
@@ -18,6 +19,9 @@
 #define MAX_IOV 64u
 /* Transaction ids at and above this are reserved sentinels. */
 #define TID_RESERVED (UINT64_MAX - 3u)
+
+OPTS_CHECK_IN(vmbus_chan_attach_opts);
+OPTS_CHECK_OUT(vmbus_chan_stats);
 
 struct chan_hdr_scratch {
 	uint64_t words[HDR_SCRATCH / 8];
@@ -73,21 +77,24 @@ void vmbus_chan_free(struct vmbus_chan *c)
 VMBUS_API int vmbus_chan_attach(const struct vmbus_chan_attach_opts *opts, struct vmbus_chan **out)
 {
 	struct vmbus_chan *c;
+	const char *why;
 	int err;
 
 	if (!out)
 		return -EINVAL;
 	*out = NULL;
-	if (!opts || opts->sz < sizeof(*opts))
-		return -EINVAL;
-	err = vmbus_chan_create(&c, opts->tx, opts->tx_size, opts->rx, opts->rx_size,
-				opts->hdr_size);
+	err = OPTS_VALID(opts, vmbus_chan_attach_opts, &why);
 	if (err)
 		return err;
-	c->relid = opts->relid;
-	c->xfer_limit = opts->xfer_limit;
-	c->signal = opts->signal;
-	c->signal_arg = opts->signal_arg;
+	err = vmbus_chan_create(&c, OPTS_GET(opts, tx, NULL), OPTS_GET(opts, tx_size, 0),
+				OPTS_GET(opts, rx, NULL), OPTS_GET(opts, rx_size, 0),
+				OPTS_GET(opts, hdr_size, 0));
+	if (err)
+		return err;
+	c->relid = OPTS_GET(opts, relid, 0);
+	c->xfer_limit = OPTS_GET(opts, xfer_limit, 0);
+	c->signal = OPTS_GET(opts, signal, NULL);
+	c->signal_arg = OPTS_GET(opts, signal_arg, NULL);
 	*out = c;
 	return 0;
 }
@@ -146,9 +153,9 @@ VMBUS_API uint64_t vmbus_chan_next_tid(struct vmbus_chan *chan)
 	return tid;
 }
 
-VMBUS_API void vmbus_chan_stats(const struct vmbus_chan *chan, struct vmbus_chan_stats *out)
+VMBUS_API int vmbus_chan_stats(const struct vmbus_chan *chan, struct vmbus_chan_stats *out)
 {
-	*out = chan->stats;
+	return OPTS_FILL(out, &chan->stats, vmbus_chan_stats);
 }
 
 /* Common entry check: rescinded device first, then corruption. */

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "opts.h"
 #include "uio.h"
 
 #define MAX_CHANS 64u
@@ -38,6 +39,9 @@ enum dev_map {
 	MAP_RECV = 3,
 	MAP_SEND = 4,
 };
+
+OPTS_CHECK_IN(vmbus_dev_opts);
+OPTS_CHECK_OUT(vmbus_dev_info);
 
 static const char *const map_names[UIO_MAX_MAPS] = {
 	[MAP_RINGS] = "txrx_rings",	  [MAP_INT_PAGE] = "int_page",
@@ -353,7 +357,7 @@ VMBUS_API int vmbus_dev_open(const char *guid, const struct vmbus_dev_opts *opts
 			     struct vmbus_device **out)
 {
 	struct vmbus_device *dev;
-	const char *root = NULL;
+	const char *root, *why;
 	struct stat st;
 	unsigned int index = 0;
 	int err;
@@ -361,8 +365,7 @@ VMBUS_API int vmbus_dev_open(const char *guid, const struct vmbus_dev_opts *opts
 	if (!out)
 		return -EINVAL;
 	*out = NULL;
-	if (opts && opts->sz >= offsetof(struct vmbus_dev_opts, root) + sizeof(opts->root))
-		root = opts->root;
+	root = OPTS_GET(opts, root, NULL);
 	if (!root)
 		root = getenv("VMBUS_ROOT");
 	if (!root)
@@ -373,8 +376,13 @@ VMBUS_API int vmbus_dev_open(const char *guid, const struct vmbus_dev_opts *opts
 		return -ENOMEM;
 	dev->uio.fd = -1;
 	dev->page_size = (size_t)sysconf(_SC_PAGESIZE);
+	snprintf(dev->guid, sizeof(dev->guid), "%.36s", guid ? guid : "(null)");
+	err = OPTS_VALID(opts, vmbus_dev_opts, &why);
+	if (err) {
+		dev_fail(dev, err, "struct vmbus_dev_opts: %s", why);
+		goto fail;
+	}
 	if (!guid || vmbus_guid_parse(guid, &dev->device_id)) {
-		snprintf(dev->guid, sizeof(dev->guid), "%.36s", guid ? guid : "(null)");
 		err = dev_fail(dev, -EINVAL, "not a GUID (expected xxxxxxxx-xxxx-xxxx-xxxx-"
 				       "xxxxxxxxxxxx)");
 		goto fail;
@@ -429,7 +437,7 @@ VMBUS_API int vmbus_dev_open(const char *guid, const struct vmbus_dev_opts *opts
 	*out = dev;
 	return 0;
 fail:
-	if (opts && opts->sz >= sizeof(*opts) && opts->errbuf && opts->errbuf_len)
+	if (OPTS_GET(opts, errbuf, NULL) && OPTS_GET(opts, errbuf_len, 0))
 		snprintf(opts->errbuf, opts->errbuf_len, "%s", dev->err);
 	vmbus_dev_close(dev);
 	return err;
@@ -448,29 +456,31 @@ VMBUS_API void vmbus_dev_close(struct vmbus_device *dev)
 	free(dev);
 }
 
-VMBUS_API void vmbus_dev_info(const struct vmbus_device *dev, struct vmbus_dev_info *out)
+VMBUS_API int vmbus_dev_info(const struct vmbus_device *dev, struct vmbus_dev_info *out)
 {
 	const struct uio_dev *u = &dev->uio;
+	struct vmbus_dev_info info;
 
-	memset(out, 0, sizeof(*out));
-	out->device_id = dev->device_id;
-	out->class_id = dev->class_id;
-	out->relid = dev->relid;
-	out->monitor_id = dev->monitor_id;
-	out->uio_index = u->index;
-	out->simulated = u->simulated;
-	snprintf(out->uio_name, sizeof(out->uio_name), "%s", u->name);
-	snprintf(out->uio_version, sizeof(out->uio_version), "%s", u->version);
-	out->nmaps = u->nmaps;
-	out->ring_size = u->maps[MAP_RINGS].size / 2;
+	memset(&info, 0, sizeof(info));
+	info.device_id = dev->device_id;
+	info.class_id = dev->class_id;
+	info.relid = dev->relid;
+	info.monitor_id = dev->monitor_id;
+	info.uio_index = u->index;
+	info.simulated = u->simulated;
+	snprintf(info.uio_name, sizeof(info.uio_name), "%s", u->name);
+	snprintf(info.uio_version, sizeof(info.uio_version), "%s", u->version);
+	info.nmaps = u->nmaps;
+	info.ring_size = u->maps[MAP_RINGS].size / 2;
 	if (u->nmaps > MAP_SEND) {
-		out->recv_buf = u->maps[MAP_RECV].addr;
-		out->recv_size = u->maps[MAP_RECV].size;
-		out->recv_gpadl = dev->recv_gpadl;
-		out->send_buf = u->maps[MAP_SEND].addr;
-		out->send_size = u->maps[MAP_SEND].size;
-		out->send_gpadl = dev->send_gpadl;
+		info.recv_buf = u->maps[MAP_RECV].addr;
+		info.recv_size = u->maps[MAP_RECV].size;
+		info.recv_gpadl = dev->recv_gpadl;
+		info.send_buf = u->maps[MAP_SEND].addr;
+		info.send_size = u->maps[MAP_SEND].size;
+		info.send_gpadl = dev->send_gpadl;
 	}
+	return OPTS_FILL(out, &info, vmbus_dev_info);
 }
 
 VMBUS_API const char *vmbus_dev_strerror(const struct vmbus_device *dev)

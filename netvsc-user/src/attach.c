@@ -17,12 +17,17 @@
 #include <time.h>
 
 #include "nvs.h"
+#include "opts.h"
 
 #define DEFAULT_TIMEOUT_MS 60000
 #define DEFAULT_DRAIN_MS 2000
 /* Detach's control steps: a host that stopped answering must not hold
  * the caller for a minute. */
 #define DETACH_CTL_TIMEOUT_MS 5000
+
+OPTS_CHECK_IN(netvsc_opts);
+OPTS_CHECK_IN(netvsc_ops);
+OPTS_CHECK_OUT(netvsc_info);
 
 static const uint32_t nvsp_versions[] = { NVSP_VERSION_61, NVSP_VERSION_6, NVSP_VERSION_5,
 					  NVSP_VERSION_4,  NVSP_VERSION_2, NVSP_VERSION_1 };
@@ -964,25 +969,56 @@ static int bring_up(struct netvsc_dev *nd, const struct netvsc_opts *o)
 	return 0;
 }
 
+/* The caller's options, each field it has or its default (0, NULL). */
+static void opts_take(struct netvsc_opts *o, const struct netvsc_opts *opts)
+{
+	memset(o, 0, sizeof(*o));
+	o->sz = sizeof(*o);
+	o->root = OPTS_GET(opts, root, NULL);
+	o->queues = OPTS_GET(opts, queues, 0);
+	o->mtu = OPTS_GET(opts, mtu, 0);
+	o->nvsp_max = OPTS_GET(opts, nvsp_max, 0);
+	o->packet_filter = OPTS_GET(opts, packet_filter, 0);
+	o->timeout_ms = OPTS_GET(opts, timeout_ms, 0);
+	o->drain_ms = OPTS_GET(opts, drain_ms, 0);
+	o->no_offload = OPTS_GET(opts, no_offload, false);
+	o->ops = OPTS_GET(opts, ops, NULL);
+	o->errbuf = OPTS_GET(opts, errbuf, NULL);
+	o->errbuf_len = OPTS_GET(opts, errbuf_len, 0);
+}
+
 int netvsc_attach(const char *guid, const struct netvsc_opts *opts, struct netvsc_dev **out)
 {
-	struct netvsc_opts o = { 0 };
+	struct netvsc_opts o;
 	struct vmbus_dev_opts vo = { .sz = sizeof(vo) };
 	struct netvsc_dev *nd;
 	char verr[512] = "";
+	const char *why;
 	int ret;
 
 	if (!out)
 		return -EINVAL;
 	*out = NULL;
-	if (opts)
-		memcpy(&o, opts, opts->sz < sizeof(o) ? opts->sz : sizeof(o));
+	opts_take(&o, opts);
 	nd = calloc(1, sizeof(*nd));
 	if (!nd)
 		return -ENOMEM;
 	snprintf(nd->guid, sizeof(nd->guid), "%.36s", guid ? guid : "(null)");
-	if (o.ops)
-		nd->ops = *o.ops;
+	ret = OPTS_VALID(opts, netvsc_opts, &why);
+	if (ret) {
+		nv_fail(nd, ret, "netvsc %s: struct netvsc_opts: %s", nd->guid, why);
+		goto fail;
+	}
+	ret = OPTS_VALID(o.ops, netvsc_ops, &why);
+	if (ret) {
+		nv_fail(nd, ret, "netvsc %s: struct netvsc_ops: %s", nd->guid, why);
+		goto fail;
+	}
+	nd->ops.sz = sizeof(nd->ops);
+	nd->ops.rx = OPTS_GET(o.ops, rx, NULL);
+	nd->ops.tx_done = OPTS_GET(o.ops, tx_done, NULL);
+	nd->ops.event = OPTS_GET(o.ops, event, NULL);
+	nd->ops.arg = OPTS_GET(o.ops, arg, NULL);
 	nd->timeout_ms = o.timeout_ms > 0 ? o.timeout_ms : DEFAULT_TIMEOUT_MS;
 	nd->drain_ms = o.drain_ms > 0 ? o.drain_ms : DEFAULT_DRAIN_MS;
 	nd->info.queues_requested = o.queues ? o.queues : 1;
@@ -1003,6 +1039,7 @@ int netvsc_attach(const char *guid, const struct netvsc_opts *opts, struct netvs
 		nv_fail(nd, ret, "%s", verr);
 		goto fail;
 	}
+	nd->vinfo.sz = sizeof(nd->vinfo);
 	vmbus_dev_info(nd->dev, &nd->vinfo);
 	vmbus_guid_format(&nd->vinfo.device_id, nd->guid);
 	if (strcmp(vmbus_class_name(&nd->vinfo.class_id) ? vmbus_class_name(&nd->vinfo.class_id) :
@@ -1035,8 +1072,7 @@ int netvsc_attach(const char *guid, const struct netvsc_opts *opts, struct netvs
 	*out = nd;
 	return 0;
 fail:
-	if (o.errbuf && o.errbuf_len && opts->sz >= offsetof(struct netvsc_opts, errbuf_len) +
-							 sizeof(o.errbuf_len))
+	if (o.errbuf && o.errbuf_len)
 		snprintf(o.errbuf, o.errbuf_len, "%s", nd->err);
 	netvsc_detach(nd);
 	return ret;
@@ -1147,20 +1183,24 @@ void netvsc_detach(struct netvsc_dev *nd)
 /* facts                                                                     */
 /* ------------------------------------------------------------------------ */
 
-void netvsc_info(const struct netvsc_dev *nd, struct netvsc_info *out)
+int netvsc_info(const struct netvsc_dev *nd, struct netvsc_info *out)
 {
+	struct netvsc_info in;
 	unsigned int i;
+	int ret;
 
-	memset(out, 0, sizeof(*out));
-	if (!nd)
-		return;
-	*out = nd->info;
-	out->link_up = atomic_load(&nd->link_up);
-	out->link_speed_bps = atomic_load(&nd->link_speed_bps);
-	out->send_table_valid = atomic_load(&nd->send_table_valid);
+	memset(&in, 0, sizeof(in));
+	if (!nd) {
+		ret = OPTS_FILL(out, &in, netvsc_info);
+		return ret ? ret : -EINVAL;
+	}
+	in = nd->info;
+	in.link_up = atomic_load(&nd->link_up);
+	in.link_speed_bps = atomic_load(&nd->link_speed_bps);
+	in.send_table_valid = atomic_load(&nd->send_table_valid);
 	for (i = 0; i < NVSP_SEND_TABLE_SIZE; i++)
-		out->send_table[i] =
-			atomic_load_explicit(&nd->send_table[i], memory_order_relaxed);
+		in.send_table[i] = atomic_load_explicit(&nd->send_table[i], memory_order_relaxed);
+	return OPTS_FILL(out, &in, netvsc_info);
 }
 
 unsigned int netvsc_queues(const struct netvsc_dev *nd)

@@ -23,6 +23,9 @@
 #include <string.h>
 
 #include "nvs.h"
+#include "opts.h"
+
+OPTS_CHECK_OUT(netvsc_queue_stats);
 
 #define ALIGN_UP(v, a) (((v) + (a) - 1) / (a) * (a))
 
@@ -1134,15 +1137,16 @@ int netvsc_wait(struct netvsc_dev *nd, unsigned int qi, int fd, int timeout_ms)
 	return mask;
 }
 
-void netvsc_stats(const struct netvsc_dev *nd, unsigned int qi, struct netvsc_queue_stats *out)
+int netvsc_stats(const struct netvsc_dev *nd, unsigned int qi, struct netvsc_queue_stats *out)
 {
+	struct netvsc_queue_stats st;
 	const struct nv_stats *s;
 
-	memset(out, 0, sizeof(*out));
+	memset(&st, 0, sizeof(st));
 	if (!nd || qi >= nd->nq)
-		return;
+		return OPTS_FILL(out, &st, netvsc_queue_stats);
 	s = &nd->q[qi].st;
-#define LD(f) out->f = __atomic_load_n(&s->f, __ATOMIC_RELAXED)
+#define LD(f) st.f = __atomic_load_n(&s->f, __ATOMIC_RELAXED)
 	LD(rx_packets);
 	LD(rx_bytes);
 	LD(rx_drops);
@@ -1157,4 +1161,5 @@ void netvsc_stats(const struct netvsc_dev *nd, unsigned int qi, struct netvsc_qu
 	LD(rx_xfers);
 	LD(tx_inflight);
 #undef LD
+	return OPTS_FILL(out, &st, netvsc_queue_stats);
 }

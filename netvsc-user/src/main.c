@@ -799,7 +799,7 @@ static void print_info(const struct app *a)
 
 static void print_stats(struct app *a, const char *kind, double secs)
 {
-	struct netvsc_queue_stats s, sum;
+	struct netvsc_queue_stats s = { .sz = sizeof(s) }, sum;
 	unsigned int i, n = a->nq;
 	uint64_t checked = a->mode_checked, bad = a->mode_bad;
 
@@ -817,10 +817,10 @@ static void print_stats(struct app *a, const char *kind, double secs)
 		       secs, "queue", "rx packets", "rx bytes", "rx drop", "rx err", "tx packets",
 		       "tx bytes", "tx drop", "tx err", "tx busy");
 	for (i = 0; i < n; i++) {
+		memset(&s, 0, sizeof(s));
+		s.sz = sizeof(s);
 		if (a->nd)
 			netvsc_stats(a->nd, i, &s);
-		else
-			memset(&s, 0, sizeof(s));
 #define ADD(f) s.f += a->total[i].f
 		ADD(rx_packets);
 		ADD(rx_bytes);
@@ -902,7 +902,10 @@ static int exit_for(int err)
 static int attach(struct app *a, bool again)
 {
 	bool wait_for_offer = a->c.reattach;
-	static struct netvsc_ops ops = { .rx = on_rx, .event = on_event, .tx_done = on_tx_done };
+	static struct netvsc_ops ops = { .sz = sizeof(ops),
+					 .rx = on_rx,
+					 .event = on_event,
+					 .tx_done = on_tx_done };
 	struct netvsc_opts o = { .sz = sizeof(o) };
 	char err[512];
 	bool said = false;
@@ -934,6 +937,7 @@ static int attach(struct app *a, bool again)
 		said = true;
 		usleep(20000); /* polling for a directory, bounded by the signal */
 	}
+	a->info.sz = sizeof(a->info);
 	netvsc_info(a->nd, &a->info);
 	a->nq = netvsc_queues(a->nd);
 	if (again)
@@ -952,7 +956,7 @@ static void session_end(struct app *a)
 		a->q[i].started = false;
 	}
 	for (i = 0; i < a->nq; i++) {
-		struct netvsc_queue_stats s;
+		struct netvsc_queue_stats s = { .sz = sizeof(s) };
 
 		netvsc_stats(a->nd, i, &s);
 		a->total[i].rx_packets += s.rx_packets;
@@ -996,7 +1000,7 @@ static void session_free(struct app *a)
 
 static uint64_t total_rx(struct app *a)
 {
-	struct netvsc_queue_stats s;
+	struct netvsc_queue_stats s = { .sz = sizeof(s) };
 	uint64_t n = 0;
 	unsigned int i;
 
@@ -1009,7 +1013,7 @@ static uint64_t total_rx(struct app *a)
 
 static bool tx_idle(struct app *a)
 {
-	struct netvsc_queue_stats s;
+	struct netvsc_queue_stats s = { .sz = sizeof(s) };
 	unsigned int i;
 
 	for (i = 0; i < a->nq; i++) {

@@ -35,6 +35,7 @@ static inline void guest_open(struct guest *g, int index)
 	if (ret)
 		fail_msg("open: %s", err);
 	g->c = vmbus_dev_primary(g->dev);
+	g->info.sz = sizeof(g->info);
 	vmbus_dev_info(g->dev, &g->info);
 }
 

@@ -205,6 +205,7 @@ static inline struct nt *nt_new_opts(const char *const *opts)
 	assert_int_equal(sim_start(&t->sim, "--link-flap-ms", "0", o[0], o[1], o[2], o[3], o[4],
 				   o[5], NULL),
 			 0);
+	t->ops.sz = sizeof(t->ops);
 	t->ops.rx = nt_rx;
 	t->ops.event = nt_event;
 	t->ops.tx_done = nt_tx_done;
@@ -236,8 +237,10 @@ static inline int nt_attach_opts(struct nt *t, unsigned int queues, unsigned int
 	o.errbuf_len = sizeof(t->err);
 	t->err[0] = '\0';
 	ret = netvsc_attach(t->sim.guid[0], &o, &t->nd);
-	if (ret == 0)
+	if (ret == 0) {
+		t->info.sz = sizeof(t->info);
 		netvsc_info(t->nd, &t->info);
+	}
 	return ret;
 }
 

@@ -755,7 +755,7 @@ static void test_gpa_direct_transmit(void **state)
 static void test_host_signals_sparingly(void **state)
 {
 	struct guest *g = guest_new(NULL, NULL, NULL);
-	struct vmbus_chan_stats st;
+	struct vmbus_chan_stats st = { .sz = sizeof(st) };
 	char out[65536];
 	uint8_t f[64];
 	int i;

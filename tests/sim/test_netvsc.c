@@ -19,7 +19,7 @@
 static void test_attach_info_detach(void **state)
 {
 	struct nt *t = live = nt_new(NULL);
-	struct netvsc_info in;
+	struct netvsc_info in = { .sz = sizeof(in) };
 	char out[65536], mac[32];
 
 	(void)state;
@@ -84,7 +84,7 @@ static void echo_round(struct nt *t, unsigned int q, uint32_t first, uint32_t n,
 					  i % 16 == 15 ? 0 : NETVSC_SEND_MORE)) == -EAGAIN) {
 			if (sim_now_ms() > end) {
 				char o[65536];
-				struct netvsc_queue_stats st;
+				struct netvsc_queue_stats st = { .sz = sizeof(st) };
 
 				netvsc_stats(t->nd, q, &st);
 				fprintf(stderr, "inflight %llu busy %llu msgs %llu txp %llu rxp %llu\n",
@@ -110,10 +110,171 @@ static void echo_round(struct nt *t, unsigned int q, uint32_t first, uint32_t n,
 		assert_int_equal(t->seen[first + i], 1);
 }
 
+/*
+ * The size rule (netvsc.h, Conventions) against a live device: older,
+ * smaller structs in heap blocks of exactly their size (AddressSanitizer
+ * sees any byte read or written beyond them), newer ones with an unknown
+ * tail that is zero (accepted, or zeroed on output) or not (refused).
+ */
+struct opts_v0 {
+	size_t sz;
+	const char *root;
+	unsigned int queues;
+	unsigned int mtu;
+};
+
+struct ops_v0 {
+	size_t sz;
+	void (*rx)(void *arg, const struct netvsc_rx_frame *frame);
+};
+
+struct info_v0 {
+	size_t sz;
+	char guid[VMBUS_GUID_STRLEN];
+	uint8_t mac[NETVSC_ETH_ALEN];
+	uint32_t mtu;
+};
+
+struct stats_v0 {
+	size_t sz;
+	uint64_t rx_packets;
+	uint64_t rx_bytes;
+};
+
+static uint64_t v0_frames;
+
+static void v0_rx(void *arg, const struct netvsc_rx_frame *fr)
+{
+	(void)fr;
+	if (!arg) /* the older ops has no arg: NULL is its default */
+		v0_frames++;
+}
+
+/* Sends one frame to the echoing host and polls until it is back. */
+static void echo_one(struct netvsc_dev *nd, const uint8_t *mac)
+{
+	static const uint8_t peer[6] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0x99 };
+	uint64_t want = v0_frames + 1;
+	int64_t end = sim_now_ms() + NT_WAIT_MS;
+	uint8_t f[128];
+
+	nt_frame(f, sizeof(f), mac, peer, 1, 0);
+	assert_int_equal(netvsc_send(nd, 0, f, sizeof(f), NULL, 0), 0);
+	while (v0_frames < want) {
+		assert_true(netvsc_poll(nd, 0, 0) >= 0);
+		assert_true(sim_now_ms() < end);
+		if (v0_frames < want)
+			assert_true(netvsc_wait(nd, 0, -1, 10) >= 0);
+	}
+}
+
+static void test_struct_sizes(void **state)
+{
+	struct nt *t = live = nt_new(NULL);
+	struct opts_v0 *o0 = malloc(sizeof(*o0));
+	struct ops_v0 *ops0 = malloc(sizeof(*ops0));
+	struct info_v0 *in0 = malloc(sizeof(*in0));
+	struct stats_v0 *st0 = malloc(sizeof(*st0));
+	struct {
+		struct netvsc_opts cur;
+		uint64_t future;
+	} o1;
+	struct {
+		struct netvsc_ops cur;
+		uint64_t future;
+	} ops1;
+	struct {
+		struct netvsc_info cur;
+		uint64_t future[2];
+	} in1;
+	struct {
+		struct netvsc_queue_stats cur;
+		uint64_t future;
+	} st1;
+	struct netvsc_dev *nd;
+
+	(void)state;
+	assert_true(o0 && ops0 && in0 && st0);
+	/* everything older */
+	*ops0 = (struct ops_v0){ .sz = sizeof(*ops0), .rx = v0_rx };
+	*o0 = (struct opts_v0){ .sz = sizeof(*o0), .root = t->sim.root, .queues = 1, .mtu = 1500 };
+	/* the older opts has no ops field: attach first with its defaults */
+	assert_int_equal(netvsc_attach(t->sim.guid[0], (struct netvsc_opts *)o0, &nd), 0);
+	in0->sz = sizeof(*in0);
+	assert_int_equal(netvsc_info(nd, (struct netvsc_info *)in0), 0);
+	assert_int_equal(in0->sz, sizeof(*in0));
+	assert_string_equal(in0->guid, t->sim.guid[0]);
+	assert_int_equal(in0->mtu, 1500);
+	netvsc_detach(nd);
+
+	memset(&o1, 0, sizeof(o1));
+	o1.cur = (struct netvsc_opts){ .sz = sizeof(o1), .root = t->sim.root,
+				       .ops = (struct netvsc_ops *)ops0, .errbuf = t->err,
+				       .errbuf_len = sizeof(t->err) };
+	assert_int_equal(netvsc_attach(t->sim.guid[0], &o1.cur, &nd), 0);
+	echo_one(nd, in0->mac);
+	st0->sz = sizeof(*st0);
+	assert_int_equal(netvsc_stats(nd, 0, (struct netvsc_queue_stats *)st0), 0);
+	assert_int_equal(st0->sz, sizeof(*st0));
+	assert_true(st0->rx_packets >= 1);
+	assert_true(st0->rx_bytes >= 128);
+
+	/* newer outputs: what this library does not know reads as zero */
+	memset(&in1, 0xa5, sizeof(in1));
+	in1.cur.sz = sizeof(in1);
+	assert_int_equal(netvsc_info(nd, &in1.cur), 0);
+	assert_int_equal(in1.cur.sz, sizeof(in1));
+	assert_memory_equal(in1.cur.mac, in0->mac, NETVSC_ETH_ALEN);
+	assert_true(in1.future[0] == 0 && in1.future[1] == 0);
+	memset(&st1, 0xa5, sizeof(st1));
+	st1.cur.sz = sizeof(st1);
+	assert_int_equal(netvsc_stats(nd, 0, &st1.cur), 0);
+	assert_int_equal(st1.cur.rx_packets, st0->rx_packets);
+	assert_int_equal(st1.future, 0);
+	st1.cur.sz = 0;
+	assert_int_equal(netvsc_stats(nd, 0, &st1.cur), -EINVAL);
+	in1.cur.sz = 1;
+	assert_int_equal(netvsc_info(nd, &in1.cur), -EINVAL);
+	netvsc_detach(nd);
+
+	/* newer inputs with a zero tail work */
+	memset(&ops1, 0, sizeof(ops1));
+	ops1.cur = (struct netvsc_ops){ .sz = sizeof(ops1), .rx = v0_rx };
+	o1.cur.ops = &ops1.cur;
+	assert_int_equal(netvsc_attach(t->sim.guid[0], &o1.cur, &nd), 0);
+	echo_one(nd, in0->mac);
+	netvsc_detach(nd);
+
+	/* ... and with fields this library does not know, they are refused */
+	ops1.future = 1;
+	t->err[0] = '\0';
+	nd = (void *)1;
+	assert_int_equal(netvsc_attach(t->sim.guid[0], &o1.cur, &nd), -EINVAL);
+	assert_null(nd);
+	assert_non_null(strstr(t->err, "struct netvsc_ops"));
+	assert_non_null(strstr(t->err, t->sim.guid[0]));
+	ops1.future = 0;
+	o1.future = 1;
+	t->err[0] = '\0';
+	assert_int_equal(netvsc_attach(t->sim.guid[0], &o1.cur, &nd), -EINVAL);
+	assert_non_null(strstr(t->err, "struct netvsc_opts"));
+	assert_non_null(strstr(t->err, "does not know"));
+	/* a size field never set */
+	o1.future = 0;
+	ops1.cur.sz = 0;
+	assert_int_equal(netvsc_attach(t->sim.guid[0], &o1.cur, &nd), -EINVAL);
+	o1.cur.sz = 0;
+	assert_int_equal(netvsc_attach(t->sim.guid[0], &o1.cur, &nd), -EINVAL);
+	free(o0);
+	free(ops0);
+	free(in0);
+	free(st0);
+}
+
 static void test_echo_traffic(void **state)
 {
 	struct nt *t = live = nt_new(NULL);
-	struct netvsc_queue_stats st;
+	struct netvsc_queue_stats st = { .sz = sizeof(st) };
 
 	(void)state;
 	nt_attach(t, 1, 0);
@@ -182,7 +343,7 @@ static bool frames_on_every_queue(struct nt *t, const void *arg)
 static void test_multi_queue(void **state)
 {
 	struct nt *t = live = nt_new(NULL);
-	struct netvsc_queue_stats st;
+	struct netvsc_queue_stats st = { .sz = sizeof(st) };
 	char out[65536], needle[64];
 	uint64_t want = 4 * 600;
 	unsigned int q;
@@ -209,7 +370,7 @@ static void test_multi_queue(void **state)
 	}
 	/* the host's transmit table names the queues */
 	{
-		struct netvsc_info in;
+		struct netvsc_info in = { .sz = sizeof(in) };
 
 		netvsc_info(t->nd, &in);
 		assert_true(in.send_table_valid);
@@ -403,7 +564,7 @@ static void test_back_pressure_small_ring(void **state)
 {
 	const char *o[] = { "--ring-size", "16384", NULL };
 	struct nt *t = live = nt_new_opts(o);
-	struct netvsc_queue_stats st;
+	struct netvsc_queue_stats st = { .sz = sizeof(st) };
 
 	(void)state;
 	nt_attach(t, 1, 0);
@@ -529,7 +690,7 @@ static void test_idle_host_sleeps(void **state)
 
 static bool host_completed(struct nt *t, const void *arg)
 {
-	struct netvsc_queue_stats st;
+	struct netvsc_queue_stats st = { .sz = sizeof(st) };
 
 	netvsc_stats(t->nd, 0, &st);
 	return st.tx_packets + st.tx_drops >= *(const uint64_t *)arg && st.tx_inflight == 0;
@@ -586,7 +747,7 @@ static bool others_in(struct nt *t, const void *arg)
 static void test_no_frame_lost_at_attach(void **state)
 {
 	const char *o[] = { "--wire", "gen", "--gen-count", "3000", "--gen-size", "200", NULL };
-	struct netvsc_queue_stats st;
+	struct netvsc_queue_stats st = { .sz = sizeof(st) };
 	uint64_t want = 3000;
 	int round;
 
@@ -608,6 +769,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_attach_info_detach, nt_teardown),
+		cmocka_unit_test_teardown(test_struct_sizes, nt_teardown),
 		cmocka_unit_test_teardown(test_echo_traffic, nt_teardown),
 		cmocka_unit_test_teardown(test_recv_array, nt_teardown),
 		cmocka_unit_test_teardown(test_multi_queue, nt_teardown),

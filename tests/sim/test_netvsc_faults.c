@@ -88,7 +88,7 @@ static void test_fault_bad_descriptor(void **state)
 static void test_fault_bad_xfer_range(void **state)
 {
 	struct nt *t = live = nt_new(NULL);
-	struct netvsc_queue_stats st;
+	struct netvsc_queue_stats st = { .sz = sizeof(st) };
 	char out[65536];
 	uint64_t want;
 
@@ -115,7 +115,7 @@ static void test_fault_bad_xfer_range(void **state)
 static void test_fault_truncated_rndis(void **state)
 {
 	struct nt *t = live = nt_new(NULL);
-	struct netvsc_queue_stats st;
+	struct netvsc_queue_stats st = { .sz = sizeof(st) };
 	char out[4096];
 	uint64_t want = 100;
 
@@ -134,7 +134,7 @@ static void test_fault_truncated_rndis(void **state)
 
 static bool tx_completed(struct nt *t, const void *arg)
 {
-	struct netvsc_queue_stats st;
+	struct netvsc_queue_stats st = { .sz = sizeof(st) };
 
 	netvsc_stats(t->nd, 0, &st);
 	return st.tx_packets >= *(const uint64_t *)arg && t->rx_frames >= *(const uint64_t *)arg;
@@ -144,7 +144,7 @@ static bool tx_completed(struct nt *t, const void *arg)
 static void test_fault_delay_completions(void **state)
 {
 	struct nt *t = live = nt_new(NULL);
-	struct netvsc_queue_stats st;
+	struct netvsc_queue_stats st = { .sz = sizeof(st) };
 	char out[4096];
 	uint64_t want = 3000;
 	int64_t t0;
@@ -170,7 +170,7 @@ static void test_fault_drop_completions(void **state)
 {
 	static const uint8_t peer[6] = { 0x02, 0, 0, 0, 0, 0x99 };
 	struct nt *t = live = nt_new(NULL);
-	struct netvsc_queue_stats st;
+	struct netvsc_queue_stats st = { .sz = sizeof(st) };
 	char out[4096];
 	uint8_t f[128];
 	uint32_t taken = 0, i;

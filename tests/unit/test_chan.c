@@ -107,7 +107,7 @@ static void test_send_argument_checks(void **state)
 {
 	struct pair *p = make_pair();
 	uint8_t big[20000];
-	struct vmbus_chan_stats st;
+	struct vmbus_chan_stats st = { .sz = sizeof(st) };
 
 	(void)state;
 	memset(big, 0, sizeof(big));
@@ -273,7 +273,7 @@ static void test_xfer_range_beyond_limit(void **state)
 	(void)state;
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct pair *p = make_pair();
-		struct vmbus_chan_stats st;
+		struct vmbus_chan_stats st = { .sz = sizeof(st) };
 		struct vmbus_pkt pkt;
 		_Alignas(8) uint8_t buf[512];
 
@@ -464,7 +464,7 @@ static void test_recv_small_buffer(void **state)
 static void test_stats(void **state)
 {
 	struct pair *p = make_pair();
-	struct vmbus_chan_stats gs, hs;
+	struct vmbus_chan_stats gs = { .sz = sizeof(gs) }, hs = { .sz = sizeof(hs) };
 	struct vmbus_pkt pkt;
 	_Alignas(8) uint8_t buf[64];
 
@@ -485,7 +485,7 @@ static void test_stats(void **state)
 static void test_ring_full_backpressure(void **state)
 {
 	struct pair *p = make_pair();
-	struct vmbus_chan_stats st;
+	struct vmbus_chan_stats st = { .sz = sizeof(st) };
 	struct vmbus_pkt pkt;
 	uint8_t payload[1000];
 	_Alignas(8) uint8_t buf[2048];
@@ -522,7 +522,7 @@ static void test_broken_channel(void **state)
 {
 	struct pair *p = make_pair();
 	struct vmbus_ring_hdr *h2g = (struct vmbus_ring_hdr *)(p->mem + RING);
-	struct vmbus_chan_stats st;
+	struct vmbus_chan_stats st = { .sz = sizeof(st) };
 	struct vmbus_pkt pkt;
 	_Alignas(8) uint8_t buf[64];
 

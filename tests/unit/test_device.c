@@ -89,7 +89,7 @@ static void test_open_nic_6_1(void **state)
 {
 	struct fx_device d = fx_nic_6_1();
 	struct env *e = env_new(&d, 0);
-	struct vmbus_dev_info info;
+	struct vmbus_dev_info info = { .sz = sizeof(info) };
 	struct vmbus_guid nic = VMBUS_CLASS_NIC;
 	struct vmbus_chan *c;
 
@@ -133,7 +133,7 @@ static void test_open_nic_6_16_uppercase_guid(void **state)
 {
 	struct fx_device d = fx_nic_6_16();
 	struct env *e = env_new(&d, 0);
-	struct vmbus_dev_info info;
+	struct vmbus_dev_info info = { .sz = sizeof(info) };
 
 	(void)state;
 	/* GUIDs are accepted in either case and with braces */
@@ -148,7 +148,7 @@ static void test_open_fcopy_no_buffers_no_monitor(void **state)
 {
 	struct fx_device d = fx_fcopy_6_16();
 	struct env *e = env_new(&d, 0);
-	struct vmbus_dev_info info;
+	struct vmbus_dev_info info = { .sz = sizeof(info) };
 
 	(void)state;
 	assert_int_equal(env_open(e, FX_FCOPY_GUID), 0);
@@ -169,7 +169,7 @@ static void test_open_missing_monitor_id(void **state)
 {
 	struct fx_device d = fx_nic_6_16();
 	struct env *e;
-	struct vmbus_dev_info info;
+	struct vmbus_dev_info info = { .sz = sizeof(info) };
 
 	(void)state;
 	d.monitor_id = NULL;

@@ -25,8 +25,24 @@
  *   - Handles are opaque.  There is no global state.  A channel is used by
  *     one thread at a time; different channels may be used by different
  *     threads at once.
- *   - Option structs start with a size field (set it to sizeof) so that they
- *     can grow without breaking callers.
+ *   - Structs that may grow begin with `size_t sz`: set it to sizeof of
+ *     your struct, and the library and your program may be built against
+ *     different versions of this header.
+ *       options (vmbus_dev_opts, vmbus_chan_attach_opts): NULL means every
+ *         default.  A smaller struct (an older header) works: the fields it
+ *         lacks take their defaults.  A larger one (a newer header) works
+ *         when the fields this library does not know are all zero;
+ *         otherwise, and when sz is below sizeof(size_t), the call fails
+ *         with -EINVAL (and a message where it has an error buffer).
+ *       outputs (vmbus_dev_info, vmbus_chan_stats): the call fills the
+ *         fields that fit in your sz, leaves sz alone and zeroes the fields
+ *         of a larger struct it does not know; -EINVAL if sz is below
+ *         sizeof(size_t).
+ *     Declare them with an initializer, e.g.
+ *         struct vmbus_dev_opts o = { .sz = sizeof(o), .root = dir };
+ *     so that every byte you do not set is zero.  Per-packet structs
+ *     (vmbus_pkt, vmbus_gpa_buf, vmbus_xfer_range) have a fixed layout:
+ *     what they need later comes with new calls.
  */
 #ifndef VMBUS_VMBUS_H
 #define VMBUS_VMBUS_H
@@ -44,7 +60,7 @@ extern "C" {
 #endif
 
 #define VMBUS_VERSION_MAJOR 0
-#define VMBUS_VERSION_MINOR 1
+#define VMBUS_VERSION_MINOR 2
 #define VMBUS_VERSION_PATCH 0
 
 /* The library's version as "major.minor.patch". */
@@ -252,6 +268,7 @@ void vmbus_gpa_iter_init(struct vmbus_gpa_iter *it, const struct vmbus_pkt *pkt)
 int vmbus_gpa_iter_next(struct vmbus_gpa_iter *it, struct vmbus_gpa_buf *out);
 
 struct vmbus_chan_stats {
+	size_t sz; /* set by the caller: sizeof(struct vmbus_chan_stats) */
 	uint64_t tx_packets;
 	uint64_t tx_bytes; /* payload bytes */
 	uint64_t tx_ring_full; /* sends refused with -EAGAIN */
@@ -262,6 +279,7 @@ struct vmbus_chan_stats {
 	uint64_t rx_errors; /* corrupt packets or indices */
 	uint64_t wakeups; /* interrupt waits that returned an event */
 };
+#define vmbus_chan_stats__last wakeups
 
 /*
  * A channel over two ring directions that the caller owns (no device): for
@@ -269,7 +287,7 @@ struct vmbus_chan_stats {
  * swapped.  @signal, if set, is called when the peer must be signalled.
  */
 struct vmbus_chan_attach_opts {
-	size_t sz;
+	size_t sz; /* sizeof(struct vmbus_chan_attach_opts) */
 	void *tx; /* our outgoing ring: header + data */
 	size_t tx_size;
 	void *rx; /* our incoming ring */
@@ -280,6 +298,7 @@ struct vmbus_chan_attach_opts {
 	int (*signal)(struct vmbus_chan *chan, void *arg);
 	void *signal_arg;
 };
+#define vmbus_chan_attach_opts__last signal_arg
 int vmbus_chan_attach(const struct vmbus_chan_attach_opts *opts, struct vmbus_chan **out);
 /* Frees a channel made by vmbus_chan_attach (device channels are freed by
  * vmbus_dev_close). */
@@ -404,7 +423,8 @@ int vmbus_chan_fd(struct vmbus_chan *chan);
 /* Sets the interrupt mask of the incoming ring: the host stops signalling. */
 void vmbus_chan_mask(struct vmbus_chan *chan);
 
-void vmbus_chan_stats(const struct vmbus_chan *chan, struct vmbus_chan_stats *out);
+/* Fills *out (out->sz set by the caller).  Returns 0 or -EINVAL. */
+int vmbus_chan_stats(const struct vmbus_chan *chan, struct vmbus_chan_stats *out);
 
 /* Whether the channel is broken by corrupt host data, and why. */
 const char *vmbus_chan_broken(const struct vmbus_chan *chan);
@@ -417,7 +437,7 @@ void vmbus_chan_dump(FILE *f, struct vmbus_chan *chan);
 /* ======================================================================== */
 
 struct vmbus_dev_opts {
-	size_t sz;
+	size_t sz; /* sizeof(struct vmbus_dev_opts) */
 	/*
 	 * Root prefix: "" for a real guest (/sys, /dev), or the directory of
 	 * a simulated VMBus.  NULL: $VMBUS_ROOT if set, else "".
@@ -427,12 +447,13 @@ struct vmbus_dev_opts {
 	char *errbuf;
 	size_t errbuf_len;
 };
+#define vmbus_dev_opts__last errbuf_len
 
 /*
  * Opens the device with instance GUID @guid: reads its sysfs attributes,
  * checks the UIO maps, maps them and connects the primary channel.
  * Errors (each with a message in opts->errbuf):
- *   -EINVAL   @guid is not a GUID
+ *   -EINVAL   @guid is not a GUID, or @opts breaks the size rule
  *   -ENOENT   no such device under <root>/sys/bus/vmbus/devices
  *   -ENXIO    the device is not bound to a UIO driver
  *   -ENOTSUP  the UIO maps are not the VMBus ones (names or count)
@@ -448,6 +469,7 @@ int vmbus_dev_open(const char *guid, const struct vmbus_dev_opts *opts, struct v
 void vmbus_dev_close(struct vmbus_device *dev);
 
 struct vmbus_dev_info {
+	size_t sz; /* set by the caller: sizeof(struct vmbus_dev_info) */
 	struct vmbus_guid device_id;
 	struct vmbus_guid class_id;
 	uint32_t relid; /* primary channel */
@@ -465,7 +487,10 @@ struct vmbus_dev_info {
 	size_t send_size;
 	uint32_t send_gpadl;
 };
-void vmbus_dev_info(const struct vmbus_device *dev, struct vmbus_dev_info *out);
+#define vmbus_dev_info__last send_gpadl
+
+/* Fills *out (out->sz set by the caller).  Returns 0 or -EINVAL. */
+int vmbus_dev_info(const struct vmbus_device *dev, struct vmbus_dev_info *out);
 
 /* The last error's message on this device ("" if none). */
 const char *vmbus_dev_strerror(const struct vmbus_device *dev);

@@ -7,6 +7,7 @@
  * instance GUID the way Linux hv_netvsc does, then moves Ethernet frames
  * through one or more queues (the primary channel and its subchannels).
  *
+ *   struct netvsc_ops ops = { .sz = sizeof(ops), .rx = on_frame, .arg = ctx };
  *   struct netvsc_opts o = { .sz = sizeof(o), .queues = 2, .ops = &ops };
  *   struct netvsc_dev *nd;
  *   if (netvsc_attach("9a1d5c3e-...", &o, &nd) < 0) ...;  // o.errbuf says why
@@ -41,8 +42,25 @@
  *     carries control traffic and events, so it must be polled too.
  *     netvsc_stats, netvsc_info, netvsc_link_up and netvsc_state may be
  *     called from any thread.  Stop every queue's thread before detaching.
- *   - Handles are opaque; there is no global state.  Option structs start
- *     with a size field (set it to sizeof) so they can grow.
+ *   - Handles are opaque; there is no global state.
+ *   - Structs that may grow begin with `size_t sz`: set it to sizeof of
+ *     your struct, and the library and your program may be built against
+ *     different versions of this header.
+ *       inputs (netvsc_opts, netvsc_ops): NULL means every default.  A
+ *         smaller struct (an older header) works: the fields it lacks take
+ *         their defaults.  A larger one (a newer header) works when the
+ *         fields this library does not know are all zero; otherwise, and
+ *         when sz is below sizeof(size_t), netvsc_attach fails with
+ *         -EINVAL and a message in opts->errbuf.
+ *       outputs (netvsc_info, netvsc_queue_stats): the call fills the
+ *         fields that fit in your sz, leaves sz alone and zeroes the fields
+ *         of a larger struct it does not know; -EINVAL if sz is below
+ *         sizeof(size_t).
+ *     Declare them with an initializer ({ .sz = sizeof(x), ... }) so that
+ *     every byte you do not set is zero.  Per-frame structs (netvsc_rx_frame,
+ *     netvsc_tx_meta, netvsc_txbuf, netvsc_tx_pages) and netvsc_event, which
+ *     the library hands to you, have a fixed layout: what they need later
+ *     comes with new calls or event types.
  */
 #ifndef NETVSC_NETVSC_H
 #define NETVSC_NETVSC_H
@@ -144,18 +162,20 @@ struct netvsc_event {
  *            exactly once
  */
 struct netvsc_ops {
+	size_t sz; /* sizeof(struct netvsc_ops) */
 	void (*rx)(void *arg, const struct netvsc_rx_frame *frame);
 	void (*tx_done)(void *arg, unsigned int queue, uint64_t cookie, int status);
 	void (*event)(void *arg, const struct netvsc_event *ev);
 	void *arg;
 };
+#define netvsc_ops__last arg
 
 /* ======================================================================== */
 /* Attach and detach                                                         */
 /* ======================================================================== */
 
 struct netvsc_opts {
-	size_t sz;
+	size_t sz; /* sizeof(struct netvsc_opts) */
 	/* Root prefix of the VMBus ("" real guest; NULL: $VMBUS_ROOT or ""). */
 	const char *root;
 	/* Queues wanted (1 .. NETVSC_MAX_QUEUES, 0: 1).  The host may grant
@@ -180,6 +200,7 @@ struct netvsc_opts {
 	char *errbuf;
 	size_t errbuf_len;
 };
+#define netvsc_opts__last errbuf_len
 
 /*
  * Opens the device with instance GUID @guid and brings the NIC up: NVSP
@@ -187,7 +208,8 @@ struct netvsc_opts {
  * receive and send buffers, RNDIS initialisation, MAC/MTU/link queries,
  * subchannels and RSS, offloads, packet filter.
  * Errors (with a message in opts->errbuf):
- *   -EINVAL     bad options or GUID
+ *   -EINVAL     bad options or GUID (also: @opts or its ops break the size
+ *               rule of the conventions above)
  *   -ENOENT     no such device; -ENXIO not bound to a UIO driver;
  *   -ENOTSUP    not a network adapter with receive and send buffers
  *   -EACCES     permission denied
@@ -218,6 +240,7 @@ const char *netvsc_strerror(const struct netvsc_dev *nd);
 
 /* Facts the attach learnt, for display and decisions. */
 struct netvsc_info {
+	size_t sz; /* set by the caller: sizeof(struct netvsc_info) */
 	char guid[VMBUS_GUID_STRLEN];
 	uint8_t mac[NETVSC_ETH_ALEN];
 	uint32_t mtu; /* L3; frames up to mtu + 14 bytes */
@@ -260,7 +283,10 @@ struct netvsc_info {
 	char uio_name[64];
 	size_t ring_size;
 };
-void netvsc_info(const struct netvsc_dev *nd, struct netvsc_info *out);
+#define netvsc_info__last ring_size
+
+/* Fills *out (out->sz set by the caller).  Returns 0 or -EINVAL. */
+int netvsc_info(const struct netvsc_dev *nd, struct netvsc_info *out);
 
 /* Queues in use (1 .. NETVSC_MAX_QUEUES). */
 unsigned int netvsc_queues(const struct netvsc_dev *nd);
@@ -385,6 +411,7 @@ int netvsc_keepalive(struct netvsc_dev *nd);
 /* ======================================================================== */
 
 struct netvsc_queue_stats {
+	size_t sz; /* set by the caller: sizeof(struct netvsc_queue_stats) */
 	uint64_t rx_packets; /* frames delivered */
 	uint64_t rx_bytes;
 	uint64_t rx_drops; /* frames that arrived when nobody could take them */
@@ -399,9 +426,13 @@ struct netvsc_queue_stats {
 	uint64_t rx_xfers; /* receive packets (transfer-page packets) */
 	uint64_t tx_inflight; /* frames taken, not yet completed (a snapshot) */
 };
+#define netvsc_queue_stats__last tx_inflight
 
-/* Counters of queue @q (all zero for a queue that does not exist). */
-void netvsc_stats(const struct netvsc_dev *nd, unsigned int q, struct netvsc_queue_stats *out);
+/*
+ * Counters of queue @q (all zero for a queue that does not exist) into
+ * *out (out->sz set by the caller).  Returns 0 or -EINVAL.
+ */
+int netvsc_stats(const struct netvsc_dev *nd, unsigned int q, struct netvsc_queue_stats *out);
 
 #ifdef __cplusplus
 }

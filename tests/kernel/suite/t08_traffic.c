@@ -40,8 +40,8 @@ static void *late_send(void *arg)
 int main(int argc, char **argv)
 {
 	static uint8_t buf[8192], big[4000];
-	struct vmbus_chan_stats st;
-	struct vmbus_dev_info info;
+	struct vmbus_chan_stats st = { .sz = sizeof(st) };
+	struct vmbus_dev_info info = { .sz = sizeof(info) };
 	struct kt_host_chan hc = { 0 };
 	struct vmbus_device *dev;
 	struct vmbus_chan *g;

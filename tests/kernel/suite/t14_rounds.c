@@ -29,7 +29,7 @@ static uint64_t ring_bytes;
 static void one_round(int n)
 {
 	struct kt_host_chan hc = { 0 };
-	struct vmbus_dev_info info;
+	struct vmbus_dev_info info = { .sz = sizeof(info) };
 	struct vmbus_device *dev;
 	struct vmbus_pkt pkt;
 	char guid[37], msg[32];

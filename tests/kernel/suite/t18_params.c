@@ -99,7 +99,7 @@ static void check_buffer(int idx, int k, const char *prefix, uint32_t size)
 /* The version: MAJOR.MINOR.PATCH, the same for the module and its UIO devices. */
 static void check_version(void)
 {
-	struct vmbus_dev_info info;
+	struct vmbus_dev_info info = { .sz = sizeof(info) };
 	struct vmbus_device *dev;
 	char guid[37], mod[64], uio[64];
 	unsigned int a, b, c;

@@ -76,6 +76,7 @@ int main(int argc, char **argv)
 
 	g.dev = kt_dev_open(guid);
 	g.c = vmbus_dev_primary(g.dev);
+	g.info.sz = sizeof(g.info);
 	vmbus_dev_info(g.dev, &g.info);
 	KT_ASSERT(g.info.nmaps == 5 && g.info.recv_buf && g.info.send_buf, "NIC buffers mapped");
 
