@@ -21,6 +21,8 @@
 
 #define DESC_SIZE ((uint32_t)sizeof(struct vmbus_pkt_desc))
 
+OPTS_CHECK_OUT(vmbus_ring_state);
+
 static uint32_t load_once(const uint32_t *p)
 {
 	return __atomic_load_n(p, __ATOMIC_ACQUIRE);
@@ -48,7 +50,7 @@ VMBUS_API int vmbus_ring_inspect(const void *mem, size_t size, size_t hdr_size,
 	uint32_t w, r, dsize, len;
 	int ret = 0;
 
-	if (!out || vmbus_struct_check(out, sizeof(*out), "vmbus_ring_state", NULL, 0))
+	if (opts_sz(out) < sizeof(size_t))
 		return -EINVAL;
 	if (!mem || hdr_size < sizeof(struct vmbus_ring_hdr) || size <= hdr_size ||
 	    size - hdr_size > UINT32_MAX)
@@ -77,8 +79,7 @@ VMBUS_API int vmbus_ring_inspect(const void *mem, size_t size, size_t hdr_size,
 		ret = -EPROTO;
 	}
 	if (ret) {
-		s.sz = out->sz;
-		memcpy(out, &s, out->sz < sizeof(s) ? out->sz : sizeof(s));
+		OPTS_FILL(out, &s, vmbus_ring_state);
 		return ret;
 	}
 	s.bytes_to_write = w >= r ? dsize - (w - r) : r - w;
@@ -127,8 +128,7 @@ VMBUS_API int vmbus_ring_inspect(const void *mem, size_t size, size_t hdr_size,
 		s.problem = "fewer bytes written than a packet descriptor";
 		ret = -EPROTO;
 	}
-	s.sz = out->sz;
-	memcpy(out, &s, out->sz < sizeof(s) ? out->sz : sizeof(s));
+	OPTS_FILL(out, &s, vmbus_ring_state);
 	return ret;
 }
 

@@ -24,30 +24,9 @@
 
 #include "scan.h"
 
-int vmbus_struct_check(const void *s, size_t known, const char *what, char *err, size_t errlen)
-{
-	const unsigned char *p = s;
-	size_t sz, i;
-
-	memcpy(&sz, s, sizeof(sz));
-	if (sz < sizeof(size_t)) {
-		if (err && errlen)
-			snprintf(err, errlen, "struct %s: sz is %zu; set it to sizeof(struct %s)", what,
-				 sz, what);
-		return -EINVAL;
-	}
-	for (i = known; i < sz; i++) {
-		if (p[i]) {
-			if (err && errlen)
-				snprintf(err, errlen,
-					 "struct %s is %zu bytes; this libvmbus knows %zu and byte %zu "
-					 "beyond them is not zero",
-					 what, sz, known, i);
-			return -EINVAL;
-		}
-	}
-	return 0;
-}
+OPTS_CHECK_IN(vmbus_scan_opts);
+OPTS_CHECK_OUT(vmbus_dev_desc);
+OPTS_CHECK_OUT(vmbus_chan_desc);
 
 int scan_fail(struct scan_ctx *c, int err, const char *fmt, ...)
 {
@@ -63,21 +42,15 @@ int scan_fail(struct scan_ctx *c, int err, const char *fmt, ...)
 
 int scan_ctx_init(struct scan_ctx *c, const struct vmbus_scan_opts *opts)
 {
-	c->root = NULL;
-	c->err = NULL;
-	c->errlen = 0;
-	if (opts) {
-		if (SCAN_OPTS_HAS(opts, errbuf_len)) {
-			c->err = opts->errbuf;
-			c->errlen = opts->errbuf ? opts->errbuf_len : 0;
-		}
-		if (c->err && c->errlen)
-			c->err[0] = '\0';
-		if (vmbus_struct_check(opts, sizeof(*opts), "vmbus_scan_opts", c->err, c->errlen))
-			return -EINVAL;
-		if (SCAN_OPTS_HAS(opts, root))
-			c->root = opts->root;
-	}
+	const char *why;
+
+	c->err = OPTS_GET(opts, errbuf, NULL);
+	c->errlen = c->err ? OPTS_GET(opts, errbuf_len, 0) : 0;
+	if (c->err && c->errlen)
+		c->err[0] = '\0';
+	if (OPTS_VALID(opts, vmbus_scan_opts, &why))
+		return scan_fail(c, -EINVAL, "struct vmbus_scan_opts: %s", why);
+	c->root = OPTS_GET(opts, root, NULL);
 	if (!c->root)
 		c->root = getenv("VMBUS_ROOT");
 	if (!c->root)
@@ -385,10 +358,9 @@ VMBUS_API int vmbus_dev_describe(const char *guid, const struct vmbus_scan_opts 
 
 	if ((err = scan_ctx_init(&c, opts)))
 		return err;
-	if (!out)
-		return scan_fail(&c, -EINVAL, "vmbus_dev_describe: no output struct");
-	if (vmbus_struct_check(out, sizeof(*out), "vmbus_dev_desc", c.err, c.errlen))
-		return -EINVAL;
+	if (opts_sz(out) < sizeof(size_t))
+		return scan_fail(&c, -EINVAL, "vmbus_dev_describe: no output struct, or its sz "
+				 "is not set");
 	memset(&d, 0, sizeof(d));
 	if ((err = devdir_of(&c, guid, d.guid, dir, sizeof(dir), &id)))
 		return err;
@@ -437,9 +409,7 @@ VMBUS_API int vmbus_dev_describe(const char *guid, const struct vmbus_scan_opts 
 		d.nchans = (unsigned int)count;
 		free(nums);
 	}
-	d.sz = out->sz;
-	memcpy(out, &d, out->sz < sizeof(d) ? out->sz : sizeof(d));
-	return 0;
+	return OPTS_FILL(out, &d, vmbus_dev_desc);
 }
 
 VMBUS_API int vmbus_dev_chans(const char *guid, const struct vmbus_scan_opts *opts,
@@ -497,10 +467,9 @@ VMBUS_API int vmbus_chan_describe(const char *guid, uint32_t relid,
 
 	if ((err = scan_ctx_init(&c, opts)))
 		return err;
-	if (!out)
-		return scan_fail(&c, -EINVAL, "vmbus_chan_describe: no output struct");
-	if (vmbus_struct_check(out, sizeof(*out), "vmbus_chan_desc", c.err, c.errlen))
-		return -EINVAL;
+	if (opts_sz(out) < sizeof(size_t))
+		return scan_fail(&c, -EINVAL, "vmbus_chan_describe: no output struct, or its sz "
+				 "is not set");
 	if ((err = devdir_of(&c, guid, text, dir, sizeof(dir), &id)))
 		return err;
 	if (vmbus_mkpath(cdir, sizeof(cdir), "%s/channels/%u", dir, relid))
@@ -534,7 +503,5 @@ VMBUS_API int vmbus_chan_describe(const char *guid, uint32_t relid,
 		d.has_ring = true;
 		d.ring_file_size = st.st_size > 0 ? (uint64_t)st.st_size : 0;
 	}
-	d.sz = out->sz;
-	memcpy(out, &d, out->sz < sizeof(d) ? out->sz : sizeof(d));
-	return 0;
+	return OPTS_FILL(out, &d, vmbus_chan_desc);
 }

@@ -6,17 +6,7 @@
 #include <stddef.h>
 
 #include "internal.h"
-
-/*
- * The size rule for option and output structs: @sz must cover at least the
- * size field; bytes past @known must be zero.  Returns 0 or -EINVAL, with
- * a message in @err naming @what.
- */
-int vmbus_struct_check(const void *s, size_t known, const char *what, char *err, size_t errlen);
-
-/* True if an option struct of @sz bytes holds @field. */
-#define SCAN_OPTS_HAS(o, field) \
-	((o) && (o)->sz >= offsetof(__typeof__(*(o)), field) + sizeof((o)->field))
+#include "opts.h"
 
 /* The options as used: root resolved, error buffer (or a scratch one). */
 struct scan_ctx {

@@ -585,11 +585,8 @@ int vmbus_dma_gpa(const struct vmbus_dma *dma, const void *addr, size_t len,
  * channel's ring file).  Nothing here opens /dev/uioN, writes a sysfs file
  * or changes a ring: a device in use stays undisturbed.
  *
- * Option and output structs follow one rule: they begin with a size field
- * that the caller sets to sizeof.  A smaller (older) struct works: options
- * it lacks take their defaults, output fields it lacks are not written.  A
- * larger (newer) one works when the bytes this library does not know are
- * zero; otherwise the call fails with -EINVAL and says why.
+ * The option and output structs here follow the size rule of the
+ * Conventions above.
  */
 
 struct vmbus_scan_opts {
@@ -600,6 +597,7 @@ struct vmbus_scan_opts {
 	char *errbuf;
 	size_t errbuf_len;
 };
+#define vmbus_scan_opts__last errbuf_len
 
 /*
  * Lists the devices under <root>/sys/bus/vmbus/devices in the order of
@@ -643,6 +641,7 @@ struct vmbus_dev_desc {
 	char ifname[VMBUS_NAME_MAX]; /* network interface (net/<name>), "" if none */
 	unsigned int nchans; /* channels/ entries, the primary included */
 };
+#define vmbus_dev_desc__last nchans
 
 /*
  * Describes the device with instance GUID @guid.  Errors: -EINVAL (not a
@@ -680,6 +679,7 @@ struct vmbus_chan_desc {
 	bool has_ring; /* the ring file is there (a UIO driver holds the channel) */
 	uint64_t ring_file_size; /* its size as stat() reports it */
 };
+#define vmbus_chan_desc__last ring_file_size
 
 int vmbus_chan_describe(const char *guid, uint32_t relid, const struct vmbus_scan_opts *opts,
 			struct vmbus_chan_desc *out);
@@ -706,6 +706,7 @@ struct vmbus_ring_state {
 	struct vmbus_pkt_desc next; /* its copy, as read */
 	const char *packet_problem; /* NULL if the descriptor is valid */
 };
+#define vmbus_ring_state__last packet_problem
 
 /*
  * Reads the ring direction at @mem (@hdr_size bytes of header, @size in
