@@ -396,60 +396,105 @@ static bool parse_ip(const char *s, struct addr *a)
 	return false;
 }
 
-/* Socket inodes of every sshd process: "socket:[N]" links in /proc/<pid>/fd. */
-static size_t sshd_inodes(const struct ctx *c, unsigned long *out, size_t max)
+/* The command name of process @pid ("" if unknown). */
+static void proc_comm(const struct ctx *c, const char *pid, char *out, size_t len)
 {
-	char path[PATH_MAX], comm[64];
+	char path[PATH_MAX];
+	FILE *f;
+
+	out[0] = '\0';
+	if (snprintf(path, sizeof(path), "%s/proc/%s/comm", c->root, pid) >= (int)sizeof(path) ||
+	    !(f = fopen(path, "re")))
+		return;
+	if (!fgets(out, (int)len, f))
+		out[0] = '\0';
+	fclose(f);
+	out[strcspn(out, "\n")] = '\0';
+}
+
+/*
+ * Calls @fn with what each open descriptor of process @pid points to
+ * (/proc/<pid>/fd/N), until it returns true.  Returns whether it did.
+ */
+static bool proc_fds(const struct ctx *c, const char *pid,
+		     bool (*fn)(const char *target, void *arg), void *arg)
+{
+	char path[PATH_MAX];
+	struct dirent *fe;
+	bool done = false;
+	DIR *fd;
+
+	if (snprintf(path, sizeof(path), "%s/proc/%s/fd", c->root, pid) >= (int)sizeof(path) ||
+	    !(fd = opendir(path)))
+		return false;
+	while (!done && (fe = readdir(fd))) {
+		char link[PATH_MAX], target[PATH_MAX];
+		ssize_t l;
+
+		if (fe->d_name[0] == '.' ||
+		    snprintf(link, sizeof(link), "%s/%s", path, fe->d_name) >= (int)sizeof(link))
+			continue;
+		l = readlink(link, target, sizeof(target) - 1);
+		if (l <= 0)
+			continue;
+		target[l] = '\0';
+		done = fn(target, arg);
+	}
+	closedir(fd);
+	return done;
+}
+
+/* Calls @fn for every process of the tree (its pid as text) until it returns true. */
+static void for_procs(const struct ctx *c, bool (*fn)(const char *pid, void *arg), void *arg)
+{
+	char path[PATH_MAX];
 	struct dirent *de;
-	size_t n = 0;
 	DIR *d;
 
 	if (snprintf(path, sizeof(path), "%s/proc", c->root) >= (int)sizeof(path) ||
 	    !(d = opendir(path)))
-		return 0;
-	while ((de = readdir(d)) && n < max) {
-		struct dirent *fe;
-		FILE *f;
-		DIR *fd;
-
-		if (!isdigit((unsigned char)de->d_name[0]))
-			continue;
-		snprintf(path, sizeof(path), "%s/proc/%s/comm", c->root, de->d_name);
-		f = fopen(path, "re");
-		if (!f)
-			continue;
-		comm[0] = '\0';
-		if (!fgets(comm, sizeof(comm), f))
-			comm[0] = '\0';
-		fclose(f);
-		comm[strcspn(comm, "\n")] = '\0';
-		if (strcmp(comm, "sshd"))
-			continue;
-		snprintf(path, sizeof(path), "%s/proc/%s/fd", c->root, de->d_name);
-		fd = opendir(path);
-		if (!fd)
-			continue;
-		while ((fe = readdir(fd)) && n < max) {
-			char link[PATH_MAX], target[128];
-			ssize_t l;
-			unsigned long ino;
-
-			if (fe->d_name[0] == '.')
-				continue;
-			if (snprintf(link, sizeof(link), "%s/%s", path, fe->d_name) >=
-			    (int)sizeof(link))
-				continue;
-			l = readlink(link, target, sizeof(target) - 1);
-			if (l <= 0)
-				continue;
-			target[l] = '\0';
-			if (sscanf(target, "socket:[%lu]", &ino) == 1)
-				out[n++] = ino;
-		}
-		closedir(fd);
-	}
+		return;
+	while ((de = readdir(d)))
+		if (isdigit((unsigned char)de->d_name[0]) && fn(de->d_name, arg))
+			break;
 	closedir(d);
-	return n;
+}
+
+struct inodes {
+	const struct ctx *c;
+	unsigned long *v;
+	size_t n, max;
+};
+
+static bool add_socket(const char *target, void *arg)
+{
+	struct inodes *in = arg;
+	unsigned long ino;
+
+	if (sscanf(target, "socket:[%lu]", &ino) == 1)
+		in->v[in->n++] = ino;
+	return in->n == in->max;
+}
+
+static bool sshd_sockets(const char *pid, void *arg)
+{
+	struct inodes *in = arg;
+	char comm[64];
+
+	proc_comm(in->c, pid, comm, sizeof(comm));
+	if (!strcmp(comm, "sshd"))
+		proc_fds(in->c, pid, add_socket, in);
+	return in->n == in->max;
+}
+
+/* Socket inodes of every sshd process: "socket:[N]" links in /proc/<pid>/fd. */
+static size_t sshd_inodes(const struct ctx *c, unsigned long *out, size_t max)
+{
+	struct inodes in = { .c = c, .v = out, .max = max };
+
+	if (max)
+		for_procs(c, sshd_sockets, &in);
+	return in.n;
 }
 
 /* Calls @fn for every TCP socket (state, local, remote, inode). */
@@ -786,77 +831,65 @@ int safety_check(const struct ctx *c)
 	return found;
 }
 
+struct holder {
+	const struct ctx *c;
+	char want[32]; /* /dev/uioN */
+	char ring[96]; /* /<guid>/channels/ */
+	int found;
+};
+
+static bool is_uio_node(const char *target, void *arg)
+{
+	return !strcmp(target, ((const struct holder *)arg)->want);
+}
+
+/* Whether process @pid maps /dev/uioN or one of the device's ring files:
+ * a mapping outlives its descriptor. */
+static bool maps_device(const struct holder *h, const char *pid)
+{
+	char path[PATH_MAX], line[1024];
+	bool held = false;
+	FILE *f;
+
+	if (snprintf(path, sizeof(path), "%s/proc/%s/maps", h->c->root, pid) >= (int)sizeof(path) ||
+	    !(f = fopen(path, "re")))
+		return false;
+	while (!held && fgets(line, sizeof(line), f)) {
+		const char *p = strchr(line, '/');
+		size_t l;
+
+		if (!p)
+			continue;
+		l = strcspn(p, "\n");
+		held = (l == strlen(h->want) && !strncmp(p, h->want, l)) ||
+		       (strstr(p, h->ring) && l > 5 && !strncmp(p + l - 5, "/ring", 5));
+	}
+	fclose(f);
+	return held;
+}
+
+static bool check_holder(const char *pid, void *arg)
+{
+	struct holder *h = arg;
+	char comm[64];
+
+	if (!proc_fds(h->c, pid, is_uio_node, h) && !maps_device(h, pid))
+		return false;
+	proc_comm(h->c, pid, comm, sizeof(comm));
+	fail(h->c, EXIT_BUSY, "device busy: process %s (%s) has %s or the device's ring files "
+	     "open or mapped; stop it first", pid, comm[0] ? comm : "?", h->want);
+	h->found = 1;
+	return false; /* name every one */
+}
+
 int uio_busy(const struct ctx *c, int uio_index)
 {
-	char path[PATH_MAX], want[32], ring[96];
-	struct dirent *de;
-	int found = 0;
-	DIR *d;
+	struct holder h = { .c = c };
 
 	if (uio_index < 0)
 		return 0;
-	snprintf(want, sizeof(want), "/dev/uio%d", uio_index);
-	snprintf(ring, sizeof(ring), "/%s/channels/", c->guid);
-	if (snprintf(path, sizeof(path), "%s/proc", c->root) >= (int)sizeof(path) ||
-	    !(d = opendir(path)))
-		return 0;
-	while ((de = readdir(d))) {
-		char comm[64] = "?", line[1024];
-		bool held = false;
-		struct dirent *fe;
-		FILE *f;
-		DIR *fd;
-
-		if (!isdigit((unsigned char)de->d_name[0]))
-			continue;
-		snprintf(path, sizeof(path), "%s/proc/%s/fd", c->root, de->d_name);
-		fd = opendir(path);
-		while (fd && !held && (fe = readdir(fd))) {
-			char link[PATH_MAX], target[PATH_MAX];
-			ssize_t l;
-
-			if (fe->d_name[0] == '.')
-				continue;
-			if (snprintf(link, sizeof(link), "%s/%s", path, fe->d_name) >=
-			    (int)sizeof(link))
-				continue;
-			l = readlink(link, target, sizeof(target) - 1);
-			if (l > 0) {
-				target[l] = '\0';
-				held = !strcmp(target, want);
-			}
-		}
-		if (fd)
-			closedir(fd);
-		/* a mapping outlives its descriptor: the maps of /dev/uioN and ring files */
-		snprintf(path, sizeof(path), "%s/proc/%s/maps", c->root, de->d_name);
-		f = held ? NULL : fopen(path, "re");
-		while (f && !held && fgets(line, sizeof(line), f)) {
-			const char *p = strchr(line, '/');
-			size_t l;
-
-			if (!p)
-				continue;
-			l = strcspn(p, "\n");
-			held = (l == strlen(want) && !strncmp(p, want, l)) ||
-			       (strstr(p, ring) && l > 5 && !strncmp(p + l - 5, "/ring", 5));
-		}
-		if (f)
-			fclose(f);
-		if (!held)
-			continue;
-		snprintf(path, sizeof(path), "%s/proc/%s/comm", c->root, de->d_name);
-		f = fopen(path, "re");
-		if (f) {
-			if (!fgets(comm, sizeof(comm), f))
-				snprintf(comm, sizeof(comm), "?");
-			comm[strcspn(comm, "\n")] = '\0';
-			fclose(f);
-		}
-		fail(c, EXIT_BUSY, "device busy: process %s (%s) has %s or the device's ring files "
-		     "open or mapped; stop it first", de->d_name, comm, want);
-		found = 1;
-	}
-	closedir(d);
-	return found;
+	snprintf(h.want, sizeof(h.want), "/dev/uio%d", uio_index);
+	snprintf(h.ring, sizeof(h.ring), "/%s/channels/", c->guid);
+	for_procs(c, check_holder, &h);
+	return h.found;
 }

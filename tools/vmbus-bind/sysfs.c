@@ -129,21 +129,15 @@ int refresh(struct ctx *c)
 	return 0;
 }
 
+/* The device's driver now ("" if none, or if the device is gone). */
 static void driver_of(const struct ctx *c, char *out, size_t len)
 {
-	char path[PATH_MAX], target[PATH_MAX];
-	const char *base;
-	ssize_t n;
+	struct vmbus_scan_opts o = { .sz = sizeof(o), .root = c->root };
+	struct vmbus_dev_desc d = { .sz = sizeof(d) };
 
 	out[0] = '\0';
-	if (snprintf(path, sizeof(path), "%s/driver", c->devdir) >= (int)sizeof(path))
-		return;
-	n = readlink(path, target, sizeof(target) - 1);
-	if (n <= 0)
-		return;
-	target[n] = '\0';
-	base = strrchr(target, '/');
-	snprintf(out, len, "%.*s", (int)len - 1, base ? base + 1 : target);
+	if (!vmbus_dev_describe(c->guid, &o, &d))
+		snprintf(out, len, "%s", d.driver);
 }
 
 static long long now_ms(void)
