@@ -659,86 +659,65 @@ static void add_disk(struct disks *d, const char *name)
 		snprintf(d->n[d->count++], VMBUS_NAME_MAX, "%s", name);
 }
 
-/* Disks and partitions below a "block" directory, and the holders
- * (device-mapper, md) built on them. */
-static void walk_block(const struct ctx *c, const char *dir, int depth, struct disks *d)
+/* The holders (device-mapper, md) built on a disk or partition: their
+ * names, and the /dev/mapper names device-mapper devices are mounted by. */
+static void add_holders(const struct ctx *c, const char *dir, struct disks *d)
 {
-	struct dirent *de;
-	DIR *dd;
+	struct dirent *he;
+	DIR *hd = opendir(dir);
 
-	if (depth > 10 || !(dd = opendir(dir)))
-		return;
-	while ((de = readdir(dd))) {
-		char sub[PATH_MAX];
-		struct stat st;
+	while (hd && (he = readdir(hd))) {
+		char name[PATH_MAX];
+		FILE *f;
 
-		if (de->d_name[0] == '.' ||
-		    snprintf(sub, sizeof(sub), "%s/%s", dir, de->d_name) >= (int)sizeof(sub))
+		if (he->d_name[0] == '.')
 			continue;
-		if (!strcmp(de->d_name, "holders")) {
-			struct dirent *he;
-			DIR *hd = opendir(sub);
-
-			while (hd && (he = readdir(hd))) {
-				char name[PATH_MAX];
-				FILE *f;
-
-				if (he->d_name[0] == '.')
-					continue;
-				add_disk(d, he->d_name);
-				/* device-mapper devices are mounted by their /dev/mapper name */
-				snprintf(name, sizeof(name), "%s/sys/block/%s/dm/name", c->root,
-					 he->d_name);
-				f = fopen(name, "re");
-				if (f) {
-					if (fgets(name, sizeof(name), f)) {
-						name[strcspn(name, "\n")] = '\0';
-						add_disk(d, name);
-					}
-					fclose(f);
-				}
+		add_disk(d, he->d_name);
+		snprintf(name, sizeof(name), "%s/sys/block/%s/dm/name", c->root, he->d_name);
+		f = fopen(name, "re");
+		if (f) {
+			if (fgets(name, sizeof(name), f)) {
+				name[strcspn(name, "\n")] = '\0';
+				add_disk(d, name);
 			}
-			if (hd)
-				closedir(hd);
-			continue;
+			fclose(f);
 		}
-		if (lstat(sub, &st) || !S_ISDIR(st.st_mode))
-			continue;
-		/* a disk or partition directory carries a "dev" file */
-		{
-			char devf[PATH_MAX];
-
-			if (snprintf(devf, sizeof(devf), "%s/dev", sub) < (int)sizeof(devf) &&
-			    access(devf, F_OK) == 0)
-				add_disk(d, de->d_name);
-		}
-		walk_block(c, sub, depth + 1, d);
 	}
-	closedir(dd);
+	if (hd)
+		closedir(hd);
 }
 
-/* Looks for "block" directories below the device (SCSI hosts, targets, LUNs). */
-static void find_disks(const struct ctx *c, const char *dir, int depth, struct disks *d)
+/*
+ * Walks the device's directory (not following links: they lead out of it,
+ * to the driver, the subsystem, the firmware node) down to its "block"
+ * directories (SCSI host, target, LUN); below those, every directory with
+ * a "dev" file is a disk or partition.
+ */
+static void find_disks(const struct ctx *c, const char *dir, int depth, bool in_block,
+		       struct disks *d)
 {
 	struct dirent *de;
 	DIR *dd;
 
-	if (depth > 8 || !(dd = opendir(dir)))
+	if (depth > 16 || !(dd = opendir(dir)))
 		return;
 	while ((de = readdir(dd))) {
-		char sub[PATH_MAX];
+		char sub[PATH_MAX], devf[PATH_MAX];
 		struct stat st;
 
 		if (de->d_name[0] == '.' ||
 		    snprintf(sub, sizeof(sub), "%s/%s", dir, de->d_name) >= (int)sizeof(sub))
 			continue;
-		/* links lead out of the device (driver, subsystem, firmware_node) */
+		if (in_block && !strcmp(de->d_name, "holders")) {
+			add_holders(c, sub, d);
+			continue;
+		}
 		if (lstat(sub, &st) || !S_ISDIR(st.st_mode))
 			continue;
-		if (!strcmp(de->d_name, "block"))
-			walk_block(c, sub, 0, d);
-		else
-			find_disks(c, sub, depth + 1, d);
+		if (in_block && snprintf(devf, sizeof(devf), "%s/dev", sub) < (int)sizeof(devf) &&
+		    access(devf, F_OK) == 0)
+			add_disk(d, de->d_name);
+		find_disks(c, sub, depth + 1, in_block || !strcmp(de->d_name, "block"), d);
 	}
 	closedir(dd);
 }
@@ -761,7 +740,7 @@ static int check_disks(const struct ctx *c)
 
 	if (!d)
 		return 0;
-	find_disks(c, c->devdir, 0, d);
+	find_disks(c, c->devdir, 0, false, d);
 	for (t = 0; t < 2 && d->count; t++) {
 		FILE *f = open_root(c, tables[t]);
 
