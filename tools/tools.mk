@@ -31,6 +31,8 @@ tools-tests: $(BUS_TOOL_BINS) $(TOOLS_TEST_BINS) $(B)/tests/tools-unit/scan $(HO
 SBINDIR ?= $(PREFIX)/sbin
 MANDIR ?= $(PREFIX)/share/man
 SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+# udev reads /usr/lib/udev/rules.d and /etc/udev/rules.d, not /usr/local
+UDEVRULESDIR ?= $(if $(filter /usr,$(PREFIX)),/usr/lib/udev/rules.d,/etc/udev/rules.d)
 
 install-tools: $(BUS_TOOL_BINS)
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
@@ -39,8 +41,12 @@ install-tools: $(BUS_TOOL_BINS)
 	install -m 755 $(B)/bin/vmbus-ls $(DESTDIR)$(BINDIR)/
 	install -m 644 man/*.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 644 man/*.8 $(DESTDIR)$(MANDIR)/man8/
-	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@BINDIR@|$(BINDIR)|g' \
-		tools/netvsc-user@.service.in > $(DESTDIR)$(SYSTEMDUNITDIR)/netvsc-user@.service
-	chmod 644 $(DESTDIR)$(SYSTEMDUNITDIR)/netvsc-user@.service
+	for u in netvsc-user@.service vmbus-bind-persist@.service; do \
+		sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@BINDIR@|$(BINDIR)|g' tools/$$u.in \
+			> $(DESTDIR)$(SYSTEMDUNITDIR)/$$u && \
+		chmod 644 $(DESTDIR)$(SYSTEMDUNITDIR)/$$u || exit 1; \
+	done
+	install -d $(DESTDIR)$(UDEVRULESDIR)
+	install -m 644 tools/60-vmbus-bind.rules $(DESTDIR)$(UDEVRULESDIR)/
 
 .PHONY: tools-tests install-tools
