@@ -60,6 +60,9 @@ bool bus_path(const struct ctx *c, char *buf, size_t len, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 /* Writes @text to @path; on failure prints why (naming @what) and returns the exit code. */
 int sysfs_write(const struct ctx *c, const char *path, const char *text, const char *what);
+/* The same, but errno @tolerated is returned as -@tolerated, silently. */
+int sysfs_write_or(const struct ctx *c, const char *path, const char *text, const char *what,
+		   int tolerated);
 /* Re-reads the device's description. */
 int refresh(struct ctx *c);
 /* Waits until the device's driver is @drv ("" = none); 0 or -ETIMEDOUT. */

@@ -205,15 +205,19 @@ static int attach(struct ctx *c, const char *drv)
 			free(others);
 			return fail(c, EXIT_FAIL, "root prefix too long");
 		}
-		rc = sysfs_write(c, path, cls, "add the class as a dynamic id");
-		if (rc) {
+		rc = sysfs_write_or(c, path, cls, "add the class as a dynamic id", EEXIST);
+		if (rc == -EEXIST) {
+			/* someone else's id: it stays, and what it took is theirs */
+			warn(c, "the class is already a dynamic id of %s; it stays", drv);
+			nothers = 0;
+		} else if (rc) {
 			free(others);
 			return rc;
 		}
 		/* new_id binds at once; an explicit bind covers a device it missed */
 		if (wait_driver(c, drv) && bus_path(c, path, sizeof(path), "drivers/%s/bind", drv))
 			sysfs_write(c, path, c->guid, "bind the device");
-		if (bus_path(c, path, sizeof(path), "drivers/%s/remove_id", drv))
+		if (rc != -EEXIST && bus_path(c, path, sizeof(path), "drivers/%s/remove_id", drv))
 			sysfs_write(c, path, cls, "remove the dynamic id again");
 		for (i = 0; i < nothers; i++) {
 			struct ctx o = *c;

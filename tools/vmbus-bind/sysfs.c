@@ -73,6 +73,12 @@ static int write_all(const char *path, const char *text)
 
 int sysfs_write(const struct ctx *c, const char *path, const char *text, const char *what)
 {
+	return sysfs_write_or(c, path, text, what, 0);
+}
+
+int sysfs_write_or(const struct ctx *c, const char *path, const char *text, const char *what,
+		   int tolerated)
+{
 	char shown[VMBUS_NAME_MAX + 8];
 	size_t l;
 	int err;
@@ -86,6 +92,8 @@ int sysfs_write(const struct ctx *c, const char *path, const char *text, const c
 		return 0;
 	}
 	err = write_all(path, text);
+	if (tolerated && err == -tolerated)
+		return err;
 	switch (err) {
 	case 0:
 		return 0;
