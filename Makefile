@@ -26,6 +26,7 @@ include cflags.mk
 include libvmbus/libvmbus.mk
 include netvsc-user/netvsc-user.mk
 include tools/vmbus-hostsim/vmbus-hostsim.mk
+include tools/tools.mk
 
 ifeq ($(VARIANT),san)
 CFLAGS ?= -g -O1
@@ -42,6 +43,14 @@ BASE_CPPFLAGS := -D_GNU_SOURCE
 BASE_CFLAGS := -std=c11 $(WARN) $(VARIANT_CFLAGS)
 COMPILE = $(CC) $(BASE_CPPFLAGS) $(OBJ_CPPFLAGS) $(CPPFLAGS) $(BASE_CFLAGS) $(OBJ_CFLAGS) $(CFLAGS)
 LINK = $(CC) $(VARIANT_CFLAGS) $(CFLAGS) $(LDFLAGS)
+
+# Every source file of a component is in its .mk list: a file added to a
+# directory but not to the list would silently not be built here while
+# another build of the component (or none) picks it up.
+unlisted := $(filter-out $(LIBVMBUS_SRCS) $(LIBNETVSC_SRCS) $(NETVSC_USER_SRCS) $(HOSTSIM_SRCS) \
+	$(foreach t,$(BUS_TOOLS),$($(t)_SRCS)),$(wildcard libvmbus/src/*.c netvsc-user/src/*.c \
+	netvsc-user/prog/*.c tools/vmbus-hostsim/*.c $(BUS_TOOLS:%=tools/%/*.c)))
+$(if $(unlisted),$(error not in their component's .mk source list: $(unlisted)))
 
 # --- version: vmbus.h is the one source -----------------------------------
 VHDR := libvmbus/include/vmbus/vmbus.h
@@ -71,6 +80,10 @@ HOSTSIM_OBJS := $(HOSTSIM_SRCS:%.c=$(B)/%.o)
 HOSTSIM := $(B)/bin/vmbus-hostsim
 $(HOSTSIM_OBJS): OBJ_CPPFLAGS := $(HOSTSIM_CPPFLAGS)
 
+BUS_TOOL_BINS := $(BUS_TOOLS:%=$(B)/bin/%)
+BUS_TOOLS_OBJS := $(patsubst %.c,$(B)/%.o,$(foreach t,$(BUS_TOOLS),$($(t)_SRCS)))
+$(BUS_TOOLS_OBJS): OBJ_CPPFLAGS := $(BUS_TOOLS_CPPFLAGS)
+
 PROGRAMS := $(HOSTSIM) $(NETVSC_USER)
 
 # --- tests and benchmarks ----------------------------------------------------
@@ -92,15 +105,18 @@ BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(B)/bench/%)
 BENCH_HELPER_OBJS := $(B)/bench/bench.o
 $(BENCH_HELPER_OBJS): OBJ_CPPFLAGS := $(BENCH_CPPFLAGS)
 TEST_LDLIBS := -lcmocka -lpthread
+# the bus tools' tests: a stand-in for the kernel's driver core on a fixture
+# tree, and the library calls under the tools (cmocka)
+TOOLS_TEST_BINS := $(B)/tests/tools/fake-driver-core $(B)/tests/tools/unit-scan
 
-.PHONY: all lib programs tests benches check fuzz check-kernel check-version demo bench kmod install clean deps
+.PHONY: all lib programs tests tools-tests benches check fuzz check-kernel check-version demo bench kmod install clean deps
 .DEFAULT_GOAL := all
 
 all: lib programs
 
 lib: check-version $(LIBVMBUS_A) $(LIBVMBUS_SO)
 
-programs: $(PROGRAMS)
+programs: $(PROGRAMS) $(BUS_TOOL_BINS)
 
 tests: $(UNIT_BINS) $(SIM_BINS) programs
 
@@ -134,6 +150,13 @@ $(NETVSC_USER): $(NETVSC_USER_OBJS) $(LIBNETVSC_A) $(LIBVMBUS_A)
 	@mkdir -p $(dir $@)
 	$(LINK) -o $@ $(NETVSC_USER_OBJS) $(LIBNETVSC_A) $(LIBVMBUS_A) $(NETVSC_USER_LDLIBS)
 
+define bus_tool_rule
+$(B)/bin/$(1): $$(patsubst %.c,$(B)/%.o,$$($(1)_SRCS)) $$(LIBVMBUS_A)
+	@mkdir -p $$(dir $$@)
+	$$(LINK) -o $$@ $$^ $$(BUS_TOOLS_LDLIBS)
+endef
+$(foreach t,$(BUS_TOOLS),$(eval $(call bus_tool_rule,$(t))))
+
 # The version script must carry a node for the version in vmbus.h.
 check-version:
 	@grep -q '^VMBUS_$(V_MAJOR)\.$(V_MINOR) {' $(LIBMAP) || \
@@ -155,6 +178,13 @@ $(B)/tests/sim/%: tests/sim/%.c $(TEST_LIBS)
 	@mkdir -p $(dir $@)
 	$(COMPILE) -MMD -MP $(LDFLAGS) $< -o $@ $(TEST_LIBS) $(TEST_LDLIBS)
 
+$(B)/tests/tools/%: OBJ_CPPFLAGS := $(BUS_TOOLS_CPPFLAGS)
+$(B)/tests/tools/%: tests/tools/%.c $(LIBVMBUS_A)
+	@mkdir -p $(dir $@)
+	$(COMPILE) -MMD -MP $(LDFLAGS) $< -o $@ $(LIBVMBUS_A) $(TEST_LDLIBS)
+
+tools-tests: programs $(TOOLS_TEST_BINS)
+
 $(BENCH_BINS): OBJ_CPPFLAGS := $(BENCH_CPPFLAGS)
 $(BENCH_BINS): $(B)/bench/%: bench/%.c $(BENCH_HELPER_OBJS) $(LIBNETVSC_A) $(LIBVMBUS_A)
 	@mkdir -p $(dir $@)
@@ -174,6 +204,7 @@ check: deps
 	VMBUS_HOSTSIM=build/san/bin/vmbus-hostsim tests/run-unit build/san/tests/sim
 	tests/net/run build/san/bin || [ $$? -eq 77 ]
 	tests/check-install
+	$(MAKE) VARIANT=san tools-tests && tests/tools/run build/san
 	FUZZ_TIME=$(FUZZ_TIME) tests/fuzz/run
 	tests/kernel/run --driver uio_hv_generic
 	tests/kernel/run --driver hv_uio
@@ -212,6 +243,11 @@ PREFIX ?= /usr/local
 LIBDIR ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 BINDIR ?= $(PREFIX)/bin
+SBINDIR ?= $(PREFIX)/sbin
+MANDIR ?= $(PREFIX)/share/man
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+# udev reads /usr/lib/udev/rules.d and /etc/udev/rules.d, not /usr/local
+UDEVRULESDIR ?= $(if $(filter /usr,$(PREFIX)),/usr/lib/udev/rules.d,/etc/udev/rules.d)
 DESTDIR ?=
 
 install: lib programs
@@ -226,6 +262,19 @@ install: lib programs
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
 		-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
 		libvmbus/libvmbus.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/libvmbus.pc
+	# the bus tools (the root ones in SBINDIR), man pages, units, udev rule
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8 \
+		$(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(UDEVRULESDIR)
+	install -m 755 $(B)/bin/vmbus-bind $(B)/bin/vmbus-ring $(DESTDIR)$(SBINDIR)/
+	install -m 755 $(B)/bin/vmbus-ls $(DESTDIR)$(BINDIR)/
+	install -m 644 man/*.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 644 man/*.8 $(DESTDIR)$(MANDIR)/man8/
+	for u in netvsc-user@.service vmbus-bind-persist@.service; do \
+		sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@BINDIR@|$(BINDIR)|g' tools/$$u.in \
+			> $(DESTDIR)$(SYSTEMDUNITDIR)/$$u && \
+		chmod 644 $(DESTDIR)$(SYSTEMDUNITDIR)/$$u || exit 1; \
+	done
+	install -m 644 tools/60-vmbus-bind.rules $(DESTDIR)$(UDEVRULESDIR)/
 
 clean:
 	rm -rf build

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* GUID text forms and the names of known device classes. */
+/* GUID text forms and the library version (class names: classes.c). */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -75,30 +75,6 @@ VMBUS_API void vmbus_guid_format(const struct vmbus_guid *g, char buf[VMBUS_GUID
 VMBUS_API bool vmbus_guid_equal(const struct vmbus_guid *a, const struct vmbus_guid *b)
 {
 	return memcmp(a->b, b->b, sizeof(a->b)) == 0;
-}
-
-static const struct {
-	struct vmbus_guid guid;
-	const char *name;
-} classes[] = {
-	{ VMBUS_CLASS_NIC, "network" },	       { VMBUS_CLASS_SCSI, "scsi" },
-	{ VMBUS_CLASS_IDE, "ide" },	       { VMBUS_CLASS_FC, "fibre-channel" },
-	{ VMBUS_CLASS_SHUTDOWN, "shutdown" },  { VMBUS_CLASS_TIMESYNC, "timesync" },
-	{ VMBUS_CLASS_HEARTBEAT, "heartbeat" }, { VMBUS_CLASS_KVP, "kvp" },
-	{ VMBUS_CLASS_DM, "dynamic-memory" },  { VMBUS_CLASS_MOUSE, "mouse" },
-	{ VMBUS_CLASS_KBD, "keyboard" },       { VMBUS_CLASS_VSS, "backup" },
-	{ VMBUS_CLASS_FB, "video" },	       { VMBUS_CLASS_FCOPY, "file-copy" },
-	{ VMBUS_CLASS_ND, "network-direct" },  { VMBUS_CLASS_PCIE, "pci-passthrough" },
-};
-
-VMBUS_API const char *vmbus_class_name(const struct vmbus_guid *class_id)
-{
-	size_t i;
-
-	for (i = 0; i < ARRAY_SIZE(classes); i++)
-		if (vmbus_guid_equal(&classes[i].guid, class_id))
-			return classes[i].name;
-	return NULL;
 }
 
 VMBUS_API const char *vmbus_version(void)

@@ -370,8 +370,9 @@ struct hs_dev *hs_find_dev(struct hs_bus *bus, const char *guid)
 	unsigned int i;
 
 	if (!guid) {
+		/* the commands that name no device mean the (first) network adapter */
 		for (i = 0; i < HS_MAX_DEVS; i++)
-			if (bus->devs[i])
+			if (bus->devs[i] && bus->devs[i]->is_nic)
 				return bus->devs[i];
 		return NULL;
 	}
@@ -403,6 +404,15 @@ static void random_guid(struct vmbus_guid *g)
 int hs_offer_nic(struct hs_bus *bus, const struct vmbus_guid *guid, struct hs_dev **out)
 {
 	static const struct vmbus_guid nic = VMBUS_CLASS_NIC;
+
+	return hs_offer_dev(bus, &nic, guid, NULL, bus->opts.monitored, out);
+}
+
+int hs_offer_dev(struct hs_bus *bus, const struct vmbus_guid *class_id,
+		 const struct vmbus_guid *guid, const char *kernel_driver, bool monitored,
+		 struct hs_dev **out)
+{
+	static const struct vmbus_guid nic = VMBUS_CLASS_NIC;
 	struct hs_dev *dev;
 	unsigned int slot, i;
 	int err;
@@ -418,14 +428,15 @@ int hs_offer_nic(struct hs_bus *bus, const struct vmbus_guid *guid, struct hs_de
 	if (!dev)
 		return -ENOMEM;
 	dev->bus = bus;
-	dev->class_id = nic;
+	dev->class_id = *class_id;
 	if (guid)
 		dev->instance = *guid;
 	else
 		random_guid(&dev->instance);
 	vmbus_guid_format(&dev->instance, dev->guid);
-	dev->is_nic = true;
-	dev->monitored = bus->opts.monitored;
+	dev->kernel_driver = kernel_driver;
+	dev->is_nic = !kernel_driver && vmbus_guid_equal(class_id, &nic);
+	dev->monitored = monitored;
 	dev->uio_index = alloc_uio_index(bus);
 	dev->ring_size = bus->opts.ring_size;
 	dev->recv_size = bus->opts.recv_size;
@@ -433,23 +444,35 @@ int hs_offer_nic(struct hs_bus *bus, const struct vmbus_guid *guid, struct hs_de
 	/* GPADL handles count up from where Linux starts them */
 	dev->recv_gpadl = bus->next_gpadl++;
 	dev->send_gpadl = bus->next_gpadl++;
-	dev->ops = &hs_netvsp_ops;
+	dev->ops = kernel_driver ? &hs_offer_only_ops : &hs_netvsp_ops;
 	bus->devs[slot] = dev;
 	bus->ndevs++;
 	if (!chan_new(dev, 0)) {
 		err = -ENOSPC;
 		goto fail;
 	}
-	err = hs_netvsp_create(dev);
+	/* a device no UIO driver holds has no UIO index */
+	if (dev->kernel_driver)
+		dev->uio_index = UINT_MAX;
+	err = dev->kernel_driver ? 0 : hs_netvsp_create(dev);
 	if (err)
 		goto fail;
 	err = bus->tp->ops->offer(bus->tp, dev);
 	if (err)
 		goto fail;
-	hs_log("offered network adapter %s (relid %u, %s, /dev/uio%u)", dev->guid,
-	       dev->chans[0]->relid,
-	       dev->chans[0]->monitor_id == VMBUS_MONITOR_ID_NONE ? "not monitored" : "monitored",
-	       dev->uio_index);
+	if (kernel_driver)
+		hs_log("offered %s %s (relid %u, %s, held by %s)",
+		       vmbus_class_name(class_id) ? vmbus_class_name(class_id) : "device", dev->guid,
+		       dev->chans[0]->relid,
+		       dev->chans[0]->monitor_id == VMBUS_MONITOR_ID_NONE ? "not monitored" :
+									    "monitored",
+		       kernel_driver);
+	else
+		hs_log("offered network adapter %s (relid %u, %s, /dev/uio%u)", dev->guid,
+		       dev->chans[0]->relid,
+		       dev->chans[0]->monitor_id == VMBUS_MONITOR_ID_NONE ? "not monitored" :
+									    "monitored",
+		       dev->uio_index);
 	if (out)
 		*out = dev;
 	return 0;

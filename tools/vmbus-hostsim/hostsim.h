@@ -25,7 +25,7 @@
 
 #include <vmbus/vmbus.h>
 
-#define HS_MAX_DEVS 16
+#define HS_MAX_DEVS 32
 #define HS_MAX_CHANS 64 /* primary + 63 subchannels, as NVSP allows */
 #define HS_MAX_CONNS 256
 #define HS_MAX_REGIONS 16
@@ -180,6 +180,9 @@ struct hs_dev {
 	unsigned int uio_index;
 	bool monitored;
 	bool is_nic;
+	/* Offered only, as to a guest whose kernel driver (this one) holds it:
+	 * no UIO device, no service behind the channel. */
+	const char *kernel_driver;
 	struct hs_chan *chans[HS_MAX_CHANS];
 	unsigned int nchans;
 	bool connected; /* the primary is open */
@@ -213,6 +216,7 @@ struct hs_opts {
 	size_t recv_size;
 	size_t send_size;
 	bool busy_poll;
+	bool azure_devices; /* also offer the other devices of an Azure guest */
 	/* gen wire */
 	uint32_t gen_size;
 	uint64_t gen_count;
@@ -245,6 +249,17 @@ int hs_bus_run(struct hs_bus *bus);
 
 /* Offers a network adapter; @guid may be NULL for a fresh one. */
 int hs_offer_nic(struct hs_bus *bus, const struct vmbus_guid *guid, struct hs_dev **out);
+/*
+ * Offers a device of any class.  With @kernel_driver, a guest kernel driver
+ * holds it: the offer only, no UIO device, no service (offers.c); without,
+ * it must be a network adapter.  @guid may be NULL.
+ */
+int hs_offer_dev(struct hs_bus *bus, const struct vmbus_guid *class_id,
+		 const struct vmbus_guid *guid, const char *kernel_driver, bool monitored,
+		 struct hs_dev **out);
+extern const struct hs_dev_ops hs_offer_only_ops;
+/* The devices besides network adapters that an Azure guest is offered. */
+int hs_offer_azure_devices(struct hs_bus *bus);
 void hs_rescind(struct hs_dev *dev);
 /* Adds subchannel @subidx to @dev and offers it. */
 int hs_offer_subchan(struct hs_dev *dev, uint16_t subidx, struct hs_chan **out);

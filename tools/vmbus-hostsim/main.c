@@ -42,6 +42,11 @@ static void usage(FILE *f)
 		"  --latency US         how often the monitor page is scanned, in microseconds\n"
 		"                       (default 100, the latency of Hyper-V network offers)\n"
 		"  --busy-poll          poll the rings continuously instead of waiting for signals\n"
+		"  --azure-devices      also offer the other devices of an Azure guest, before the\n"
+		"                       adapters: two SCSI controllers, shutdown, time sync,\n"
+		"                       heartbeat, key-value pairs, backup, file copy, keyboard,\n"
+		"                       mouse, video; offers only, each shown bound to its Linux\n"
+		"                       driver, with no service (files transport)\n"
 		"  --on-error stop|fail what to do when the guest breaks the protocol: stop\n"
 		"                       serving the channel (default, as OpenVMM) or fail the\n"
 		"                       packet and go on where possible\n"
@@ -102,7 +107,7 @@ int main(int argc, char **argv)
 	enum {
 		OPT_ROOT = 256, OPT_NIC, OPT_DEVICE, OPT_WIRE, OPT_MTU, OPT_QUEUES, OPT_NOMON,
 		OPT_LATENCY, OPT_BUSY, OPT_ONERR, OPT_RING, OPT_RECV, OPT_SEND, OPT_SPEED,
-		OPT_FLAP, OPT_GSIZE, OPT_GCOUNT, OPT_GRATE, OPT_TRANSPORT,
+		OPT_FLAP, OPT_GSIZE, OPT_GCOUNT, OPT_GRATE, OPT_TRANSPORT, OPT_AZURE,
 	};
 	static const struct option opts[] = {
 		{ "root", required_argument, NULL, OPT_ROOT },
@@ -124,6 +129,7 @@ int main(int argc, char **argv)
 		{ "gen-count", required_argument, NULL, OPT_GCOUNT },
 		{ "gen-rate", required_argument, NULL, OPT_GRATE },
 		{ "transport", required_argument, NULL, OPT_TRANSPORT },
+		{ "azure-devices", no_argument, NULL, OPT_AZURE },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -211,6 +217,9 @@ int main(int argc, char **argv)
 		case OPT_BUSY:
 			o.busy_poll = true;
 			break;
+		case OPT_AZURE:
+			o.azure_devices = true;
+			break;
 		case OPT_ONERR:
 			if (!strcmp(optarg, "stop")) {
 				o.reaction = HS_REACT_STOP;
@@ -296,6 +305,15 @@ int main(int argc, char **argv)
 	}
 	if (nguids > o.nics)
 		o.nics = nguids;
+	if (o.azure_devices && strcmp(transport, "files")) {
+		fprintf(stderr, "vmbus-hostsim: --azure-devices needs the files transport\n");
+		return 2;
+	}
+	if (o.azure_devices && o.nics > HS_MAX_DEVS - 11) {
+		fprintf(stderr, "vmbus-hostsim: with --azure-devices at most %d adapters\n",
+			HS_MAX_DEVS - 11);
+		return 2;
+	}
 	if (mkdir(root, 0755) && errno != EEXIST) {
 		fprintf(stderr, "vmbus-hostsim: cannot create %s: %s\n", root, strerror(errno));
 		return 1;
@@ -336,6 +354,10 @@ int main(int argc, char **argv)
 	err = hs_ctl_listen(&bus, root);
 	if (err) {
 		hs_log("cannot listen for control commands under %s: %s", root, strerror(-err));
+		rc = 1;
+		goto out;
+	}
+	if (o.azure_devices && hs_offer_azure_devices(&bus)) {
 		rc = 1;
 		goto out;
 	}

@@ -357,8 +357,133 @@ static int write_chan_dir(const char *dir, struct hs_chan *ch)
 	return 0;
 }
 
+/* Linux's device type numbers (enum vmbus_device_type), shown as "device". */
+static unsigned int dev_type(const struct vmbus_guid *cls)
+{
+	static const struct {
+		struct vmbus_guid g;
+		unsigned int type;
+	} types[] = {
+		{ VMBUS_CLASS_IDE, 0 },	      { VMBUS_CLASS_SCSI, 1 },	     { VMBUS_CLASS_FC, 2 },
+		{ VMBUS_CLASS_NIC, 3 },	      { VMBUS_CLASS_ND, 4 },	     { VMBUS_CLASS_PCIE, 5 },
+		{ VMBUS_CLASS_FB, 6 },	      { VMBUS_CLASS_KBD, 7 },	     { VMBUS_CLASS_MOUSE, 8 },
+		{ VMBUS_CLASS_KVP, 9 },	      { VMBUS_CLASS_TIMESYNC, 10 }, { VMBUS_CLASS_HEARTBEAT, 11 },
+		{ VMBUS_CLASS_SHUTDOWN, 12 }, { VMBUS_CLASS_FCOPY, 13 },    { VMBUS_CLASS_VSS, 14 },
+		{ VMBUS_CLASS_DM, 15 },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+		if (vmbus_guid_equal(&types[i].g, cls))
+			return types[i].type;
+	return 16; /* HV_UNKNOWN */
+}
+
+/*
+ * The attributes hv_vmbus gives every device besides the ids (vmbus_drv.c):
+ * driver_override ("(null)" when unset), numa_node, vendor (Microsoft),
+ * device (the type number), modalias (the class GUID's bytes in memory
+ * order) and channel_vp_mapping.
+ */
+static int write_common_attrs(const char *dir, struct hs_dev *dev)
+{
+	char p[PATH_MAX], alias[40];
+	unsigned int i;
+	int err;
+
+	for (i = 0; i < 16; i++)
+		snprintf(alias + 2 * i, 3, "%02x", dev->class_id.b[i]);
+	if (mkpath(p, sizeof(p), "%s/driver_override", dir) || (err = write_text(p, "(null)\n")) ||
+	    mkpath(p, sizeof(p), "%s/numa_node", dir) || (err = write_text(p, "0\n")) ||
+	    mkpath(p, sizeof(p), "%s/vendor", dir) || (err = write_text(p, "0x1414\n")) ||
+	    mkpath(p, sizeof(p), "%s/device", dir) ||
+	    (err = write_text(p, "0x%x\n", dev_type(&dev->class_id))) ||
+	    mkpath(p, sizeof(p), "%s/modalias", dir) || (err = write_text(p, "vmbus:%s\n", alias)) ||
+	    mkpath(p, sizeof(p), "%s/channel_vp_mapping", dir) ||
+	    (err = write_text(p, "%u:0\n", dev->chans[0]->relid)))
+		return err ? err : -ENAMETOOLONG;
+	return 0;
+}
+
+/*
+ * A device a guest kernel driver holds: its directory, bound to that
+ * driver, and its channel's attributes; no UIO device, no ring file (the
+ * ring belongs to the kernel driver).
+ */
+static int sim_offer_other(struct sim_transport *st, struct hs_dev *dev)
+{
+	struct hs_chan *ch = dev->chans[0];
+	char tmpdir[PATH_MAX], dir[PATH_MAX], p[PATH_MAX], name[VMBUS_GUID_STRLEN];
+	static const char *const zero_attrs[] = { "in_mask", "out_mask", "read_avail",
+						  "interrupts", "events" };
+	struct sim_dev *sd;
+	unsigned int i;
+	int err;
+
+	sd = calloc(1, sizeof(*sd));
+	if (!sd)
+		return -ENOMEM;
+	dev->tpriv = sd;
+	sd->listen.fd = -1;
+	if (mkpath(p, sizeof(p), "%s/sys/bus/vmbus/drivers/%s", st->root, dev->kernel_driver) ||
+	    mkpath(tmpdir, sizeof(tmpdir), "%s/sys/bus/vmbus/devices/.%s.new", st->root, dev->guid) ||
+	    mkpath(dir, sizeof(dir), "%s/sys/bus/vmbus/devices/%s", st->root, dev->guid))
+		return -ENAMETOOLONG;
+	if ((err = mkdirs(p)))
+		return err;
+	rm_rf(tmpdir);
+	if ((err = mkdirs(tmpdir)))
+		return err;
+	vmbus_guid_format(&dev->class_id, name);
+	if (mkpath(p, sizeof(p), "%s/class_id", tmpdir) || (err = write_text(p, "{%s}\n", name)) ||
+	    mkpath(p, sizeof(p), "%s/device_id", tmpdir) ||
+	    (err = write_text(p, "{%s}\n", dev->guid)) || mkpath(p, sizeof(p), "%s/id", tmpdir) ||
+	    (err = write_text(p, "%u\n", ch->relid)) || (err = write_common_attrs(tmpdir, dev)))
+		return err ? err : -ENAMETOOLONG;
+	if (ch->monitor_id != VMBUS_MONITOR_ID_NONE &&
+	    (mkpath(p, sizeof(p), "%s/monitor_id", tmpdir) ||
+	     (err = write_text(p, "%u\n", ch->monitor_id))))
+		return err ? err : -ENAMETOOLONG;
+	if (mkpath(p, sizeof(p), "%s/driver", tmpdir))
+		return -ENAMETOOLONG;
+	{
+		char target[PATH_MAX];
+
+		if (mkpath(target, sizeof(target), "../../../bus/vmbus/drivers/%s",
+			   dev->kernel_driver))
+			return -ENAMETOOLONG;
+		if (symlink(target, p))
+			return -errno;
+	}
+	if (mkpath(p, sizeof(p), "%s/channels/%u", tmpdir, ch->relid) ||
+	    (err = write_chan_dir(p, ch)))
+		return err ? err : -ENAMETOOLONG;
+	for (i = 0; i < sizeof(zero_attrs) / sizeof(zero_attrs[0]); i++)
+		if (mkpath(p, sizeof(p), "%s/channels/%u/%s", tmpdir, ch->relid, zero_attrs[i]) ||
+		    (err = write_text(p, "0\n")))
+			return err ? err : -ENAMETOOLONG;
+	/* the guest's driver keeps its rings empty: all of it is writable */
+	if (mkpath(p, sizeof(p), "%s/channels/%u/write_avail", tmpdir, ch->relid) ||
+	    (err = write_text(p, "%zu\n", dev->ring_size - VMBUS_HV_PAGE_SIZE)) ||
+	    mkpath(p, sizeof(p), "%s/channels/%u/cpu", tmpdir, ch->relid) ||
+	    (err = write_text(p, "0\n")))
+		return err ? err : -ENAMETOOLONG;
+	if (rename(tmpdir, dir))
+		return -errno;
+	return 0;
+}
+
 static int sim_offer(struct hs_transport *t, struct hs_dev *dev)
 {
+	if (dev->kernel_driver) {
+		int ret = sim_offer_other(sim_of(t), dev);
+
+		if (ret)
+			hs_log("%s: cannot offer the device under %s: %s", dev->guid,
+			       sim_of(t)->root, strerror(-ret));
+		return ret;
+	}
+
 	struct sim_transport *st = sim_of(t);
 	struct hs_chan *ch = dev->chans[0];
 	struct sim_dev *sd;
@@ -459,7 +584,7 @@ static int sim_offer(struct hs_transport *t, struct hs_dev *dev)
 		goto fail;
 	if (mkpath(p, sizeof(p), "%s/device_id", tmpdir) ||
 	    (err = write_text(p, "{%s}\n", dev->guid)) || mkpath(p, sizeof(p), "%s/id", tmpdir) ||
-	    (err = write_text(p, "%u\n", ch->relid)))
+	    (err = write_text(p, "%u\n", ch->relid)) || (err = write_common_attrs(tmpdir, dev)))
 		goto fail;
 	if (ch->monitor_id != VMBUS_MONITOR_ID_NONE) {
 		if (mkpath(p, sizeof(p), "%s/monitor_id", tmpdir) ||

@@ -574,6 +574,179 @@ size_t vmbus_dma_size(const struct vmbus_dma *dma);
 int vmbus_dma_gpa(const struct vmbus_dma *dma, const void *addr, size_t len,
 		  struct vmbus_gpa_buf *buf, uint64_t *pfns, unsigned int max_pfns);
 
+/* ======================================================================== */
+/* Looking at the bus without opening anything                               */
+/* ======================================================================== */
+
+/*
+ * What a listing or a debugging tool needs: every device on the bus, what
+ * it is, which driver holds it, its channels and the state of their rings,
+ * all read from sysfs (and, for rings, from a read-only mapping of the
+ * channel's ring file).  Nothing here opens /dev/uioN, writes a sysfs file
+ * or changes a ring: a device in use stays undisturbed.
+ *
+ * The option and output structs here follow the size rule of the
+ * Conventions above.
+ */
+
+struct vmbus_scan_opts {
+	size_t sz;
+	/* Root prefix, as in struct vmbus_dev_opts (NULL: $VMBUS_ROOT, else ""). */
+	const char *root;
+	/* On failure, receives a message naming the device, the file and the cause. */
+	char *errbuf;
+	size_t errbuf_len;
+};
+#define vmbus_scan_opts__last errbuf_len
+
+/*
+ * Lists the devices under <root>/sys/bus/vmbus/devices in the order of
+ * their primary channel's relid (devices whose relid cannot be read come
+ * last).  Fills at most @max entries of @ids (which may be NULL when @max
+ * is 0) and returns how many devices there are, which may be more than
+ * @max.  Errors: -ENOENT (no VMBus under the root), -EACCES, -EINVAL,
+ * -ENOMEM.
+ */
+int vmbus_scan(const struct vmbus_scan_opts *opts, struct vmbus_guid *ids, size_t max);
+
+/* Longest driver or interface name kept in the structs below, with the NUL. */
+#define VMBUS_NAME_MAX 64
+
+/*
+ * A long name for a device class ("Synthetic network adapter"), for every
+ * class GUID Linux knows (include/linux/hyperv.h), or NULL.
+ */
+const char *vmbus_class_desc(const struct vmbus_guid *class_id);
+
+/*
+ * The Linux driver that takes devices of this class when nothing else is
+ * asked for ("hv_netvsc", "hv_storvsc", "hv_utils", ...), or NULL if
+ * Linux has none.
+ */
+const char *vmbus_class_driver(const struct vmbus_guid *class_id);
+
+/* What sysfs tells about one device. */
+struct vmbus_dev_desc {
+	size_t sz;
+	struct vmbus_guid device_id;
+	struct vmbus_guid class_id;
+	char guid[VMBUS_GUID_STRLEN]; /* device_id as text */
+	uint32_t relid; /* primary channel */
+	uint8_t monitor_id; /* VMBUS_MONITOR_ID_NONE if not monitored */
+	int numa_node; /* -1 if unknown */
+	char driver[VMBUS_NAME_MAX]; /* the bound driver, "" if none */
+	bool has_override; /* the kernel has driver_override for it */
+	char driver_override[VMBUS_NAME_MAX]; /* "" if not set */
+	int uio_index; /* N of /dev/uioN, -1 if not bound to a UIO driver */
+	char ifname[VMBUS_NAME_MAX]; /* network interface (net/<name>), "" if none */
+	unsigned int nchans; /* channels/ entries, the primary included */
+};
+#define vmbus_dev_desc__last nchans
+
+/*
+ * Describes the device with instance GUID @guid.  Errors: -EINVAL (not a
+ * GUID, or a bad struct), -ENOENT (no such device), -EBADMSG (class_id,
+ * device_id or id missing or unparsable), -EACCES.
+ */
+int vmbus_dev_describe(const char *guid, const struct vmbus_scan_opts *opts,
+		       struct vmbus_dev_desc *out);
+
+/*
+ * The relids of the device's channels (channels/<relid>), ascending: fills
+ * at most @max and returns how many there are, or a negative errno as
+ * vmbus_dev_describe.
+ */
+int vmbus_dev_chans(const char *guid, const struct vmbus_scan_opts *opts, uint32_t *relids,
+		    size_t max);
+
+/*
+ * What sysfs tells about one channel.  The kernel's names: "out" is the
+ * guest-to-host ring, "in" the host-to-guest ring.  Values the kernel does
+ * not show (older kernels, hidden attributes) are -1.
+ */
+struct vmbus_chan_desc {
+	size_t sz;
+	uint32_t relid;
+	int subchan_id; /* 0 for the primary */
+	uint8_t monitor_id; /* VMBUS_MONITOR_ID_NONE if not monitored */
+	int cpu; /* the CPU the host interrupts */
+	int64_t in_mask; /* interrupt_mask of the host-to-guest ring */
+	int64_t out_mask; /* interrupt_mask of the guest-to-host ring */
+	int64_t read_avail; /* bytes the guest has to read */
+	int64_t write_avail; /* bytes the guest may still write */
+	int64_t interrupts; /* host-to-guest interrupts */
+	int64_t events; /* guest-to-host signals */
+	bool has_ring; /* the ring file is there (a UIO driver holds the channel) */
+	uint64_t ring_file_size; /* its size as stat() reports it */
+};
+#define vmbus_chan_desc__last ring_file_size
+
+int vmbus_chan_describe(const char *guid, uint32_t relid, const struct vmbus_scan_opts *opts,
+			struct vmbus_chan_desc *out);
+
+/*
+ * One ring direction as found in memory, for tools: every shared field is
+ * read once, and nothing is trusted.  @problem says what is inconsistent
+ * (an index out of range or unaligned, a packet descriptor that does not
+ * fit), in which case the fill levels and the packet are what could be
+ * worked out.
+ */
+struct vmbus_ring_state {
+	size_t sz;
+	uint32_t write_index;
+	uint32_t read_index;
+	uint32_t interrupt_mask;
+	uint32_t pending_send_sz;
+	uint32_t feature_bits;
+	uint32_t data_size; /* bytes of the data area */
+	uint32_t bytes_to_read; /* records between read_index and write_index */
+	uint32_t bytes_to_write; /* free bytes (the writer may use all but 8) */
+	const char *problem; /* NULL if the indices are consistent */
+	bool has_packet; /* a descriptor is waiting at read_index */
+	struct vmbus_pkt_desc next; /* its copy, as read */
+	const char *packet_problem; /* NULL if the descriptor is valid */
+};
+#define vmbus_ring_state__last packet_problem
+
+/*
+ * Reads the ring direction at @mem (@hdr_size bytes of header, @size in
+ * all) without writing to it.  Returns 0, -EPROTO when the ring is
+ * inconsistent (@out filled as far as possible, out->problem or
+ * out->packet_problem says why) or -EINVAL (sizes, or a bad struct).
+ */
+int vmbus_ring_inspect(const void *mem, size_t size, size_t hdr_size,
+		       struct vmbus_ring_state *out);
+
+/*
+ * A read-only view of one channel's rings through its ring file
+ * (channels/<relid>/ring), mapped with PROT_READ from a descriptor opened
+ * O_RDONLY: the rings cannot be disturbed.  @relid 0 means the primary.
+ * The ring's size is the UIO map's for the primary (kernels before 6.15
+ * report a fixed size for the file) and the file's for subchannels.
+ * Errors (with a message): -ENOENT (no such device or channel), -ENXIO (no
+ * ring file: no UIO driver holds the channel), -ENODEV (the channel is not
+ * open: the kernel maps a ring only while someone has /dev/uioN open),
+ * -EACCES (ring files are root's), -EBADMSG (a size that cannot be a
+ * ring), -EINVAL.
+ */
+struct vmbus_ring_view;
+int vmbus_ring_view_open(const char *guid, uint32_t relid, const struct vmbus_scan_opts *opts,
+			 struct vmbus_ring_view **out);
+
+/* The relid the view shows and the size of one direction, header included. */
+uint32_t vmbus_ring_view_relid(const struct vmbus_ring_view *view);
+size_t vmbus_ring_view_size(const struct vmbus_ring_view *view);
+
+/*
+ * Snapshots both directions: @out_ring the guest-to-host ring (the first
+ * half of the file), @in_ring the host-to-guest ring.  Either may be
+ * NULL.  Returns 0, or -EPROTO if a direction is inconsistent (see
+ * vmbus_ring_inspect), or -EINVAL.
+ */
+int vmbus_ring_view_read(const struct vmbus_ring_view *view, struct vmbus_ring_state *out_ring,
+			 struct vmbus_ring_state *in_ring);
+void vmbus_ring_view_close(struct vmbus_ring_view *view);
+
 #ifdef __cplusplus
 }
 #endif
