@@ -477,6 +477,9 @@ int hs_offer_dev(struct hs_bus *bus, const struct vmbus_guid *class_id,
 		*out = dev;
 	return 0;
 fail:
+	/* what the transport made of it before failing goes too */
+	if (dev->tpriv)
+		bus->tp->ops->rescind(bus->tp, dev);
 	if (dev->chans[0])
 		chan_free(dev->chans[0]);
 	if (dev->priv)
@@ -498,11 +501,14 @@ int hs_offer_subchan(struct hs_dev *dev, uint16_t subidx, struct hs_chan **out)
 	if (!ch)
 		return -ENOSPC;
 	err = dev->bus->tp->ops->offer_chan(dev->bus->tp, ch);
+	if (err) {
+		chan_free(ch);
+		return err;
+	}
 	/* the file transport's rings are open at once; a kernel's guest opens
 	 * them later (hs_chan_ready) */
-	if (!err && ch->ring_mem)
-		err = chan_connect(ch);
-	if (err) {
+	if (ch->ring_mem && (err = chan_connect(ch))) {
+		dev->bus->tp->ops->rescind_chan(dev->bus->tp, ch);
 		chan_free(ch);
 		return err;
 	}
