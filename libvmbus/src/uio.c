@@ -324,6 +324,18 @@ int uio_open(struct uio_dev *u, const char *root)
 	return real_lock(u, &st);
 }
 
+/* Whether this process has no descriptor left (a memfd sent to us is dropped then). */
+static bool fd_table_full(int any)
+{
+	int fd = fcntl(any, F_DUPFD_CLOEXEC, 0);
+
+	if (fd >= 0) {
+		close(fd);
+		return false;
+	}
+	return errno == EMFILE;
+}
+
 /*
  * The reply to a map request on @conn: the memfd it carries, checked.
  * Event counts queued before the reply are skipped (they coalesce).
@@ -381,7 +393,11 @@ static int sim_map_reply(struct uio_dev *u, int conn, const char *what, uint64_t
 			return n == 0 || errno == ECONNRESET ? -ENODEV : -errno;
 		}
 		err = 0;
-		if (n != (ssize_t)sizeof(rep) || extra || (mh.msg_flags & (MSG_CTRUNC | MSG_TRUNC)))
+		if ((mh.msg_flags & MSG_CTRUNC) && fd < 0 && n == (ssize_t)sizeof(rep) &&
+		    rep.status == 0 && fd_table_full(conn))
+			err = -EMFILE; /* the kernel had no slot for the memfd */
+		else if (n != (ssize_t)sizeof(rep) || extra ||
+			 (mh.msg_flags & (MSG_CTRUNC | MSG_TRUNC)))
 			err = uio_fail(u, -EPROTO,
 				       "the simulated host answered the request for %s with a "
 				       "malformed reply",
