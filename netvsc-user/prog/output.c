@@ -80,7 +80,7 @@ void json_str(FILE *f, const char *s)
 void print_info(const struct app *a)
 {
 	const struct netvsc_info *in = &a->info;
-	char mac[18];
+	char mac[18], uio[sizeof(in->uio_name)];
 	unsigned int i;
 
 	snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", in->mac[0], in->mac[1],
@@ -117,8 +117,13 @@ void print_info(const struct app *a)
 		fflush(stdout);
 		return;
 	}
+	/* the name is sysfs's: no control characters reach the terminal */
+	snprintf(uio, sizeof(uio), "%s", in->uio_name);
+	for (i = 0; uio[i]; i++)
+		if ((unsigned char)uio[i] < 0x20 || uio[i] == 0x7f)
+			uio[i] = '?';
 	printf("device        %s (relid %u, %s, %s%s)\n", in->guid, in->relid,
-	       in->monitored ? "monitored" : "not monitored", in->uio_name,
+	       in->monitored ? "monitored" : "not monitored", uio,
 	       in->simulated ? ", simulated" : "");
 	printf("mac           %s\n", mac);
 	printf("mtu           %u (asked %u, host %u)\n", in->mtu, in->mtu_requested, in->mtu_host);
