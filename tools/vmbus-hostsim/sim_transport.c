@@ -608,7 +608,7 @@ static int write_common_attrs(const char *dir, struct hs_dev *dev)
 {
 	char p[PATH_MAX], alias[40];
 	unsigned int i;
-	int err;
+	int err = 0;
 
 	for (i = 0; i < 16; i++)
 		snprintf(alias + 2 * i, 3, "%02x", dev->class_id.b[i]);
