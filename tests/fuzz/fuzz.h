@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * fuzz.h - what the libFuzzer harnesses share: libFuzzer's entry point and
- * CHECK, which turns a broken property into a crash the fuzzer reports.
+ * fuzz.h - what the libFuzzer harnesses share: libFuzzer's entry point,
+ * CHECK, which turns a broken property into a crash the fuzzer reports,
+ * the reading of scripts and a descriptor count.
  */
 #ifndef TESTS_FUZZ_FUZZ_H
 #define TESTS_FUZZ_FUZZ_H
 
+#include <dirent.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -17,5 +20,51 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 		if (!(c))                                                                          \
 			abort();                                                                   \
 	} while (0)
+
+/*
+ * The harnesses that take a script read it as records [op][len][len bytes]
+ * from *@at on; the last record is cut to what is left.  With @gone_255, a
+ * length of 255 means a record of no bytes that says "gone" (sysfs edits
+ * remove a file so).  Returns false at the end (or after @max records).
+ */
+struct fuzz_rec {
+	unsigned int op; /* 0 .. nops - 1 */
+	const uint8_t *p;
+	size_t len;
+	bool gone;
+};
+
+static inline bool fuzz_next(const uint8_t *data, size_t size, size_t *at, unsigned int nops,
+			     bool gone_255, unsigned int *count, unsigned int max,
+			     struct fuzz_rec *r)
+{
+	if (*at + 2 > size || (*count)++ >= max)
+		return false;
+	r->op = data[*at] % nops;
+	r->len = data[*at + 1];
+	r->gone = gone_255 && r->len == 255;
+	if (r->gone)
+		r->len = 0;
+	*at += 2;
+	if (r->len > size - *at)
+		r->len = size - *at;
+	r->p = data + *at;
+	*at += r->len;
+	return true;
+}
+
+/* Descriptors this process holds (a harness checks it leaks none). */
+static inline int fuzz_count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *de;
+	int n = 0;
+
+	CHECK(d);
+	while ((de = readdir(d)))
+		n++;
+	closedir(d);
+	return n;
+}
 
 #endif /* TESTS_FUZZ_FUZZ_H */

@@ -53,19 +53,6 @@ static struct hs_bus bus;
 static struct hs_dev *dev;
 static char root[PATH_MAX], sock[108];
 
-static int count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *de;
-	int n = 0;
-
-	CHECK(d);
-	while ((de = readdir(d)))
-		n++;
-	closedir(d);
-	return n;
-}
-
 static void stop_host(void)
 {
 	hs_bus_fini(&bus);
@@ -220,20 +207,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	int conns[MAX_CONNS], nconns = 0, cur = -1, fds0, i;
 	unsigned int ops = 0, tags = 0;
+	struct fuzz_rec r;
 	size_t at = 0;
 
 	if (!dev)
 		start_host();
-	fds0 = count_fds();
-	while (at + 2 <= size && ops++ < 48) {
-		unsigned int op = data[at] % OP_COUNT;
-		size_t len = data[at + 1];
-		const uint8_t *p = data + at + 2;
+	fds0 = fuzz_count_fds();
+	while (fuzz_next(data, size, &at, OP_COUNT, false, &ops, 48, &r)) {
+		unsigned int op = r.op;
+		size_t len = r.len;
+		const uint8_t *p = r.p;
 
-		at += 2;
-		if (len > size - at)
-			len = size - at;
-		at += len;
 		if (op != OP_OPEN && op != OP_STEP && cur < 0)
 			continue;
 		switch (op) {
@@ -319,7 +303,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* the host sees the hang-ups and closes its ends */
 	for (i = 0; i < 4; i++)
 		hs_bus_step(&bus);
-	CHECK(count_fds() == fds0);
+	CHECK(fuzz_count_fds() == fds0);
 	/* nobody holds the device now: an opener gets it */
 	{
 		int32_t status;
@@ -331,6 +315,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (i = 0; i < 4; i++)
 			hs_bus_step(&bus);
 	}
-	CHECK(count_fds() == fds0);
+	CHECK(fuzz_count_fds() == fds0);
 	return 0;
 }

@@ -221,6 +221,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct netvsc_queue_stats st = { .sz = sizeof(st) }, st2 = { .sz = sizeof(st2) };
 	struct world w;
+	struct fuzz_rec r;
 	size_t at = 2;
 	unsigned int ops = 0;
 	int dead;
@@ -229,15 +230,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	world_make(&w, sections[data[0] % (sizeof(sections) / sizeof(sections[0]))],
 		   !(data[1] & 1));
-	while (at + 2 <= size && ops++ < 64) {
-		unsigned int op = data[at] % OP_COUNT;
-		size_t len = data[at + 1];
-		const uint8_t *p = data + at + 2;
+	while (fuzz_next(data, size, &at, OP_COUNT, false, &ops, 64, &r)) {
+		unsigned int op = r.op;
+		size_t len = r.len;
+		const uint8_t *p = r.p;
 
-		at += 2;
-		if (len > size - at)
-			len = size - at;
-		at += len;
 		netvsc_stats(w.nd, 0, &st);
 		switch (op) {
 		case OP_PKT:

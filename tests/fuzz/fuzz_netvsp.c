@@ -271,6 +271,7 @@ static void send_gpa(struct guest *g, struct vmbus_chan *c, const uint8_t *p, si
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct guest g;
+	struct fuzz_rec r;
 	size_t at = 1;
 	unsigned int ops = 0;
 
@@ -278,16 +279,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	hs_verbose = -1;
 	guest_start(&g, data[0] & 1 ? HS_REACT_FAIL : HS_REACT_STOP);
-	while (at + 2 <= size && ops++ < 64) {
-		unsigned int op = data[at] % OP_COUNT;
-		size_t len = data[at + 1];
-		const uint8_t *p = data + at + 2;
+	while (fuzz_next(data, size, &at, OP_COUNT, false, &ops, 64, &r)) {
+		unsigned int op = r.op;
+		size_t len = r.len;
+		const uint8_t *p = r.p;
 		struct vmbus_chan *c;
 
-		at += 2;
-		if (len > size - at)
-			len = size - at;
-		at += len;
 		c = gchan(&g, g.cur);
 		switch (op) {
 		case OP_NVSP: {

@@ -276,19 +276,6 @@ static void edit(unsigned int which, const uint8_t *p, size_t len, bool gone)
 	}
 }
 
-static int count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *de;
-	int n = 0;
-
-	CHECK(d);
-	while ((de = readdir(d)))
-		n++;
-	closedir(d);
-	return n;
-}
-
 static bool terminated(const char *s, size_t cap)
 {
 	return memchr(s, '\0', cap) != NULL;
@@ -366,7 +353,8 @@ static void open_it(void)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	int fds0 = count_fds();
+	int fds0 = fuzz_count_fds();
+	struct fuzz_rec r;
 	size_t at = 0;
 	unsigned int edits = 0;
 
@@ -377,22 +365,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			 tmp && *tmp ? tmp : "/dev/shm", (int)getpid());
 	}
 	base_tree();
-	while (at + 2 <= size && edits++ < 32) {
-		unsigned int which = data[at] % E_KINDS;
-		size_t len = data[at + 1];
-		bool gone = len == 255;
-
-		at += 2;
-		if (gone)
-			len = 0;
-		if (len > size - at)
-			len = size - at;
-		edit(which, data + at, len, gone);
-		at += len;
-	}
+	while (fuzz_next(data, size, &at, E_KINDS, true, &edits, 32, &r))
+		edit(r.op, r.p, r.len, r.gone);
 	look();
 	open_it();
-	CHECK(count_fds() == fds0);
+	CHECK(fuzz_count_fds() == fds0);
 	return 0;
 }
 

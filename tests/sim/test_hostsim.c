@@ -10,7 +10,6 @@
 #include <stddef.h>
 
 #include <cmocka.h>
-#include <dirent.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -484,23 +483,6 @@ static void test_guest_corrupts_ring(void **state)
 	assert_true(sim_wait_stats(&g->sim, "device", WAIT_MS));
 }
 
-/* Open descriptors of process @pid. */
-static int count_fds(pid_t pid)
-{
-	char path[64];
-	struct dirent *de;
-	DIR *d;
-	int n = 0;
-
-	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
-	d = opendir(path);
-	assert_non_null(d);
-	while ((de = readdir(d)))
-		n += de->d_name[0] != '.';
-	closedir(d);
-	return n;
-}
-
 /* A raw connection to the device's socket as an interrupt listener of ours. */
 static int raw_listener(struct guest *g)
 {
@@ -599,7 +581,7 @@ static void test_shared_memory_sealed(void **state)
 	((volatile uint8_t *)g->info.recv_buf)[g->info.recv_size - 1] = 0;
 	rndis_init(g);
 
-	fds = count_fds(g->sim.pid);
+	fds = sim_count_fds(g->sim.pid);
 	conn = raw_listener(g);
 	/* guest memory that could shrink under the host is refused */
 	mfd = memfd_create("unsealed", MFD_CLOEXEC);
@@ -637,9 +619,9 @@ static void test_shared_memory_sealed(void **state)
 	{
 		int64_t end = sim_now_ms() + WAIT_MS;
 
-		while (count_fds(g->sim.pid) != fds && sim_now_ms() < end)
+		while (sim_count_fds(g->sim.pid) != fds && sim_now_ms() < end)
 			usleep(2000); /* the host closes the connection on its loop */
-		assert_int_equal(count_fds(g->sim.pid), fds);
+		assert_int_equal(sim_count_fds(g->sim.pid), fds);
 	}
 	guest_close(g);
 }

@@ -32,7 +32,6 @@
  *
  * The programs: $VMBUS_HOSTSIM and $NETVSC_USER, else build/san/bin/.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -160,23 +159,6 @@ static bool sanitizer_report(const char *path)
 
 	return strstr(t, "ERROR: AddressSanitizer") || strstr(t, "ERROR: LeakSanitizer") ||
 	       strstr(t, "runtime error:");
-}
-
-static int count_fds(pid_t pid)
-{
-	char path[64];
-	struct dirent *de;
-	DIR *d;
-	int n = 0;
-
-	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
-	d = opendir(path);
-	if (!d)
-		return -1;
-	while ((de = readdir(d)))
-		n += de->d_name[0] != '.';
-	closedir(d);
-	return n;
 }
 
 static long rss_kb(pid_t pid)
@@ -312,7 +294,7 @@ static void guest_end(struct soak *s, int sig, int want)
 		int64_t until = sim_now_ms() + WAIT_MS;
 		int n;
 
-		while ((n = count_fds(s->sim.pid)) != s->host_fds0 && sim_now_ms() < until)
+		while ((n = sim_count_fds(s->sim.pid)) != s->host_fds0 && sim_now_ms() < until)
 			usleep(20000); /* the host closes on its loop */
 		if (n > s->host_fds_max)
 			s->host_fds_max = n;
@@ -501,7 +483,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "soak: cannot start vmbus-hostsim\n");
 		return 1;
 	}
-	s.host_fds0 = s.host_fds_max = count_fds(s.sim.pid);
+	s.host_fds0 = s.host_fds_max = sim_count_fds(s.sim.pid);
 	s.host_rss0 = rss_kb(s.sim.pid);
 	restart(&s);
 	t0 = sim_now_ms();
