@@ -203,7 +203,7 @@ static int sim_connect(struct uio_dev *u, int *out, bool listener)
 		if (n != (ssize_t)sizeof(status)) {
 			err = n < 0 ? -errno : -EPROTO;
 			close(fd);
-			return uio_fail(u, err == -EPROTO ? -EPROTO : err,
+			return uio_fail(u, err,
 					"the simulated host answered the open of %s with %zd bytes, "
 					"not a 4-byte status",
 					u->path, n);
