@@ -198,6 +198,9 @@ static void service(struct world *w, uint8_t how)
 	struct nv_queue *q = &w->nd->q[0];
 	int rc;
 
+	/* no vmbus_device behind this queue: never due for the idle poller's
+	 * rescind check (vmbus_dev_check), which reads no host data anyway */
+	q->empty_polls = 0;
 	switch (how % 3) {
 	case 0:
 		rc = netvsc_poll(w->nd, 0, how >> 2);
