@@ -118,6 +118,10 @@ void kt_rescind(uint32_t relid);
 int kt_signal(uint32_t relid);
 int kt_chan_info(uint32_t relid, struct vmbus_sim_chan_info *ci);
 void kt_set_mode(uint32_t mode);
+/* Arms fault VMBUS_SIM_FAULT_@what on @relid (fails the test on error). */
+void kt_fault(uint32_t relid, uint32_t what);
+/* The hv_vmbus generation the stand-in plays (VMBUS_SIM_GEN_*). */
+uint32_t kt_gen(void);
 /* Channels the guest still holds, GPADLs the host knows. */
 unsigned int kt_nr_channels(void);
 unsigned int kt_nr_gpadls(void);
