@@ -42,6 +42,11 @@ static const struct kt_driver drivers[] = {
 		.frees_mapped_subchannel_ring = true,
 		.irq_write_signals_subchannels = false,
 		.has_size_params = false,
+		.refuses_private_maps = false,
+		/* hv_uio_cleanup() frees unless vmbus_gpadl.decrypted, which a
+		 * failed teardown leaves false outside confidential VMs */
+		.frees_buffer_after_failed_teardown = true,
+		.refuses_open_after_failed_close = false,
 	},
 	{
 		/* ours: the uio_hv_generic ABI, with what DESIGN.md adds */
@@ -66,12 +71,19 @@ static const struct kt_driver drivers[] = {
 		.frees_mapped_subchannel_ring = false,
 		.irq_write_signals_subchannels = true,
 		.has_size_params = true,
+		/* kmod-hv/README.md: only shared mappings, as the newest
+		 * uio_hv_generic; failed teardowns and closes leak */
+		.refuses_private_maps = true,
+		.frees_buffer_after_failed_teardown = false,
+		.refuses_open_after_failed_close = true,
 	},
 };
 
 const struct kt_driver *kt_drv;
 const char *kt_module_path;
 long kt_page_size;
+
+static int64_t now_ms(void);
 
 static const char *test_name = "?";
 static int host_fd = -1;
@@ -305,6 +317,20 @@ int kt_chan_info(uint32_t relid, struct vmbus_sim_chan_info *ci)
 void kt_set_mode(uint32_t mode)
 {
 	KT_ASSERT(ioctl(host_fd, VMBUS_SIM_IOC_SET_MODE, &mode) == 0, "set mode %#x", mode);
+}
+
+bool kt_wait_opened(uint32_t relid)
+{
+	int64_t end = now_ms() + KT_TIMEOUT_MS;
+	struct vmbus_sim_chan_info ci;
+
+	do {
+		if (kt_chan_info(relid, &ci) || ci.state == VMBUS_SIM_STATE_OPENED)
+			break;
+		/* the driver's work runs meanwhile: yield, do not sleep on it */
+		sched_yield();
+	} while (now_ms() < end);
+	return kt_chan_info(relid, &ci) == 0 && ci.state == VMBUS_SIM_STATE_OPENED;
 }
 
 void kt_fault(uint32_t relid, uint32_t what)
