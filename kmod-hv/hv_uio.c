@@ -1062,8 +1062,13 @@ static int hv_uio_probe(struct hv_device *hv_dev,
 #endif
 
 	pref = hv_uio_pref_ring_size(chan);
+	/*
+	 * The default is 2 MiB, header page included, as uio_hv_generic's
+	 * 512 pages were and its VMBUS_RING_SIZE(SZ_2M) is since that macro
+	 * stopped adding a header page to large rings (6.9).
+	 */
 	dir_bytes = ring_size ? ring_size :
-		VMBUS_RING_SIZE(pref ? pref : HV_UIO_RING_DEFAULT);
+		pref ? VMBUS_RING_SIZE(pref) : HV_UIO_RING_DEFAULT;
 	dev->sub_ring_size = ring_size ? ring_size : HV_UIO_RING_DEFAULT;
 	ret = hv_uio_ring_alloc(&dev->ring, dir_bytes,
 				cpu_to_node(chan->target_cpu));
