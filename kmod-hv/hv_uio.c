@@ -981,9 +981,12 @@ static void hv_uio_stale_ring_file(struct vmbus_channel *chan)
 #ifdef HV_UIO_HV_OWNS_RING_FILE
 	hv_remove_ring_sysfs(chan);
 #else
-	struct kernfs_node *kn = kernfs_find_and_get(chan->kobj.sd, "ring");
+	struct kernfs_node *kn;
 	struct bin_attribute attr;
 
+	if (!chan->kobj.sd)
+		return;
+	kn = kernfs_find_and_get(chan->kobj.sd, "ring");
 	if (!kn)
 		return;
 	kernfs_put(kn);
