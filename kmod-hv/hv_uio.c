@@ -21,7 +21,7 @@
  * name).  Map N is mmapped at offset N pages.  The first open connects the
  * primary channel and opens every subchannel the host has offered, the last
  * close disconnects them all; subchannels offered while the device is open
- * are opened as they come.  Each open channel has a "ring" file in
+ * are opened right after their offer, by the device's work.  Each open channel has a "ring" file in
  * /sys/bus/vmbus/devices/<guid>/channels/<relid>/.  read() of 4 bytes waits
  * for a host signal on any channel; write() of a 32-bit 1 unmasks the
  * receive ring of every open channel and signals the host on those without
@@ -35,7 +35,9 @@
  * id bind; subchannels are opened again when the device is; ring and
  * buffer sizes are module parameters (ring_size, recv_buf_size,
  * send_buf_size); a rescinded or unbound device is disconnected from the
- * host at once.  See README.md.
+ * host at once; memory the host may still use after a failed close or
+ * GPADL teardown is leaked, never freed; private mappings are refused.
+ * See README.md.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
