@@ -642,7 +642,9 @@ static int sim_offer_chan(struct hs_transport *t, struct hs_chan *ch)
 	ch->ring_mem = map_file(p, ch->ring_size, 0600);
 	if (!ch->ring_mem)
 		return -errno;
-	/* appears all at once, its ring already "opened" by the driver */
+	/* appears all at once, its ring already "opened" by the driver: the
+	 * guest may use it the moment it is there */
+	hs_chan_reset_rings(ch);
 	if (rename(tmpdir, dir)) {
 		err = -errno;
 		munmap(ch->ring_mem, ch->ring_size);
