@@ -65,6 +65,9 @@ LIBMAP := libvmbus/libvmbus.map
 LIBVMBUS_OBJS := $(LIBVMBUS_SRCS:%.c=$(B)/%.o)
 LIBVMBUS_A := $(B)/libvmbus.a
 LIBVMBUS_SO := $(B)/libvmbus.so.$(VERSION)
+# what the programs link: libvmbus.a, or with LINK_LIBVMBUS=shared
+# libvmbus.so.0, as distribution packages do (a fixed library fixes them all)
+PROG_LIBVMBUS := $(if $(filter shared,$(LINK_LIBVMBUS)),$(LIBVMBUS_SO),$(LIBVMBUS_A))
 $(LIBVMBUS_OBJS): OBJ_CPPFLAGS := $(LIBVMBUS_CPPFLAGS)
 $(LIBVMBUS_OBJS): OBJ_CFLAGS := $(LIBVMBUS_CFLAGS)
 
@@ -142,16 +145,16 @@ $(LIBNETVSC_A): $(LIBNETVSC_OBJS)
 	rm -f $@
 	ar rcs $@ $^
 
-$(HOSTSIM): $(HOSTSIM_OBJS) $(LIBVMBUS_A)
+$(HOSTSIM): $(HOSTSIM_OBJS) $(PROG_LIBVMBUS)
 	@mkdir -p $(dir $@)
-	$(LINK) -o $@ $(HOSTSIM_OBJS) $(LIBVMBUS_A) $(HOSTSIM_LDLIBS)
+	$(LINK) -o $@ $(HOSTSIM_OBJS) $(PROG_LIBVMBUS) $(HOSTSIM_LDLIBS)
 
-$(NETVSC_USER): $(NETVSC_USER_OBJS) $(LIBNETVSC_A) $(LIBVMBUS_A)
+$(NETVSC_USER): $(NETVSC_USER_OBJS) $(LIBNETVSC_A) $(PROG_LIBVMBUS)
 	@mkdir -p $(dir $@)
-	$(LINK) -o $@ $(NETVSC_USER_OBJS) $(LIBNETVSC_A) $(LIBVMBUS_A) $(NETVSC_USER_LDLIBS)
+	$(LINK) -o $@ $(NETVSC_USER_OBJS) $(LIBNETVSC_A) $(PROG_LIBVMBUS) $(NETVSC_USER_LDLIBS)
 
 define bus_tool_rule
-$(B)/bin/$(1): $$(patsubst %.c,$(B)/%.o,$$($(1)_SRCS)) $$(LIBVMBUS_A)
+$(B)/bin/$(1): $$(patsubst %.c,$(B)/%.o,$$($(1)_SRCS)) $$(PROG_LIBVMBUS)
 	@mkdir -p $$(dir $$@)
 	$$(LINK) -o $$@ $$^ $$(BUS_TOOLS_LDLIBS)
 endef
@@ -278,3 +281,4 @@ install: lib programs
 
 clean:
 	rm -rf build
+
