@@ -6,6 +6,8 @@
 #   make bench      builds and runs every benchmark, printing its table
 #   make kmod       the kernel module (KDIR=... to choose the headers)
 #   make install    PREFIX, LIBDIR, INCLUDEDIR, BINDIR, DESTDIR as usual
+#   make deb        Debian packages in build/pkg/deb/ (debian/)
+#   make rpm        RPM packages in build/pkg/rpm/ (packaging/rpm/)
 #   make clean
 #
 # Objects go to build/<variant>/: "rel" (optimised, the default) or "san"
@@ -282,3 +284,37 @@ install: lib programs
 clean:
 	rm -rf build
 
+# --- packages: debian/, packaging/rpm/ (notes: debian/README.packaging) ---
+# Both build from a copy of the files git tracks, as the working tree has
+# them: what make kmod, an editor or a test left beside them stays out of
+# the packages (a new file is packaged once it is added to git).
+PKGDIR := build/pkg
+PKG_SRC = $(PKGDIR)/$(1)/vmbus-user-$(VERSION)
+DKMS_VAR = $(shell sed -n 's/^$(1)="\{0,1\}\([^"]*\)"\{0,1\}$$/\1/p' kmod-hv/dkms.conf)
+KMOD_NAME := $(call DKMS_VAR,PACKAGE_NAME)
+KMOD_VERSION := $(call DKMS_VAR,PACKAGE_VERSION)
+# rpmbuild on a Debian host: its rpm database knows no build dependency
+RPMBUILD_FLAGS ?= $(if $(wildcard /etc/debian_version),--nodeps)
+
+.PHONY: deb rpm print-version print-kmod
+print-version:
+	@echo $(VERSION)
+print-kmod:
+	@echo $(KMOD_NAME) $(KMOD_VERSION)
+
+deb:
+	rm -rf $(PKGDIR)/deb
+	packaging/export-tree $(call PKG_SRC,deb)
+	cd $(call PKG_SRC,deb) && dpkg-buildpackage -us -uc
+	@ls $(PKGDIR)/deb/*.deb
+
+rpm:
+	rm -rf $(PKGDIR)/rpm
+	packaging/export-tree $(call PKG_SRC,rpm)
+	sed -e 's|@VERSION@|$(VERSION)|g' -e 's|@KMOD_NAME@|$(KMOD_NAME)|g' \
+		-e 's|@KMOD_VERSION@|$(KMOD_VERSION)|g' packaging/rpm/vmbus-user.spec.in \
+		> $(call PKG_SRC,rpm)/vmbus-user.spec
+	tar -C $(PKGDIR)/rpm -czf $(PKGDIR)/rpm/vmbus-user-$(VERSION).tar.gz vmbus-user-$(VERSION)
+	rpmbuild -ta $(RPMBUILD_FLAGS) --define '_topdir $(abspath $(PKGDIR)/rpm)' \
+		$(PKGDIR)/rpm/vmbus-user-$(VERSION).tar.gz
+	@ls $(PKGDIR)/rpm/RPMS/*/*.rpm $(PKGDIR)/rpm/SRPMS/*.rpm
