@@ -200,7 +200,7 @@ $(BENCH_BINS): $(B)/bench/%: bench/%.c $(BENCH_HELPER_OBJS) $(LIBNETVSC_A) $(LIB
 
 # --- top-level jobs --------------------------------------------------------
 deps:
-	@tools/setup-deps build fuzz kernel net
+	@tools/setup-deps build fuzz kernel net pkg
 
 check: deps
 	$(MAKE) VARIANT=san lib tests benches
@@ -209,6 +209,7 @@ check: deps
 	VMBUS_HOSTSIM=build/san/bin/vmbus-hostsim tests/run-unit build/san/tests/sim
 	tests/net/run build/san/bin || [ $$? -eq 77 ]
 	tests/check-install
+	tests/packages/run || [ $$? -eq 77 ]
 	$(MAKE) VARIANT=san tools-tests && tests/tools/run build/san
 	FUZZ_TIME=$(FUZZ_TIME) tests/fuzz/run
 	tests/kernel/run --driver uio_hv_generic
@@ -303,12 +304,14 @@ print-kmod:
 	@echo $(KMOD_NAME) $(KMOD_VERSION)
 
 deb:
+	@tools/setup-deps build pkg
 	rm -rf $(PKGDIR)/deb
 	packaging/export-tree $(call PKG_SRC,deb)
 	cd $(call PKG_SRC,deb) && dpkg-buildpackage -us -uc
 	@ls $(PKGDIR)/deb/*.deb
 
 rpm:
+	$(if $(wildcard /etc/debian_version),@tools/setup-deps build pkg)
 	rm -rf $(PKGDIR)/rpm
 	packaging/export-tree $(call PKG_SRC,rpm)
 	sed -e 's|@VERSION@|$(VERSION)|g' -e 's|@KMOD_NAME@|$(KMOD_NAME)|g' \
