@@ -8,6 +8,8 @@
 #   make bench      builds and runs every benchmark, printing its table
 #   make kmod       the kernel module (KDIR=... to choose the headers)
 #   make install    PREFIX, LIBDIR, INCLUDEDIR, BINDIR, DESTDIR as usual
+#   make deb        Debian packages in build/pkg/deb/ (debian/)
+#   make rpm        RPM packages in build/pkg/rpm/ (packaging/rpm/)
 #   make clean
 #
 # Objects go to build/<variant>/: "rel" (optimised, the default) or "san"
@@ -67,6 +69,9 @@ LIBMAP := libvmbus/libvmbus.map
 LIBVMBUS_OBJS := $(LIBVMBUS_SRCS:%.c=$(B)/%.o)
 LIBVMBUS_A := $(B)/libvmbus.a
 LIBVMBUS_SO := $(B)/libvmbus.so.$(VERSION)
+# what the programs link: libvmbus.a, or with LINK_LIBVMBUS=shared
+# libvmbus.so.0, as distribution packages do (a fixed library fixes them all)
+PROG_LIBVMBUS := $(if $(filter shared,$(LINK_LIBVMBUS)),$(LIBVMBUS_SO),$(LIBVMBUS_A))
 $(LIBVMBUS_OBJS): OBJ_CPPFLAGS := $(LIBVMBUS_CPPFLAGS)
 $(LIBVMBUS_OBJS): OBJ_CFLAGS := $(LIBVMBUS_CFLAGS)
 
@@ -146,16 +151,16 @@ $(LIBNETVSC_A): $(LIBNETVSC_OBJS)
 	rm -f $@
 	ar rcs $@ $^
 
-$(HOSTSIM): $(HOSTSIM_OBJS) $(LIBVMBUS_A)
+$(HOSTSIM): $(HOSTSIM_OBJS) $(PROG_LIBVMBUS)
 	@mkdir -p $(dir $@)
-	$(LINK) -o $@ $(HOSTSIM_OBJS) $(LIBVMBUS_A) $(HOSTSIM_LDLIBS)
+	$(LINK) -o $@ $(HOSTSIM_OBJS) $(PROG_LIBVMBUS) $(HOSTSIM_LDLIBS)
 
-$(NETVSC_USER): $(NETVSC_USER_OBJS) $(LIBNETVSC_A) $(LIBVMBUS_A)
+$(NETVSC_USER): $(NETVSC_USER_OBJS) $(LIBNETVSC_A) $(PROG_LIBVMBUS)
 	@mkdir -p $(dir $@)
-	$(LINK) -o $@ $(NETVSC_USER_OBJS) $(LIBNETVSC_A) $(LIBVMBUS_A) $(NETVSC_USER_LDLIBS)
+	$(LINK) -o $@ $(NETVSC_USER_OBJS) $(LIBNETVSC_A) $(PROG_LIBVMBUS) $(NETVSC_USER_LDLIBS)
 
 define bus_tool_rule
-$(B)/bin/$(1): $$(patsubst %.c,$(B)/%.o,$$($(1)_SRCS)) $$(LIBVMBUS_A)
+$(B)/bin/$(1): $$(patsubst %.c,$(B)/%.o,$$($(1)_SRCS)) $$(PROG_LIBVMBUS)
 	@mkdir -p $$(dir $$@)
 	$$(LINK) -o $$@ $$^ $$(BUS_TOOLS_LDLIBS)
 endef
@@ -204,7 +209,7 @@ $(BENCH_BINS): $(B)/bench/%: bench/%.c $(BENCH_HELPER_OBJS) $(LIBNETVSC_A) $(LIB
 
 # --- top-level jobs --------------------------------------------------------
 deps:
-	@tools/setup-deps build fuzz kernel net
+	@tools/setup-deps build fuzz kernel net pkg
 
 check: deps
 	$(MAKE) VARIANT=san lib tests benches
@@ -214,10 +219,15 @@ check: deps
 	build/san/tests/soak/soak --seconds $(SOAK_CHECK_TIME)
 	tests/net/run build/san/bin || [ $$? -eq 77 ]
 	tests/check-install
+	tests/packages/run || [ $$? -eq 77 ]
 	$(MAKE) VARIANT=san tools-tests && tests/tools/run build/san
 	FUZZ_TIME=$(FUZZ_TIME) tests/fuzz/run
 	tests/kernel/run --driver uio_hv_generic
-	tests/kernel/run --driver hv_uio
+	for g in $(KERNEL_GENS); do tests/kernel/run --driver hv_uio --gen $$g || exit 1; done
+
+# The generations of hv_vmbus the kernel test bed proves hv_uio on (see
+# tests/kernel/README.md).
+KERNEL_GENS := 6.1 5.14 6.15 6.18
 
 # Fuzzing time per harness in seconds: 5 in make check (after replaying
 # every seed and every input kept from earlier findings), 60 in make fuzz,
@@ -298,3 +308,40 @@ install: lib programs
 
 clean:
 	rm -rf build
+
+# --- packages: debian/, packaging/rpm/ (notes: debian/README.packaging) ---
+# Both build from a copy of the files git tracks, as the working tree has
+# them: what make kmod, an editor or a test left beside them stays out of
+# the packages (a new file is packaged once it is added to git).
+PKGDIR := build/pkg
+PKG_SRC = $(PKGDIR)/$(1)/vmbus-user-$(VERSION)
+DKMS_VAR = $(shell sed -n 's/^$(1)="\{0,1\}\([^"]*\)"\{0,1\}$$/\1/p' kmod-hv/dkms.conf)
+KMOD_NAME := $(call DKMS_VAR,PACKAGE_NAME)
+KMOD_VERSION := $(call DKMS_VAR,PACKAGE_VERSION)
+# rpmbuild on a Debian host: its rpm database knows no build dependency
+RPMBUILD_FLAGS ?= $(if $(wildcard /etc/debian_version),--nodeps)
+
+.PHONY: deb rpm print-version print-kmod
+print-version:
+	@echo $(VERSION)
+print-kmod:
+	@echo $(KMOD_NAME) $(KMOD_VERSION)
+
+deb:
+	@tools/setup-deps build pkg
+	rm -rf $(PKGDIR)/deb
+	packaging/export-tree $(call PKG_SRC,deb)
+	cd $(call PKG_SRC,deb) && dpkg-buildpackage -us -uc
+	@ls $(PKGDIR)/deb/*.deb
+
+rpm:
+	$(if $(wildcard /etc/debian_version),@tools/setup-deps build pkg)
+	rm -rf $(PKGDIR)/rpm
+	packaging/export-tree $(call PKG_SRC,rpm)
+	sed -e 's|@VERSION@|$(VERSION)|g' -e 's|@KMOD_NAME@|$(KMOD_NAME)|g' \
+		-e 's|@KMOD_VERSION@|$(KMOD_VERSION)|g' packaging/rpm/vmbus-user.spec.in \
+		> $(call PKG_SRC,rpm)/vmbus-user.spec
+	tar -C $(PKGDIR)/rpm -czf $(PKGDIR)/rpm/vmbus-user-$(VERSION).tar.gz vmbus-user-$(VERSION)
+	rpmbuild -ta $(RPMBUILD_FLAGS) --define '_topdir $(abspath $(PKGDIR)/rpm)' \
+		$(PKGDIR)/rpm/vmbus-user-$(VERSION).tar.gz
+	@ls $(PKGDIR)/rpm/RPMS/*/*.rpm $(PKGDIR)/rpm/SRPMS/*.rpm

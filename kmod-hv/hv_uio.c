@@ -21,7 +21,7 @@
  * name).  Map N is mmapped at offset N pages.  The first open connects the
  * primary channel and opens every subchannel the host has offered, the last
  * close disconnects them all; subchannels offered while the device is open
- * are opened as they come.  Each open channel has a "ring" file in
+ * are opened right after their offer, by the device's work.  Each open channel has a "ring" file in
  * /sys/bus/vmbus/devices/<guid>/channels/<relid>/.  read() of 4 bytes waits
  * for a host signal on any channel; write() of a 32-bit 1 unmasks the
  * receive ring of every open channel and signals the host on those without
@@ -35,17 +35,22 @@
  * id bind; subchannels are opened again when the device is; ring and
  * buffer sizes are module parameters (ring_size, recv_buf_size,
  * send_buf_size); a rescinded or unbound device is disconnected from the
- * host at once.  See README.md.
+ * host at once; memory the host may still use after a failed close or
+ * GPADL teardown is leaked, never freed; private mappings are refused.
+ * See README.md.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/device.h>
 #include <linux/hyperv.h>
+#include <linux/kernfs.h>
 #include <linux/kobject.h>
+#include <linux/kref.h>
 #include <linux/list.h>
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
+#include <linux/rcupdate.h>
 #include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
@@ -57,7 +62,7 @@
 #include "hv_uio_compat.h"
 
 /* Also /sys/class/uio/uioN/version: MAJOR.MINOR.PATCH, see README.md. */
-#define HV_UIO_VERSION "1.0.0"
+#define HV_UIO_VERSION "1.1.0"
 
 /* uio_hv_generic's sizes, the defaults */
 #define HV_UIO_RING_DEFAULT SZ_2M
@@ -102,46 +107,64 @@ struct hv_uio_ring {
 struct hv_uio_buf {
 	void *addr;
 	u32 size;
-	struct vmbus_gpadl gpadl;
+	struct hv_uio_gpadl gpadl;
 	char name[32];		/* "recv:4294967295" */
 };
 
 /* A subchannel the driver opened; it has a ring file while it is open. */
 struct hv_uio_subchan {
 	struct list_head node;
-	struct vmbus_channel *chan;
-	struct bin_attribute ring_attr;
+	struct vmbus_channel *chan;	/* holds a reference to chan->kobj */
+	bool opening;			/* the host has not answered yet */
 	bool ring_file;
+	struct bin_attribute ring_attr;
 };
 
+/* A subchannel hv_vmbus offered, waiting for the device's work. */
+struct hv_uio_offer {
+	struct list_head node;
+	struct vmbus_channel *chan;	/* holds a reference to chan->kobj */
+};
+
+/*
+ * Locking.  hv_vmbus handles offers and rescinds one at a time on its work
+ * queues and a rescind waits for the offer's callback to return, while an
+ * open waiting for the host ends only with the host's answer or the
+ * channel's rescind.  So no lock is held across a wait for the host that a
+ * callback or a remove() may need: the subchannel callback only records the
+ * channel and queues the device's work, which opens it without a lock.
+ * The UIO core runs open(), release() and write() under its own lock and
+ * remove() waits for them in uio_unregister_device().  Everything is per
+ * device.
+ */
 struct hv_uio_dev {
 	struct uio_info info;
 	struct hv_device *hv_dev;
+	struct kref ref;	/* remove(), and subchannel callbacks running */
 
 	struct mutex lock;	/* the fields down to ring_file */
 	unsigned int users;	/* opens of /dev/uioN */
 	bool connected;		/* the primary channel is open */
 	bool dead;		/* being removed */
+	bool broken;		/* the host may still use the ring: no reconnect */
 	struct list_head subchannels;
 	bool ring_file;		/* the primary's ring file exists */
+
+	spinlock_t offer_lock;	/* offers, offers_closed, queueing sc_work */
+	struct list_head offers;
+	bool offers_closed;
+	struct work_struct sc_work;
 
 	spinlock_t notify_lock;	/* notify, against the channel callback */
 	bool notify;		/* the UIO device can take events */
 
 	struct hv_uio_ring ring;
 	struct bin_attribute ring_attr;
-	struct delayed_work ring_file_work;
+	struct delayed_work ring_file_work;	/* before 6.15 */
 	u32 sub_ring_size;
 	struct hv_uio_buf recv_buf;
 	struct hv_uio_buf send_buf;
 };
-
-/*
- * hv_vmbus calls the subchannel callback holding nothing that keeps the
- * driver data of the device alive: the callback looks the device up under
- * this lock, and remove() clears the driver data under it.
- */
-static DEFINE_MUTEX(hv_uio_sc_lock);
 
 /* The layout of vmbus_connection, found at load time. */
 static const struct hv_uio_conn_layout *hv_uio_conn;
@@ -217,6 +240,11 @@ static int __init hv_uio_conn_find(void)
 	return 0;
 }
 
+static void hv_uio_dev_release(struct kref *ref)
+{
+	kfree(container_of(ref, struct hv_uio_dev, ref));
+}
+
 /* ---- the channel callback and write() ------------------------------------ */
 
 /* A host signal on any channel of the device: the device's UIO event. */
@@ -250,24 +278,23 @@ static void hv_uio_irq_chan(struct vmbus_channel *chan, s32 irq_on)
  * write() to /dev/uioN: 0 masks the receive ring of every open channel,
  * anything else unmasks it and signals the host on the channels it does
  * not watch through the monitor page.  Userspace owns interrupt_mask
- * otherwise.
+ * otherwise.  Like uio_hv_generic, a device whose channel is not connected
+ * takes the write and does nothing.
  */
 static int hv_uio_irqcontrol(struct uio_info *info, s32 irq_on)
 {
 	struct hv_uio_dev *dev = container_of(info, struct hv_uio_dev, info);
 	struct hv_uio_subchan *sub;
-	int ret = 0;
 
 	mutex_lock(&dev->lock);
 	if (dev->connected) {
 		hv_uio_irq_chan(dev->hv_dev->channel, irq_on);
 		list_for_each_entry(sub, &dev->subchannels, node)
-			hv_uio_irq_chan(sub->chan, irq_on);
-	} else {
-		ret = -ENODEV;
+			if (!sub->opening)
+				hv_uio_irq_chan(sub->chan, irq_on);
 	}
 	mutex_unlock(&dev->lock);
-	return ret;
+	return 0;
 }
 
 /* ---- memory ------------------------------------------------------------------ */
@@ -300,19 +327,28 @@ static void hv_uio_ring_free(struct hv_uio_dev *dev)
 	struct hv_uio_ring *ring = &dev->ring;
 	unsigned int i;
 
-	if (ring->shared) {
-		dev_warn(&dev->hv_dev->device,
-			 "ring may still be shared with the host: leaking %u pages\n",
-			 ring->npages);
-		return;
-	}
+	if (ring->shared)
+		return;	/* leaked; hv_uio_ring_leak() said so */
 	for (i = 0; i < ring->npages; i++)
 		__free_page(ring->pages + i);
+}
+
+/* The host may still use the ring: it is never freed nor connected again. */
+static void hv_uio_ring_leak(struct hv_uio_dev *dev, const char *why)
+{
+	if (dev->ring.shared)
+		return;
+	dev->ring.shared = true;
+	dev->broken = true;
+	dev_warn(&dev->hv_dev->device,
+		 "%s: the host may still use the ring; leaking its %u pages, and the device cannot be opened again until it is bound again\n",
+		 why, dev->ring.npages);
 }
 
 static int hv_uio_buf_alloc(struct hv_uio_dev *dev, struct hv_uio_buf *buf,
 			    u32 size, const char *what, enum hv_uio_map map)
 {
+	struct vmbus_channel *chan = dev->hv_dev->channel;
 	struct uio_mem *mem = &dev->info.mem[map];
 	int ret;
 
@@ -320,17 +356,20 @@ static int hv_uio_buf_alloc(struct hv_uio_dev *dev, struct hv_uio_buf *buf,
 	buf->addr = vmalloc_user(size);
 	if (!buf->addr)
 		return -ENOMEM;
-	ret = vmbus_establish_gpadl(dev->hv_dev->channel, buf->addr, size,
-				    &buf->gpadl);
+	ret = hv_uio_gpadl_establish(chan, buf->addr, size, &buf->gpadl);
 	if (ret) {
-		if (!hv_uio_gpadl_shared(&buf->gpadl))
+		if (hv_uio_gpadl_live(chan, &buf->gpadl))
+			dev_warn(&dev->hv_dev->device,
+				 "%s buffer: GPADL failed (%d) but may still be shared with the host; leaking it\n",
+				 what, ret);
+		else
 			vfree(buf->addr);
 		buf->addr = NULL;
 		return ret;
 	}
 	buf->size = size;
 	snprintf(buf->name, sizeof(buf->name), "%s:%u", what,
-		 buf->gpadl.gpadl_handle);
+		 hv_uio_gpadl_handle(&buf->gpadl));
 	mem->name = buf->name;
 	mem->addr = (uintptr_t)buf->addr;
 	mem->size = size;
@@ -342,11 +381,10 @@ static void hv_uio_buf_free(struct hv_uio_dev *dev, struct hv_uio_buf *buf)
 {
 	if (!buf->addr)
 		return;
-	vmbus_teardown_gpadl(dev->hv_dev->channel, &buf->gpadl);
-	if (hv_uio_gpadl_shared(&buf->gpadl)) {
+	if (!hv_uio_gpadl_teardown(dev->hv_dev->channel, &buf->gpadl)) {
 		dev_warn(&dev->hv_dev->device,
-			 "%s may still be shared with the host: leaking it\n",
-			 buf->name);
+			 "%s: GPADL teardown failed, the host may still use the buffer; leaking its %u bytes\n",
+			 buf->name, buf->size);
 		return;
 	}
 	/* pages a process maps keep their own reference until unmapped */
@@ -355,6 +393,18 @@ static void hv_uio_buf_free(struct hv_uio_dev *dev, struct hv_uio_buf *buf)
 
 /* ---- mmap -------------------------------------------------------------------- */
 
+/*
+ * Only shared mappings: in a private one the process's writes would land
+ * in its own copies, never in the ring (the newest uio_hv_generic refuses
+ * them too).  VM_MAYSHARE, not VM_SHARED: the kernel clears VM_SHARED on a
+ * shared mapping of a file opened read-only (it can never be written, so
+ * it has no copies either), and tools that only look at a ring map it so.
+ */
+static bool hv_uio_vma_ok(const struct vm_area_struct *vma)
+{
+	return vma->vm_flags & VM_MAYSHARE;
+}
+
 /* Maps ring pages from @first on with their own references. */
 static int hv_uio_map_ring(struct vm_area_struct *vma, struct hv_uio_ring *ring,
 			   unsigned long first)
@@ -362,6 +412,8 @@ static int hv_uio_map_ring(struct vm_area_struct *vma, struct hv_uio_ring *ring,
 	unsigned long i, n = vma_pages(vma);
 	int ret;
 
+	if (!hv_uio_vma_ok(vma))
+		return -EINVAL;
 	if (first > ring->npages || n > ring->npages - first)
 		return -EINVAL;
 	hv_uio_vma_flags(vma, VM_DONTEXPAND | VM_DONTDUMP);
@@ -392,6 +444,8 @@ static int hv_uio_mmap(struct uio_info *info, struct vm_area_struct *vma)
 {
 	struct hv_uio_dev *dev = container_of(info, struct hv_uio_dev, info);
 
+	if (!hv_uio_vma_ok(vma))
+		return -EINVAL;
 	switch (vma->vm_pgoff) {
 	case HV_UIO_MAP_RINGS:
 		return hv_uio_map_ring(vma, &dev->ring, 0);
@@ -407,7 +461,57 @@ static int hv_uio_mmap(struct uio_info *info, struct vm_area_struct *vma)
 	return -EINVAL;
 }
 
-/* The primary's ring file: mmap while the channel is open. */
+/* The primary's ring: mmap while the channel is open. */
+static int hv_uio_primary_ring_mmap(struct hv_uio_dev *dev,
+				    struct vm_area_struct *vma)
+{
+	if (!READ_ONCE(dev->connected))
+		return -ENODEV;
+	return hv_uio_map_ring(vma, &dev->ring, vma->vm_pgoff);
+}
+
+/*
+ * A subchannel's ring, while the subchannel is open.  Its ring belongs to
+ * hv_vmbus, which frees it when the channel closes; the file goes first,
+ * and with it every mapping of the file.
+ */
+static int hv_uio_sub_ring_mmap(struct vmbus_channel *chan,
+				struct vm_area_struct *vma)
+{
+	unsigned long size = (unsigned long)chan->ringbuffer_pagecount <<
+			     PAGE_SHIFT;
+
+	if (!hv_uio_vma_ok(vma))
+		return -EINVAL;
+	return vm_iomap_memory(vma, page_to_phys(chan->ringbuffer_page), size);
+}
+
+#ifdef HV_UIO_HV_OWNS_RING_FILE
+/*
+ * hv_vmbus owns the "ring" attribute and calls this for it; it hides the
+ * file (waiting for mmaps in progress) before the driver lets go.
+ */
+static int hv_uio_ring_attr_mmap(struct vmbus_channel *chan,
+				 struct vm_area_struct *vma)
+{
+	if (chan->primary_channel)
+		return hv_uio_sub_ring_mmap(chan, vma);
+	return hv_uio_primary_ring_mmap(hv_get_drvdata(chan->device_obj),
+					vma);
+}
+
+static int hv_uio_ring_file_create(struct vmbus_channel *chan,
+				   struct bin_attribute *attr)
+{
+	return hv_create_ring_sysfs(chan, hv_uio_ring_attr_mmap);
+}
+
+static void hv_uio_ring_file_remove(struct vmbus_channel *chan,
+				    struct bin_attribute *attr)
+{
+	hv_remove_ring_sysfs(chan);
+}
+#else
 static int hv_uio_ring_file_mmap(struct file *filp, struct kobject *kobj,
 				 HV_UIO_BIN_ATTR *attr,
 				 struct vm_area_struct *vma)
@@ -415,29 +519,52 @@ static int hv_uio_ring_file_mmap(struct file *filp, struct kobject *kobj,
 	struct hv_uio_dev *dev = container_of(attr, struct hv_uio_dev,
 					      ring_attr);
 
-	if (!READ_ONCE(dev->connected))
-		return -ENODEV;
-	return hv_uio_map_ring(vma, &dev->ring, vma->vm_pgoff);
+	return hv_uio_primary_ring_mmap(dev, vma);
+}
+
+static int hv_uio_sub_ring_file_mmap(struct file *filp, struct kobject *kobj,
+				     HV_UIO_BIN_ATTR *attr,
+				     struct vm_area_struct *vma)
+{
+	return hv_uio_sub_ring_mmap(container_of(kobj, struct vmbus_channel,
+						 kobj), vma);
 }
 
 /*
- * A subchannel's ring file, which exists while the subchannel is open.
- * Its ring belongs to hv_vmbus, which frees it when the channel closes;
- * the file goes first, and with it every mapping of the file.
+ * Another driver (uio_hv_generic before 6.15) may have left its ring file
+ * in the channel's directory; creating ours would fail with EEXIST.  Its
+ * mmap may reach a ring that is freed, or code that is unloaded: remove it,
+ * which also revokes its mappings.
  */
-static int hv_uio_sub_ring_mmap(struct file *filp, struct kobject *kobj,
-				HV_UIO_BIN_ATTR *attr,
-				struct vm_area_struct *vma)
-{
-	struct hv_uio_subchan *sub = container_of(attr, struct hv_uio_subchan,
-						  ring_attr);
-	struct vmbus_channel *chan = sub->chan;
+static void hv_uio_stale_ring_file(struct vmbus_channel *chan);
 
-	return vm_iomap_memory(vma, page_to_phys(chan->ringbuffer_page),
-			       (unsigned long)chan->ringbuffer_pagecount <<
-			       PAGE_SHIFT);
+static int hv_uio_ring_file_create(struct vmbus_channel *chan,
+				   struct bin_attribute *attr)
+{
+	hv_uio_stale_ring_file(chan);
+	return sysfs_create_bin_file(&chan->kobj, attr);
 }
 
+static void hv_uio_ring_file_remove(struct vmbus_channel *chan,
+				    struct bin_attribute *attr)
+{
+	sysfs_remove_bin_file(&chan->kobj, attr);
+}
+#endif
+
+static void hv_uio_ring_attr_init(struct bin_attribute *attr, size_t size,
+				  bool sub)
+{
+	sysfs_bin_attr_init(attr);
+	attr->attr.name = "ring";
+	attr->attr.mode = 0600;
+	attr->size = size;
+#ifndef HV_UIO_HV_OWNS_RING_FILE
+	attr->mmap = sub ? hv_uio_sub_ring_file_mmap : hv_uio_ring_file_mmap;
+#endif
+}
+
+#ifndef HV_UIO_HV_OWNS_RING_FILE
 /*
  * True once hv_vmbus has added the channel's directory: the ring file can
  * go in.  hv_vmbus registers the device (binding it to a driver that
@@ -460,7 +587,7 @@ static void hv_uio_ring_file_add(struct hv_uio_dev *dev)
 
 	if (dev->ring_file || dev->dead || !hv_uio_chan_in_sysfs(chan))
 		return;
-	ret = sysfs_create_bin_file(&chan->kobj, &dev->ring_attr);
+	ret = hv_uio_ring_file_create(chan, &dev->ring_attr);
 	if (ret)
 		dev_err(&dev->hv_dev->device, "cannot create the ring file: %d\n",
 			ret);
@@ -482,8 +609,9 @@ static void hv_uio_ring_file_work(struct work_struct *work)
 	hv_uio_ring_file_add(dev);
 	mutex_unlock(&dev->lock);
 }
+#endif
 
-/* ---- channels ------------------------------------------------------------------ */
+/* ---- subchannels --------------------------------------------------------------- */
 
 static struct hv_uio_subchan *hv_uio_find_sub(struct hv_uio_dev *dev,
 					      struct vmbus_channel *chan)
@@ -496,7 +624,57 @@ static struct hv_uio_subchan *hv_uio_find_sub(struct hv_uio_dev *dev,
 	return NULL;
 }
 
-/* Opens a subchannel and gives it a ring file.  dev->lock held. */
+/* Hands @chan (a reference taken) to the device's work; false if closed. */
+static bool hv_uio_offer_add(struct hv_uio_dev *dev, struct vmbus_channel *chan)
+{
+	struct hv_uio_offer *offer;
+	unsigned long flags;
+	bool queued = false;
+
+	offer = kzalloc(sizeof(*offer), GFP_KERNEL);
+	if (!offer)
+		return false;
+	offer->chan = chan;
+	kobject_get(&chan->kobj);
+	spin_lock_irqsave(&dev->offer_lock, flags);
+	if (!dev->offers_closed) {
+		list_add_tail(&offer->node, &dev->offers);
+		queue_work(system_unbound_wq, &dev->sc_work);
+		queued = true;
+	}
+	spin_unlock_irqrestore(&dev->offer_lock, flags);
+	if (!queued) {
+		kobject_put(&chan->kobj);
+		kfree(offer);
+	}
+	return queued;
+}
+
+static struct hv_uio_offer *hv_uio_offer_next(struct hv_uio_dev *dev)
+{
+	struct hv_uio_offer *offer;
+	unsigned long flags;
+
+	spin_lock_irqsave(&dev->offer_lock, flags);
+	offer = list_first_entry_or_null(&dev->offers, struct hv_uio_offer,
+					 node);
+	if (offer)
+		list_del(&offer->node);
+	spin_unlock_irqrestore(&dev->offer_lock, flags);
+	return offer;
+}
+
+static void hv_uio_sub_free(struct hv_uio_subchan *sub)
+{
+	kobject_put(&sub->chan->kobj);
+	kfree(sub);
+}
+
+/*
+ * Opens one subchannel, without a lock across the wait for the host: the
+ * channel's rescind ends that wait, and the rescind of another channel
+ * offered meanwhile must not wait for it.
+ */
 static void hv_uio_open_subchannel(struct hv_uio_dev *dev,
 				   struct vmbus_channel *chan)
 {
@@ -506,42 +684,102 @@ static void hv_uio_open_subchannel(struct hv_uio_dev *dev,
 	int ret;
 
 	sub = kzalloc(sizeof(*sub), GFP_KERNEL);
-	if (!sub)
-		return;
-	set_channel_read_mode(chan, HV_CALL_ISR);
-	ret = vmbus_open(chan, dev->sub_ring_size, dev->sub_ring_size, NULL, 0,
-			 hv_uio_channel_cb, dev);
-	if (ret) {
-		dev_notice(d, "subchannel %u not opened: %d\n", relid, ret);
-		kfree(sub);
+	if (!sub) {
+		kobject_put(&chan->kobj);
 		return;
 	}
 	sub->chan = chan;
-	sysfs_bin_attr_init(&sub->ring_attr);
-	sub->ring_attr.attr.name = "ring";
-	sub->ring_attr.attr.mode = 0600;
-	sub->ring_attr.size = (size_t)chan->ringbuffer_pagecount << PAGE_SHIFT;
-	sub->ring_attr.mmap = hv_uio_sub_ring_mmap;
-	ret = sysfs_create_bin_file(&chan->kobj, &sub->ring_attr);
+	mutex_lock(&dev->lock);
+	/* a directory not complete yet: its offer's callback follows */
+	if (!dev->connected || dev->dead || READ_ONCE(chan->rescind) ||
+	    !chan->kobj.state_in_sysfs || chan->state != CHANNEL_OPEN_STATE ||
+	    hv_uio_find_sub(dev, chan)) {
+		mutex_unlock(&dev->lock);
+		hv_uio_sub_free(sub);
+		return;
+	}
+	if (hv_uio_chan_confidential(chan)) {
+		mutex_unlock(&dev->lock);
+		dev_notice(d, "subchannel %u is confidential: not opened\n",
+			   relid);
+		hv_uio_sub_free(sub);
+		return;
+	}
+	sub->opening = true;
+	list_add_tail(&sub->node, &dev->subchannels);
+	mutex_unlock(&dev->lock);
+
+	set_channel_read_mode(chan, HV_UIO_READ_MODE);
+	ret = vmbus_open(chan, dev->sub_ring_size, dev->sub_ring_size, NULL, 0,
+			 hv_uio_channel_cb, dev);
+
+	mutex_lock(&dev->lock);
+	if (ret) {
+		list_del(&sub->node);
+		mutex_unlock(&dev->lock);
+		dev_notice(d, "subchannel %u not opened: %d\n", relid, ret);
+		hv_uio_sub_free(sub);
+		return;
+	}
+	sub->opening = false;
+	hv_uio_ring_attr_init(&sub->ring_attr,
+			      (size_t)chan->ringbuffer_pagecount << PAGE_SHIFT,
+			      true);
+	ret = hv_uio_ring_file_create(chan, &sub->ring_attr);
 	if (ret)
 		dev_err(d, "subchannel %u: cannot create the ring file: %d\n",
 			relid, ret);
 	else
 		sub->ring_file = true;
-	list_add_tail(&sub->node, &dev->subchannels);
+	mutex_unlock(&dev->lock);
+}
+
+/* The device's work: opens the subchannels handed to it, one by one. */
+static void hv_uio_sc_work(struct work_struct *work)
+{
+	struct hv_uio_dev *dev = container_of(work, struct hv_uio_dev,
+					      sc_work);
+	struct hv_uio_offer *offer;
+
+	while ((offer = hv_uio_offer_next(dev))) {
+		hv_uio_open_subchannel(dev, offer->chan);
+		kfree(offer);
+	}
+}
+
+/*
+ * hv_vmbus's callback for a subchannel offered while the device is open.
+ * It runs on hv_vmbus's offer work, and the channel's rescind waits for
+ * it: it only hands the channel to the device's work.  The driver data is
+ * read under RCU; remove() clears it and waits a grace period before it
+ * drops its reference.
+ */
+static void hv_uio_new_subchannel(struct vmbus_channel *chan)
+{
+	struct hv_device *hv_dev = chan->primary_channel->device_obj;
+	struct hv_uio_dev *dev;
+
+	rcu_read_lock();
+	dev = hv_dev ? READ_ONCE(hv_dev->device.driver_data) : NULL;
+	if (dev && !kref_get_unless_zero(&dev->ref))
+		dev = NULL;
+	rcu_read_unlock();
+	if (!dev)
+		return;
+	hv_uio_offer_add(dev, chan);
+	kref_put(&dev->ref, hv_uio_dev_release);
 }
 
 /*
  * The device's subchannels, found through its channels/ directory, each
  * held by a reference (a subchannel that is not open goes as soon as the
- * host rescinds it).  Returns an array for hv_uio_put_subchannels(), or
- * NULL if there is none.
+ * host rescinds it).  Returns an array for hv_uio_put_subs(), or NULL.
  */
-static struct vmbus_channel **hv_uio_get_subchannels(struct hv_uio_dev *dev,
-						     unsigned int *count)
+static struct vmbus_channel **hv_uio_get_subs(struct hv_device *hv_dev,
+					      unsigned int *count)
 {
-	struct vmbus_channel *primary = dev->hv_dev->channel;
-	struct kset *kset = READ_ONCE(dev->hv_dev->channels_kset);
+	struct vmbus_channel *primary = hv_dev->channel;
+	struct kset *kset = READ_ONCE(hv_dev->channels_kset);
 	struct vmbus_channel **found, *chan;
 	unsigned int n = 0, max = 0;
 	struct kobject *kobj;
@@ -561,7 +799,8 @@ static struct vmbus_channel **hv_uio_get_subchannels(struct hv_uio_dev *dev,
 		if (n == max)
 			break;
 		chan = container_of(kobj, struct vmbus_channel, kobj);
-		if (chan != primary && kobject_get_unless_zero(kobj))
+		if (chan != primary && chan->primary_channel == primary &&
+		    kobject_get_unless_zero(kobj))
 			found[n++] = chan;
 	}
 	spin_unlock(&kset->list_lock);
@@ -569,8 +808,7 @@ static struct vmbus_channel **hv_uio_get_subchannels(struct hv_uio_dev *dev,
 	return found;
 }
 
-static void hv_uio_put_subchannels(struct vmbus_channel **found,
-				   unsigned int n)
+static void hv_uio_put_subs(struct vmbus_channel **found, unsigned int n)
 {
 	unsigned int i;
 
@@ -579,27 +817,16 @@ static void hv_uio_put_subchannels(struct vmbus_channel **found,
 	kfree(found);
 }
 
-/*
- * Opens the subchannels that are not open: offered before the device was
- * opened, or closed with it.  dev->lock held.
- */
-static void hv_uio_open_subchannels(struct hv_uio_dev *dev)
+/* Hands every subchannel offered so far to the device's work. */
+static void hv_uio_offer_existing(struct hv_uio_dev *dev)
 {
-	struct vmbus_channel *primary = dev->hv_dev->channel;
-	struct vmbus_channel **found, *chan;
+	struct vmbus_channel **found;
 	unsigned int n, i;
 
-	found = hv_uio_get_subchannels(dev, &n);
-	for (i = 0; i < n; i++) {
-		chan = found[i];
-		/* a directory not complete yet: its offer's callback follows */
-		if (chan->primary_channel == primary &&
-		    !READ_ONCE(chan->rescind) && chan->kobj.state_in_sysfs &&
-		    chan->state == CHANNEL_OPEN_STATE &&
-		    !hv_uio_find_sub(dev, chan))
-			hv_uio_open_subchannel(dev, chan);
-	}
-	hv_uio_put_subchannels(found, n);
+	found = hv_uio_get_subs(dev->hv_dev, &n);
+	for (i = 0; i < n; i++)
+		hv_uio_offer_add(dev, found[i]);
+	hv_uio_put_subs(found, n);
 }
 
 /*
@@ -612,44 +839,35 @@ static void hv_uio_open_subchannels(struct hv_uio_dev *dev)
  */
 static void hv_uio_release_rescinded(struct hv_uio_dev *dev)
 {
-	struct vmbus_channel **found, *chan;
-	unsigned int n, i;
+	struct vmbus_channel *primary = dev->hv_dev->channel;
+	struct kset *kset = READ_ONCE(dev->hv_dev->channels_kset);
+	struct kobject *kobj;
+	struct vmbus_channel *chan;
 
-	found = hv_uio_get_subchannels(dev, &n);
-	for (i = 0; i < n; i++) {
-		chan = found[i];
-		if (READ_ONCE(chan->rescind) &&
+	if (!kset)
+		return;
+	spin_lock(&kset->list_lock);
+	list_for_each_entry(kobj, &kset->list, entry) {
+		chan = container_of(kobj, struct vmbus_channel, kobj);
+		if (chan != primary && READ_ONCE(chan->rescind) &&
 		    READ_ONCE(chan->state) != CHANNEL_OPENED_STATE)
 			complete(&chan->rescind_event);
 	}
-	hv_uio_put_subchannels(found, n);
+	spin_unlock(&kset->list_lock);
 }
 
-/* hv_vmbus's callback for a subchannel offered while the device is open. */
-static void hv_uio_new_subchannel(struct vmbus_channel *chan)
-{
-	struct hv_device *hv_dev = chan->primary_channel->device_obj;
-	struct hv_uio_dev *dev;
+/* ---- the primary channel --------------------------------------------------------- */
 
-	mutex_lock(&hv_uio_sc_lock);
-	dev = hv_get_drvdata(hv_dev);
-	if (dev) {
-		mutex_lock(&dev->lock);
-		if (dev->connected && !hv_uio_find_sub(dev, chan))
-			hv_uio_open_subchannel(dev, chan);
-		mutex_unlock(&dev->lock);
-	}
-	mutex_unlock(&hv_uio_sc_lock);
-}
-
-/* Connects the primary channel, then opens the subchannels.  dev->lock held. */
+/* Connects the primary channel, then opens the subchannels. */
 static int hv_uio_connect(struct hv_uio_dev *dev)
 {
 	struct vmbus_channel *chan = dev->hv_dev->channel;
 	int ret;
 
+	if (dev->broken)
+		return -EIO;
 	vmbus_set_sc_create_callback(chan, hv_uio_new_subchannel);
-	set_channel_read_mode(chan, HV_CALL_ISR);
+	set_channel_read_mode(chan, HV_UIO_READ_MODE);
 	chan->ringbuffer_page = dev->ring.pages;
 	chan->ringbuffer_pagecount = dev->ring.npages;
 	chan->ringbuffer_send_offset = dev->ring.send_pages;
@@ -661,84 +879,88 @@ static int hv_uio_connect(struct hv_uio_dev *dev)
 	 */
 	chan->ringbuffer_page = NULL;
 	if (ret) {
-		if (hv_uio_gpadl_shared(&chan->ringbuffer_gpadlhandle))
-			dev->ring.shared = true;
+		if (hv_uio_ring_gpadl_live(chan))
+			hv_uio_ring_leak(dev, "connecting failed");
 		vmbus_set_sc_create_callback(chan, NULL);
 		return ret;
 	}
+	mutex_lock(&dev->lock);
 	dev->connected = true;
-	hv_uio_open_subchannels(dev);
+	mutex_unlock(&dev->lock);
+	/* open returns with every subchannel offered so far open */
+	hv_uio_offer_existing(dev);
+	flush_work(&dev->sc_work);
 	return 0;
 }
 
 /*
- * Closes every channel of the device.  Called without dev->lock: closing
- * waits for the rescind of subchannels whose offer may still be in the
- * subchannel callback, which takes it.
+ * Closes every channel of the device.  The subchannel work must be idle
+ * (dev->connected is false, so it opens nothing more): closing waits for
+ * the rescind of rescinded subchannels, and an open that was still waiting
+ * for the host would race with the close.
  */
-static void hv_uio_disconnect(struct hv_uio_dev *dev, struct list_head *subs)
+static void hv_uio_disconnect(struct hv_uio_dev *dev)
 {
 	struct vmbus_channel *chan = dev->hv_dev->channel;
 	struct hv_uio_subchan *sub, *tmp;
+	LIST_HEAD(subs);
 	int ret;
 
+	flush_work(&dev->sc_work);
+	mutex_lock(&dev->lock);
+	list_splice_init(&dev->subchannels, &subs);
+	mutex_unlock(&dev->lock);
+
 	/* removing a ring file unmaps it wherever it is mapped */
-	list_for_each_entry(sub, subs, node)
+	list_for_each_entry(sub, &subs, node)
 		if (sub->ring_file)
-			sysfs_remove_bin_file(&sub->chan->kobj, &sub->ring_attr);
+			hv_uio_ring_file_remove(sub->chan, &sub->ring_attr);
 	hv_uio_release_rescinded(dev);
 	/* closes the subchannels too, and frees their rings */
 	ret = vmbus_disconnect_ring(chan);
 	if (ret)
-		dev_err(&dev->hv_dev->device, "closing the channel failed: %d\n",
-			ret);
-	if (hv_uio_gpadl_shared(&chan->ringbuffer_gpadlhandle))
-		dev->ring.shared = true;
+		hv_uio_ring_leak(dev, "closing the channel failed");
+	else if (hv_uio_ring_gpadl_live(chan))
+		hv_uio_ring_leak(dev, "the ring's GPADL teardown failed");
 	/* the kernel's own mapping of the ring; the pages stay the driver's */
 	vmbus_free_ring(chan);
-	list_for_each_entry_safe(sub, tmp, subs, node) {
+	list_for_each_entry_safe(sub, tmp, &subs, node) {
 		list_del(&sub->node);
-		kfree(sub);
+		hv_uio_sub_free(sub);
 	}
 }
 
 /* ---- /dev/uioN ------------------------------------------------------------------ */
 
+/* The UIO core serializes open(), release() and remove()'s unregister. */
 static int hv_uio_open(struct uio_info *info, struct inode *inode)
 {
 	struct hv_uio_dev *dev = container_of(info, struct hv_uio_dev, info);
 	int ret = 0;
 
-	mutex_lock(&dev->lock);
-	if (dev->dead)
-		ret = -ENODEV;
-	else if (!dev->users)
+	if (READ_ONCE(dev->dead))
+		return -ENODEV;
+	if (!dev->users)
 		ret = hv_uio_connect(dev);
 	if (!ret)
 		dev->users++;
-	mutex_unlock(&dev->lock);
 	return ret;
 }
 
 static int hv_uio_release(struct uio_info *info, struct inode *inode)
 {
 	struct hv_uio_dev *dev = container_of(info, struct hv_uio_dev, info);
-	LIST_HEAD(subs);
 	bool last;
 
-	mutex_lock(&dev->lock);
-	if (WARN_ON(!dev->users)) {
-		mutex_unlock(&dev->lock);
+	if (WARN_ON(!dev->users))
 		return 0;
-	}
+	mutex_lock(&dev->lock);
 	last = !--dev->users && dev->connected;
-	if (last) {
+	if (last)
 		dev->connected = false;
-		list_splice_init(&dev->subchannels, &subs);
-	}
 	mutex_unlock(&dev->lock);
 	if (last)
-		hv_uio_disconnect(dev, &subs);
+		hv_uio_disconnect(dev);
 	return 0;
 }
 
@@ -753,6 +975,65 @@ static void hv_uio_map_conn_page_init(struct uio_mem *mem, const char *name,
 	mem->memtype = UIO_MEM_LOGICAL;
 }
 
+/*
+ * A ring file the previous driver left on a subchannel: the ring behind it
+ * is freed when the subchannel closes, if it was not already.  Removing it
+ * revokes every mapping of it.
+ */
+static void hv_uio_stale_ring_file(struct vmbus_channel *chan)
+{
+#ifdef HV_UIO_HV_OWNS_RING_FILE
+	hv_remove_ring_sysfs(chan);
+#else
+	struct kernfs_node *kn;
+	struct bin_attribute attr;
+
+	if (!chan->kobj.sd)
+		return;
+	kn = kernfs_find_and_get(chan->kobj.sd, "ring");
+	if (!kn)
+		return;
+	kernfs_put(kn);
+	pr_notice("relid %u: removing the ring file another driver left\n",
+		  chan->offermsg.child_relid);
+	hv_uio_ring_attr_init(&attr, 0, true);
+	sysfs_remove_bin_file(&chan->kobj, &attr);
+#endif
+}
+
+/*
+ * What another driver may have left on the channel: its rescind and
+ * subchannel callbacks (uio_hv_generic unbound while open keeps both,
+ * pointing into its code) and the channel itself, still open.
+ */
+static int hv_uio_take_over(struct hv_device *hv_dev)
+{
+	struct vmbus_channel *chan = hv_dev->channel;
+	struct vmbus_channel **found;
+	unsigned int n, i;
+	int ret;
+
+	vmbus_set_chn_rescind_callback(chan, NULL);
+	vmbus_set_sc_create_callback(chan, NULL);
+	found = hv_uio_get_subs(hv_dev, &n);
+	for (i = 0; i < n; i++)
+		hv_uio_stale_ring_file(found[i]);
+	hv_uio_put_subs(found, n);
+	if (chan->state != CHANNEL_OPENED_STATE)
+		return 0;
+	dev_notice(&hv_dev->device,
+		   "the previous driver left the channel open: closing it\n");
+	/* its ring is the previous driver's to free, or to leak */
+	ret = vmbus_disconnect_ring(chan);
+	chan->ringbuffer_page = NULL;
+	vmbus_free_ring(chan);
+	if (ret)
+		dev_err(&hv_dev->device,
+			"closing the channel the previous driver left open failed: %d\n",
+			ret);
+	return ret ? -EBUSY : 0;
+}
+
 static int hv_uio_probe(struct hv_device *hv_dev,
 			const struct hv_vmbus_device_id *dev_id)
 {
@@ -763,25 +1044,45 @@ static int hv_uio_probe(struct hv_device *hv_dev,
 	u32 dir_bytes;
 	int ret;
 
+	if (hv_uio_chan_confidential(chan)) {
+		dev_err(&hv_dev->device,
+			"confidential channel (ring or buffers in memory the host cannot see): not supported\n");
+		return -EOPNOTSUPP;
+	}
+	ret = hv_uio_take_over(hv_dev);
+	if (ret)
+		return ret;
+
 	dev = kzalloc(sizeof(*dev), GFP_KERNEL);
 	if (!dev)
 		return -ENOMEM;
 	dev->hv_dev = hv_dev;
+	kref_init(&dev->ref);
 	mutex_init(&dev->lock);
 	INIT_LIST_HEAD(&dev->subchannels);
+	spin_lock_init(&dev->offer_lock);
+	INIT_LIST_HEAD(&dev->offers);
+	INIT_WORK(&dev->sc_work, hv_uio_sc_work);
 	spin_lock_init(&dev->notify_lock);
+#ifndef HV_UIO_HV_OWNS_RING_FILE
 	INIT_DELAYED_WORK(&dev->ring_file_work, hv_uio_ring_file_work);
+#endif
 
 	pref = hv_uio_pref_ring_size(chan);
+	/*
+	 * The default is 2 MiB, header page included, as uio_hv_generic's
+	 * 512 pages were and its VMBUS_RING_SIZE(SZ_2M) is since that macro
+	 * stopped adding a header page to large rings (6.9).
+	 */
 	dir_bytes = ring_size ? ring_size :
-		VMBUS_RING_SIZE(pref ? pref : HV_UIO_RING_DEFAULT);
+		pref ? VMBUS_RING_SIZE(pref) : HV_UIO_RING_DEFAULT;
 	dev->sub_ring_size = ring_size ? ring_size : HV_UIO_RING_DEFAULT;
 	ret = hv_uio_ring_alloc(&dev->ring, dir_bytes,
 				cpu_to_node(chan->target_cpu));
 	if (ret)
 		goto fail_free;
 
-	set_channel_read_mode(chan, HV_CALL_ISR);
+	set_channel_read_mode(chan, HV_UIO_READ_MODE);
 
 	dev->info.name = KBUILD_MODNAME;
 	dev->info.version = HV_UIO_VERSION;
@@ -814,11 +1115,10 @@ static int hv_uio_probe(struct hv_device *hv_dev,
 			goto fail_bufs;
 	}
 
-	sysfs_bin_attr_init(&dev->ring_attr);
-	dev->ring_attr.attr.name = "ring";
-	dev->ring_attr.attr.mode = 0600;
-	dev->ring_attr.size = dev->info.mem[HV_UIO_MAP_RINGS].size;
-	dev->ring_attr.mmap = hv_uio_ring_file_mmap;
+	hv_uio_ring_attr_init(&dev->ring_attr,
+			      dev->info.mem[HV_UIO_MAP_RINGS].size, false);
+	/* the size hv_vmbus gives its ring file, from 6.15 */
+	chan->ringbuffer_pagecount = dev->ring.npages;
 
 	hv_set_drvdata(hv_dev, dev);
 	ret = uio_register_device(&hv_dev->device, &dev->info);
@@ -831,11 +1131,21 @@ static int hv_uio_probe(struct hv_device *hv_dev,
 	dev->notify = true;
 	spin_unlock_irq(&dev->notify_lock);
 
+#ifdef HV_UIO_HV_OWNS_RING_FILE
+	/*
+	 * Fails while hv_vmbus has not added the channel's directory yet
+	 * (a device bound as it registers): hv_vmbus then adds the file
+	 * with the directory.
+	 */
+	hv_uio_ring_file_create(chan, &dev->ring_attr);
+	dev->ring_file = true;
+#else
 	mutex_lock(&dev->lock);
 	hv_uio_ring_file_add(dev);
 	if (!dev->ring_file)
 		schedule_delayed_work(&dev->ring_file_work, 1);
 	mutex_unlock(&dev->lock);
+#endif
 	return 0;
 
 fail_drvdata:
@@ -859,39 +1169,49 @@ static HV_UIO_REMOVE_RET hv_uio_remove(struct hv_device *hv_dev)
 {
 	struct hv_uio_dev *dev = hv_get_drvdata(hv_dev);
 	struct vmbus_channel *chan = hv_dev->channel;
-	LIST_HEAD(subs);
+	struct hv_uio_offer *offer;
 	bool connected;
 
 	mutex_lock(&dev->lock);
-	dev->dead = true;
+	WRITE_ONCE(dev->dead, true);
 	mutex_unlock(&dev->lock);
+#ifndef HV_UIO_HV_OWNS_RING_FILE
 	cancel_delayed_work_sync(&dev->ring_file_work);
+#endif
 
 	/* the UIO device goes next: no event may reach it after that */
 	spin_lock_irq(&dev->notify_lock);
 	dev->notify = false;
 	spin_unlock_irq(&dev->notify_lock);
 	uio_unregister_device(&dev->info);
+	/* its mmap finds the device through the driver data */
+	if (dev->ring_file)
+		hv_uio_ring_file_remove(chan, &dev->ring_attr);
 
-	mutex_lock(&hv_uio_sc_lock);
+	/* no subchannel callback finds the device any more */
+	vmbus_set_sc_create_callback(chan, NULL);
 	hv_set_drvdata(hv_dev, NULL);
-	mutex_unlock(&hv_uio_sc_lock);
+	synchronize_rcu();
+	spin_lock_irq(&dev->offer_lock);
+	dev->offers_closed = true;
+	spin_unlock_irq(&dev->offer_lock);
 
 	mutex_lock(&dev->lock);
 	connected = dev->connected;
 	dev->connected = false;
-	list_splice_init(&dev->subchannels, &subs);
 	mutex_unlock(&dev->lock);
 	if (connected)
-		hv_uio_disconnect(dev, &subs);
-	vmbus_set_sc_create_callback(chan, NULL);
+		hv_uio_disconnect(dev);
+	flush_work(&dev->sc_work);
+	while ((offer = hv_uio_offer_next(dev))) {
+		kobject_put(&offer->chan->kobj);
+		kfree(offer);
+	}
 
-	if (dev->ring_file)
-		sysfs_remove_bin_file(&chan->kobj, &dev->ring_attr);
 	hv_uio_buf_free(dev, &dev->send_buf);
 	hv_uio_buf_free(dev, &dev->recv_buf);
 	hv_uio_ring_free(dev);
-	kfree(dev);
+	kref_put(&dev->ref, hv_uio_dev_release);
 	return HV_UIO_REMOVE_OK;
 }
 
@@ -917,8 +1237,14 @@ static int __init hv_uio_init(void)
 {
 	/* both directions of a ring are one allocation */
 	unsigned long ring_max = HV_UIO_MAX_ALLOC_PAGES * PAGE_SIZE / 2;
+	const char *isolated = hv_uio_isolation();
 	int ret;
 
+	if (isolated) {
+		pr_err("not loading on a %s: shared pages would need to be made visible to the host and mapped decrypted, which this driver does not do\n",
+		       isolated);
+		return -EOPNOTSUPP;
+	}
 	if ((ring_size && !hv_uio_param_ok("ring_size", ring_size,
 					   2 * PAGE_SIZE, ring_max, "0 or ")) ||
 	    !hv_uio_param_ok("recv_buf_size", recv_buf_size, HV_UIO_BUF_MIN,

@@ -1,11 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * What hv_uio needs from hv_vmbus beyond <linux/hyperv.h>, and the kernel
- * API differences between the kernels it supports.
- *
- * Supported: from 5.16 (struct vmbus_gpadl) up to, not including, 6.15,
- * where hv_vmbus itself owns the channels' "ring" attribute
- * (hv_create_ring_sysfs) and a driver must not create its own.
+ * API differences between the kernels it supports: 5.14 to 6.18.
  *
  * hv_vmbus exports vmbus_connection but declares its type only in the
  * private drivers/hv/hyperv_vmbus.h, which kernel header packages do not
@@ -16,16 +12,24 @@
  * them this kernel has; with HV_UIO_CHECK_LAYOUT the build also checks them
  * against the real private header.
  *
- * Stable kernels take backports, so features are not read from the version
- * number: Kbuild finds them in the headers and in Module.symvers.
- *   HV_UIO_HAVE_GPADL		struct vmbus_gpadl (5.16)
- *   HV_UIO_HAVE_GPADL_DECRYPTED	struct vmbus_gpadl has .decrypted
+ * Stable kernels take backports, so features are never read from the
+ * version number: Kbuild finds them in the <linux/hyperv.h> the compiler
+ * reads and in hv_vmbus's exports (Module.symvers).
+ *   HV_UIO_HAVE_GPADL		struct vmbus_gpadl (5.16); before it a GPADL
+ *				is a u32 handle
+ *   HV_UIO_HAVE_GPADL_DECRYPTED	struct vmbus_gpadl has .decrypted (6.9)
  *   HV_UIO_HAVE_VMBUS_DEVS	hv_vmbus exports vmbus_devs[] with
- *				per-class preferred ring sizes
- *   HV_UIO_HV_OWNS_RING_FILE	hv_vmbus exports hv_create_ring_sysfs
+ *				per-class preferred ring sizes (6.10)
+ *   HV_UIO_HV_OWNS_RING_FILE	hv_vmbus owns the channels' "ring"
+ *				attribute: hv_create_ring_sysfs() (6.15, and
+ *				stable backports to 6.14, 6.12 and 6.6)
+ *   HV_UIO_HAVE_CO_CHANNELS	channels carry co_ring_buffer and
+ *				co_external_memory (confidential VMBus, 6.18)
  *   HV_UIO_REMOVE_VOID		hv_driver.remove returns void (6.3)
  *   HV_UIO_HAVE_VM_FLAGS_SET	vm_flags_set(), vm_flags read-only (6.3)
  *   HV_UIO_BIN_ATTR_CONST	bin_attribute.mmap takes a const attr (6.13)
+ *   HV_UIO_HAVE_ISOLATION	hv_is_isolation_supported() is exported
+ *   HV_UIO_HAVE_CC_PLATFORM	<linux/cc_platform.h> (5.16)
  */
 #ifndef HV_UIO_COMPAT_H
 #define HV_UIO_COMPAT_H
@@ -36,12 +40,11 @@
 #include <linux/mmzone.h>
 #include <linux/stddef.h>
 #include <linux/sysfs.h>
-
-#ifndef HV_UIO_HAVE_GPADL
-#error "hv_uio needs Linux 5.16 or later (struct vmbus_gpadl)"
+#ifdef HV_UIO_HAVE_ISOLATION
+#include <asm/mshyperv.h>
 #endif
-#ifdef HV_UIO_HV_OWNS_RING_FILE
-#error "hv_uio does not support kernels whose hv_vmbus owns the channel ring file (6.15 and later)"
+#ifdef HV_UIO_HAVE_CC_PLATFORM
+#include <linux/cc_platform.h>
 #endif
 
 /* ---- vmbus_connection ---------------------------------------------------- */
@@ -141,14 +144,130 @@ static inline size_t hv_uio_pref_ring_size(const struct vmbus_channel *chan)
 	return 0;
 }
 
-/* True if a GPADL may still be shared with the host: its memory must leak. */
-static inline bool hv_uio_gpadl_shared(const struct vmbus_gpadl *gpadl)
+#ifdef HV_UIO_HV_OWNS_RING_FILE
+/*
+ * Declared in drivers/hv/hyperv_vmbus.h only: hv_vmbus shows the channel's
+ * "ring" attribute and calls @mmap for it, until hv_remove_ring_sysfs().
+ */
+int hv_create_ring_sysfs(struct vmbus_channel *channel,
+			 int (*mmap)(struct vmbus_channel *channel,
+				     struct vm_area_struct *vma));
+int hv_remove_ring_sysfs(struct vmbus_channel *channel);
+#endif
+
+/* ---- GPADLs ------------------------------------------------------------------ */
+
+/*
+ * A GPADL the driver made.  hv_vmbus's rule, which the driver keeps: the
+ * memory behind a GPADL goes back to the kernel only once the host let go
+ * of it; when the teardown failed it is leaked instead.
+ */
+struct hv_uio_gpadl {
+#ifdef HV_UIO_HAVE_GPADL
+	struct vmbus_gpadl g;
+#else
+	u32 handle;
+#endif
+};
+
+static inline u32 hv_uio_gpadl_handle(const struct hv_uio_gpadl *gpadl)
+{
+#ifdef HV_UIO_HAVE_GPADL
+	return gpadl->g.gpadl_handle;
+#else
+	return gpadl->handle;
+#endif
+}
+
+/* True if the GPADL may still be shared with the host. */
+static inline bool hv_uio_gpadl_live(const struct vmbus_channel *chan,
+				     const struct hv_uio_gpadl *gpadl)
 {
 #ifdef HV_UIO_HAVE_GPADL_DECRYPTED
-	return gpadl->decrypted;
+	/* memory that could not be encrypted again must never be reused */
+	if (gpadl->g.decrypted)
+		return true;
+#endif
+	return hv_uio_gpadl_handle(gpadl) && !READ_ONCE(chan->rescind);
+}
+
+static inline int hv_uio_gpadl_establish(struct vmbus_channel *chan,
+					 void *buf, u32 size,
+					 struct hv_uio_gpadl *gpadl)
+{
+#ifdef HV_UIO_HAVE_GPADL
+	return vmbus_establish_gpadl(chan, buf, size, &gpadl->g);
+#else
+	gpadl->handle = 0;
+	return vmbus_establish_gpadl(chan, buf, size, &gpadl->handle);
+#endif
+}
+
+/*
+ * Tears the GPADL down; true if the host let go of its memory.  Since
+ * 5.16 hv_vmbus clears the handle only once the host answered, and from
+ * 6.9 it returns what re-encrypting the memory returned, not whether the
+ * message reached the host: the handle tells.  A rescinded channel's
+ * GPADLs are gone with it.
+ */
+static inline bool hv_uio_gpadl_teardown(struct vmbus_channel *chan,
+					 struct hv_uio_gpadl *gpadl)
+{
+#ifdef HV_UIO_HAVE_GPADL
+	int ret = vmbus_teardown_gpadl(chan, &gpadl->g);
+
+	return !ret && !hv_uio_gpadl_live(chan, gpadl);
+#else
+	int ret = vmbus_teardown_gpadl(chan, gpadl->handle);
+
+	if (!ret)
+		gpadl->handle = 0;
+	return !ret;
+#endif
+}
+
+/* True if the primary's ring GPADL may still be shared with the host. */
+static inline bool hv_uio_ring_gpadl_live(const struct vmbus_channel *chan)
+{
+#ifdef HV_UIO_HAVE_GPADL
+	return hv_uio_gpadl_live(chan, (const struct hv_uio_gpadl *)
+				 &chan->ringbuffer_gpadlhandle);
+#else
+	return chan->ringbuffer_gpadlhandle && !READ_ONCE(chan->rescind);
+#endif
+}
+
+/* ---- channels hv_uio cannot serve --------------------------------------------- */
+
+/*
+ * A confidential channel keeps its ring or its buffers in memory the host
+ * cannot see (a paravisor serves it): nothing a process could share.
+ */
+static inline bool hv_uio_chan_confidential(const struct vmbus_channel *chan)
+{
+#ifdef HV_UIO_HAVE_CO_CHANNELS
+	return chan->co_ring_buffer || chan->co_external_memory;
 #else
 	return false;
 #endif
+}
+
+/*
+ * An isolated guest (SEV-SNP, TDX, VBS) shares pages with the host only
+ * once it has made them visible, and maps them to userspace decrypted:
+ * this driver does neither.
+ */
+static inline const char *hv_uio_isolation(void)
+{
+#ifdef HV_UIO_HAVE_ISOLATION
+	if (hv_is_isolation_supported())
+		return "Hyper-V isolated VM (hv_is_isolation_supported)";
+#endif
+#ifdef HV_UIO_HAVE_CC_PLATFORM
+	if (cc_platform_has(CC_ATTR_GUEST_MEM_ENCRYPT))
+		return "memory-encrypted guest (CC_ATTR_GUEST_MEM_ENCRYPT)";
+#endif
+	return NULL;
 }
 
 /* ---- kernel API ------------------------------------------------------------ */
@@ -174,6 +293,18 @@ static inline void hv_uio_vma_flags(struct vm_area_struct *vma, vm_flags_t f)
 #define HV_UIO_BIN_ATTR const struct bin_attribute
 #else
 #define HV_UIO_BIN_ATTR struct bin_attribute
+#endif
+
+/*
+ * Where the channel callback runs.  In the VMBus interrupt, as
+ * uio_hv_generic does, except on PREEMPT_RT: there the UIO event (a wait
+ * queue and fasync, sleeping locks) must not be raised in hard interrupt
+ * context, and a tasklet (a thread on RT) runs it.
+ */
+#ifdef CONFIG_PREEMPT_RT
+#define HV_UIO_READ_MODE HV_CALL_DIRECT
+#else
+#define HV_UIO_READ_MODE HV_CALL_ISR
 #endif
 
 /* The largest block the page allocator hands out, in pages. */

@@ -295,4 +295,56 @@ struct vmbus_sim_event {
 	__u64 seq; /* 1, 2, 3 ... per host open; gaps mean lost events */
 };
 
+/* ------------------------------------------------------------------------ */
+/* generations and fault injection (added to ABI 1)                         */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * The module is built for one generation of hv_vmbus's API and behaviour
+ * (VMBUS_SIM_GEN at build time; VMBUS_SIM_IOC_GET_GEN says which):
+ *   514  a GPADL is a u32 handle; no per-class ring sizes; drivers create
+ *        the channels' "ring" files themselves
+ *   601  Debian's 6.1: struct vmbus_gpadl with .decrypted, vmbus_devs[]
+ *   615  hv_driver.remove returns void; hv_vmbus owns the "ring" attribute
+ *        of every channel (hv_create_ring_sysfs()) and calls the driver's
+ *        mmap callback for it
+ *   618  615 plus confidential channels (VMBUS_SIM_OFFER_CONFIDENTIAL_*)
+ */
+#define VMBUS_SIM_GEN_5_14 514
+#define VMBUS_SIM_GEN_6_1 601
+#define VMBUS_SIM_GEN_6_15 615
+#define VMBUS_SIM_GEN_6_18 618
+
+#define VMBUS_SIM_IOC_GET_GEN _IOR(VMBUS_SIM_IOC_MAGIC, 10, __u32)
+
+/* Offer flags of generation 618 and later (EINVAL before). */
+#define VMBUS_SIM_OFFER_CONFIDENTIAL_RING 0x4u	/* co_ring_buffer */
+#define VMBUS_SIM_OFFER_CONFIDENTIAL_MEMORY 0x8u /* co_external_memory */
+
+/*
+ * Makes the guest's next action @what on channel @relid go wrong as it can
+ * on Hyper-V, once:
+ *   CLOSE           the CLOSECHANNEL message cannot be posted (hypervisor
+ *                   busy): the close fails, the host keeps the channel
+ *                   open and its ring GPADL
+ *   GPADL_TEARDOWN  the GPADL_TEARDOWN message of a GPADL of the channel
+ *                   cannot be posted: the host keeps the GPADL (hv_vmbus
+ *                   returns the error before 5.16, 0 with the handle kept
+ *                   from then on)
+ *   HOLD_OPEN       the OPENCHANNEL answer is held back until
+ *                   VMBUS_SIM_IOC_OPEN_RESULT or the channel's rescind, as
+ *                   in manual-open mode, for this channel only
+ * Errors: ENOENT (no such channel), EINVAL.
+ */
+struct vmbus_sim_fault {
+	__u32 relid;
+	__u32 what;
+};
+
+#define VMBUS_SIM_FAULT_CLOSE 1u
+#define VMBUS_SIM_FAULT_GPADL_TEARDOWN 2u
+#define VMBUS_SIM_FAULT_HOLD_OPEN 3u
+
+#define VMBUS_SIM_IOC_FAULT _IOW(VMBUS_SIM_IOC_MAGIC, 9, struct vmbus_sim_fault)
+
 #endif /* _UAPI_VMBUS_SIM_H */

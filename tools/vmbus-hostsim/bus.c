@@ -179,10 +179,23 @@ int hs_chan_signal_guest(struct vmbus_chan *vc, void *arg)
 	return ch->dev->bus->tp->ops->signal(ch->dev->bus->tp, ch);
 }
 
+void hs_chan_reset_rings(struct hs_chan *ch)
+{
+	size_t g2h_size = ch->g2h_size ? ch->g2h_size : ch->ring_size / 2;
+	struct vmbus_ring_hdr *g2h = ch->ring_mem;
+
+	vmbus_ring_hdr_init(g2h);
+	vmbus_ring_hdr_init((void *)((uint8_t *)ch->ring_mem + g2h_size));
+	__atomic_store_n(&g2h->interrupt_mask, 1, __ATOMIC_RELEASE);
+	ch->rings_reset = true;
+}
+
 /*
  * Attaches to the channel's rings.  Where the host also plays the guest
- * kernel (the file transport), it first resets both ring headers as the
- * kernel does at connect; a kernel transport's guest has done that itself.
+ * kernel (the file transport), the headers are reset as the kernel does at
+ * connect, unless the transport did it before the guest could see the ring
+ * (a subchannel: its ring is visible, and usable, as soon as it appears); a
+ * kernel transport's guest has reset them itself.
  */
 static int chan_connect(struct hs_chan *ch)
 {
@@ -195,12 +208,12 @@ static int chan_connect(struct hs_chan *ch)
 
 	if (!ch->ring_mem || g2h_size >= ch->ring_size)
 		return -EINVAL;
-	if (dev->bus->tp->ops->plays_kernel) {
-		vmbus_ring_hdr_init(g2h);
-		vmbus_ring_hdr_init(h2g);
-	}
-	/* the host starts out "draining": the guest need not signal yet */
-	__atomic_store_n(&g2h->interrupt_mask, 1, __ATOMIC_RELEASE);
+	if (dev->bus->tp->ops->plays_kernel && !ch->rings_reset)
+		hs_chan_reset_rings(ch);
+	else if (!ch->rings_reset)
+		/* the host starts out "draining": the guest need not signal yet */
+		__atomic_store_n(&g2h->interrupt_mask, 1, __ATOMIC_RELEASE);
+	ch->rings_reset = false;
 	o.tx = h2g;
 	o.tx_size = ch->ring_size - g2h_size;
 	o.rx = g2h;

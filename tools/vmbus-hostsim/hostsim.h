@@ -119,6 +119,14 @@ int hs_kern_transport_create(struct hs_bus *bus, const char *path, struct hs_tra
 void hs_dev_opened(struct hs_dev *dev); /* first guest handle: connect the primary */
 void hs_dev_closed(struct hs_dev *dev); /* last handle gone: disconnect */
 void hs_dev_irqcontrol(struct hs_dev *dev, int32_t value);
+/*
+ * Resets both ring headers of @ch as the guest kernel does before it opens
+ * a channel, and marks the host as draining the guest-to-host ring (the
+ * guest need not signal yet).  For a transport that plays the kernel, before
+ * the guest can see the ring: a reset after the guest wrote would lose it.
+ */
+void hs_chan_reset_rings(struct hs_chan *ch);
+
 /* A channel's ring memory is there (ring_mem, ring_size, g2h_size): open it. */
 void hs_chan_ready(struct hs_chan *ch);
 void hs_chan_closed(struct hs_chan *ch);
@@ -146,6 +154,9 @@ struct hs_chan {
 	void *ring_mem; /* guest-to-host ring, then host-to-guest ring */
 	size_t ring_size; /* both directions */
 	size_t g2h_size; /* bytes of the guest-to-host ring; 0: half */
+	/* the transport reset the ring headers before the guest could see the
+	 * ring (hs_chan_reset_rings); connecting must not reset them again */
+	bool rings_reset;
 	struct vmbus_chan *vc; /* host view: tx = host-to-guest */
 	bool open;
 	bool stopped; /* the host gave up on this channel */

@@ -858,7 +858,9 @@ static int sim_offer_chan(struct hs_transport *t, struct hs_chan *ch)
 	ch->ring_mem = map_memfd(name, ch->ring_size, &sd->ring_fd[ch->subidx]);
 	if (!ch->ring_mem)
 		return -errno;
-	/* appears all at once, its ring already "opened" by the driver */
+	/* appears all at once, its ring already "opened" by the driver: the
+	 * guest may use it the moment it is there */
+	hs_chan_reset_rings(ch);
 	if ((err = link_memfd(p, sd->ring_fd[ch->subidx])) || rename(tmpdir, dir)) {
 		err = err ? err : -errno;
 		munmap(ch->ring_mem, ch->ring_size);

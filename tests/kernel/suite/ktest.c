@@ -42,6 +42,11 @@ static const struct kt_driver drivers[] = {
 		.frees_mapped_subchannel_ring = true,
 		.irq_write_signals_subchannels = false,
 		.has_size_params = false,
+		.refuses_private_maps = false,
+		/* hv_uio_cleanup() frees unless vmbus_gpadl.decrypted, which a
+		 * failed teardown leaves false outside confidential VMs */
+		.frees_buffer_after_failed_teardown = true,
+		.refuses_open_after_failed_close = false,
 	},
 	{
 		/* ours: the uio_hv_generic ABI, with what DESIGN.md adds */
@@ -66,6 +71,11 @@ static const struct kt_driver drivers[] = {
 		.frees_mapped_subchannel_ring = false,
 		.irq_write_signals_subchannels = true,
 		.has_size_params = true,
+		/* kmod-hv/README.md: only shared mappings, as the newest
+		 * uio_hv_generic; failed teardowns and closes leak */
+		.refuses_private_maps = true,
+		.frees_buffer_after_failed_teardown = false,
+		.refuses_open_after_failed_close = true,
 	},
 };
 
@@ -73,8 +83,12 @@ const struct kt_driver *kt_drv;
 const char *kt_module_path;
 long kt_page_size;
 
+static int64_t now_ms(void);
+
 static const char *test_name = "?";
 static int host_fd = -1;
+/* a vmbus-hostsim this test started, stopped at exit whatever happens */
+static pid_t hostsim_pid;
 
 #define MAX_IDS 8
 static char new_ids[MAX_IDS][40];
@@ -92,6 +106,13 @@ static unsigned int n_ev, ev_first_unused;
 static void cleanup(void)
 {
 	unsigned int i;
+
+	/* a host left running would keep /dev/vmbus_sim (and the module) busy */
+	if (hostsim_pid > 0) {
+		kill(hostsim_pid, SIGKILL);
+		waitpid(hostsim_pid, NULL, 0);
+		hostsim_pid = 0;
+	}
 
 	/* closing the host rescinds every channel the test offered */
 	if (host_fd >= 0) {
@@ -296,6 +317,36 @@ int kt_chan_info(uint32_t relid, struct vmbus_sim_chan_info *ci)
 void kt_set_mode(uint32_t mode)
 {
 	KT_ASSERT(ioctl(host_fd, VMBUS_SIM_IOC_SET_MODE, &mode) == 0, "set mode %#x", mode);
+}
+
+bool kt_wait_opened(uint32_t relid)
+{
+	int64_t end = now_ms() + KT_TIMEOUT_MS;
+	struct vmbus_sim_chan_info ci;
+
+	do {
+		if (kt_chan_info(relid, &ci) || ci.state == VMBUS_SIM_STATE_OPENED)
+			break;
+		/* the driver's work runs meanwhile: yield, do not sleep on it */
+		sched_yield();
+	} while (now_ms() < end);
+	return kt_chan_info(relid, &ci) == 0 && ci.state == VMBUS_SIM_STATE_OPENED;
+}
+
+void kt_fault(uint32_t relid, uint32_t what)
+{
+	struct vmbus_sim_fault f = { .relid = relid, .what = what };
+
+	KT_ASSERT(ioctl(host_fd, VMBUS_SIM_IOC_FAULT, &f) == 0, "fault %u on relid %u", what, relid);
+}
+
+uint32_t kt_gen(void)
+{
+	static uint32_t gen;
+
+	if (!gen)
+		KT_ASSERT(ioctl(host_fd, VMBUS_SIM_IOC_GET_GEN, &gen) == 0, "GET_GEN");
+	return gen;
 }
 
 unsigned int kt_nr_channels(void)
@@ -1018,7 +1069,23 @@ bool kt_wait_blocked(pid_t tid, long nr, int timeout_ms)
 /* vmbus-hostsim and netvsc-user                                             */
 /* ------------------------------------------------------------------------ */
 
-static pid_t hostsim_pid;
+/* True once hv_vmbus has registered the device: channels/ has its primary. */
+static bool registered(const char *guid)
+{
+	char path[PATH_MAX];
+	struct dirent *de;
+	bool found = false;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/sys/bus/vmbus/devices/%s/channels", guid);
+	d = opendir(path);
+	if (!d)
+		return false;
+	while (!found && (de = readdir(d)))
+		found = de->d_name[0] != '.';
+	closedir(d);
+	return found;
+}
 
 void kt_hostsim_start(const char *guid, const char *const *argv)
 {
@@ -1053,11 +1120,17 @@ void kt_hostsim_start(const char *guid, const char *const *argv)
 	line[len] = '\0';
 	close(p[0]);
 	KT_ASSERT(!strcmp(line, guid), "vmbus-hostsim offered \"%s\", asked for %s", line, guid);
-	/* the guest processes the offer asynchronously: poll for it, bounded */
-	for (i = 0; i < KT_TIMEOUT_MS / 10 && !kt_exists("/sys/bus/vmbus/devices/%s", guid); i++)
+	/*
+	 * The guest processes the offer asynchronously.  Its directory
+	 * appears before the device is on the bus and probed: binding then
+	 * would fail (ENODEV), or a driver_override written before that probe
+	 * would bind it there and the bind fail (EBUSY).  Wait until the
+	 * registration is complete (channels/ holds the primary); bounded.
+	 */
+	for (i = 0; i < KT_TIMEOUT_MS / 10 && !registered(guid); i++)
 		usleep(10000);
-	KT_ASSERT(kt_exists("/sys/bus/vmbus/devices/%s", guid), "the offer reached the guest");
-	KT_ASSERT(kt_override(guid, kt_drv->name) == 0 && kt_bind(guid) == 0, "bind %s", guid);
+	KT_ASSERT(registered(guid), "the offer of %s reached the guest", guid);
+	kt_bind_driver(guid);
 	KT_ASSERT(kt_uio_index(guid) >= 0, "a UIO device for %s", guid);
 }
 

@@ -77,6 +77,13 @@ struct kt_driver {
 	bool irq_write_signals_subchannels;
 	/* module parameters for ring and buffer sizes */
 	bool has_size_params;
+	/* refuses private (MAP_PRIVATE) mappings of its maps and ring files */
+	bool refuses_private_maps;
+	/* frees a buffer whose GPADL teardown failed (the host keeps using it) */
+	bool frees_buffer_after_failed_teardown;
+	/* after a close the host never got, the device cannot be opened again
+	 * (the host may still use its ring) until it is bound again */
+	bool refuses_open_after_failed_close;
 };
 
 extern const struct kt_driver *kt_drv;
@@ -118,6 +125,16 @@ void kt_rescind(uint32_t relid);
 int kt_signal(uint32_t relid);
 int kt_chan_info(uint32_t relid, struct vmbus_sim_chan_info *ci);
 void kt_set_mode(uint32_t mode);
+/*
+ * Waits until the driver has opened channel @relid (a subchannel offered
+ * while the device is open is opened right after its offer, by hv_uio
+ * from a work item); true if it is open.
+ */
+bool kt_wait_opened(uint32_t relid);
+/* Arms fault VMBUS_SIM_FAULT_@what on @relid (fails the test on error). */
+void kt_fault(uint32_t relid, uint32_t what);
+/* The hv_vmbus generation the stand-in plays (VMBUS_SIM_GEN_*). */
+uint32_t kt_gen(void);
 /* Channels the guest still holds, GPADLs the host knows. */
 unsigned int kt_nr_channels(void);
 unsigned int kt_nr_gpadls(void);

@@ -35,7 +35,9 @@ int main(int argc, char **argv)
 	h = kt_host_map_gpadl(ev.gpadl, (size_t)ev.size);
 	rx = (struct vmbus_ring_hdr *)(h + ev.offset);
 	sub = kt_offer(KT_CLASS_NIC, guid, VMBUS_SIM_MONITOR_ANY, 1, 0);
-	KT_ASSERT(kt_chan_info(sub, &ci) == 0 && ci.state == VMBUS_SIM_STATE_OPENED,
+	KT_ASSERT(kt_wait_opened(sub) &&
+			  kt_wait_exists(KT_TIMEOUT_MS, "/sys/bus/vmbus/devices/%s/channels/%u/ring",
+					 guid, sub),
 		  "the driver did not open subchannel %u", sub);
 	kt_ev_flush();
 

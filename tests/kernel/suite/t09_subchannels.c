@@ -99,9 +99,9 @@ int main(int argc, char **argv)
 	/* offered while open: the driver opens them from its callback */
 	s2 = kt_offer(KT_CLASS_NIC, guid, VMBUS_SIM_MONITOR_ANY, 2, 0);
 	s3 = kt_offer(KT_CLASS_NIC, guid, VMBUS_SIM_MONITOR_ANY, 3, 0);
-	expect_state(s2, VMBUS_SIM_STATE_OPENED, "offered while the device is open");
-	expect_state(s3, VMBUS_SIM_STATE_OPENED, "offered while the device is open");
-	KT_ASSERT(kt_exists("/sys/bus/vmbus/devices/%s/channels/%u/ring", guid, s2),
+	KT_ASSERT(kt_wait_opened(s2) && kt_wait_opened(s3),
+		  "subchannels offered while the device is open were not opened");
+	KT_ASSERT(kt_wait_exists(KT_TIMEOUT_MS, "/sys/bus/vmbus/devices/%s/channels/%u/ring", guid, s2),
 		  "no ring file for subchannel %u", s2);
 	KT_ASSERT(kt_read_u64("/sys/bus/vmbus/devices/%s/channels/%u/subchannel_id", guid, s3) == 3,
 		  "subchannel_id of %u", s3);

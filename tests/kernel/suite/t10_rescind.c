@@ -175,8 +175,7 @@ static void rescind_with_subchannel(void)
 	p = kt_offer_bound(KT_CLASS_NIC, guid);
 	fd = kt_uio_open(guid);
 	s = kt_offer(KT_CLASS_NIC, guid, VMBUS_SIM_MONITOR_ANY, 1, 0);
-	KT_ASSERT(kt_chan_info(s, &ci) == 0 && ci.state == VMBUS_SIM_STATE_OPENED,
-		  "subchannel not opened");
+	KT_ASSERT(kt_wait_opened(s), "subchannel not opened");
 	kt_rescind(p);
 	close(fd);
 	KT_ASSERT(kt_ev_wait(VMBUS_SIM_EV_RELID_RELEASED, p, KT_TIMEOUT_MS, NULL) == 0,

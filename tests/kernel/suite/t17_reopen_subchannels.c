@@ -66,11 +66,11 @@ static void one_open(int round, uint32_t primary, unsigned int late)
 	for (i = 0; i < nsubs; i++) {
 		if (subs[i].gone)
 			continue;
-		KT_ASSERT(chan_state(subs[i].relid) == VMBUS_SIM_STATE_OPENED,
+		KT_ASSERT(kt_wait_opened(subs[i].relid),
 			  "round %d: subchannel %u (relid %u) is not open", round, subs[i].index,
 			  subs[i].relid);
-		KT_ASSERT(kt_exists("/sys/bus/vmbus/devices/%s/channels/%u/ring", guid,
-				    subs[i].relid),
+		KT_ASSERT(kt_wait_exists(KT_TIMEOUT_MS, "/sys/bus/vmbus/devices/%s/channels/%u/ring",
+					 guid, subs[i].relid),
 			  "round %d: relid %u has no ring file", round, subs[i].relid);
 		kt_host_attach(&hs[i], subs[i].relid);
 		live++;

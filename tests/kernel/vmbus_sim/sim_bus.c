@@ -780,6 +780,84 @@ static const struct attribute_group sim_chan_group = {
 	.is_visible = sim_chan_attr_visible,
 };
 
+#if SIM_OWNS_RING_FILE
+/*
+ * From 6.15 the "ring" attribute is hv_vmbus's: hidden until a driver
+ * calls hv_create_ring_sysfs(), its mmap calls the driver's callback, and
+ * its size is the channel's ring (ringbuffer_pagecount).  Each channel has
+ * a copy of the group so that each file has its own size.
+ */
+static int sim_ring_mmap(struct file *filp, struct kobject *kobj,
+			 struct bin_attribute *attr, struct vm_area_struct *vma)
+{
+	struct vmbus_channel *chan = container_of(kobj, struct vmbus_channel,
+						  kobj);
+
+	return chan->mmap_ring_buffer(chan, vma);
+}
+
+static umode_t sim_chan_bin_visible(struct kobject *kobj,
+				    struct bin_attribute *attr, int idx)
+{
+	const struct vmbus_channel *chan =
+		container_of(kobj, struct vmbus_channel, kobj);
+
+	return chan->ring_sysfs_visible ? attr->attr.mode : 0;
+}
+
+static void sim_chan_group_init(struct sim_channel *sc)
+{
+	struct bin_attribute *ring = &sc->ring_attr;
+
+	sysfs_bin_attr_init(ring);
+	ring->attr.name = "ring";
+	ring->attr.mode = 0600;
+	ring->mmap = sim_ring_mmap;
+	sc->bin_attrs[0] = ring;
+	sc->group = sim_chan_group;
+	sc->group.bin_attrs = sc->bin_attrs;
+	sc->group.is_bin_visible = sim_chan_bin_visible;
+}
+
+static const struct attribute_group *sim_chan_group_of(struct sim_channel *sc)
+{
+	sc->ring_attr.size = (size_t)sc->chan.ringbuffer_pagecount << PAGE_SHIFT;
+	return &sc->group;
+}
+
+int hv_create_ring_sysfs(struct vmbus_channel *chan,
+			 int (*mmap)(struct vmbus_channel *chan,
+				     struct vm_area_struct *vma))
+{
+	chan->mmap_ring_buffer = mmap;
+	chan->ring_sysfs_visible = true;
+	return sysfs_update_group(&chan->kobj,
+				  sim_chan_group_of(to_sim_channel(chan)));
+}
+EXPORT_SYMBOL_GPL(hv_create_ring_sysfs);
+
+int hv_remove_ring_sysfs(struct vmbus_channel *chan)
+{
+	int ret;
+
+	chan->ring_sysfs_visible = false;
+	ret = sysfs_update_group(&chan->kobj,
+				 sim_chan_group_of(to_sim_channel(chan)));
+	chan->mmap_ring_buffer = NULL;
+	return ret;
+}
+EXPORT_SYMBOL_GPL(hv_remove_ring_sysfs);
+#else
+static void sim_chan_group_init(struct sim_channel *sc)
+{
+}
+
+static const struct attribute_group *sim_chan_group_of(struct sim_channel *sc)
+{
+	return &sim_chan_group;
+}
+#endif
+
 static struct kobj_type sim_chan_ktype = {
 	.sysfs_ops = &sim_chan_sysfs_ops,
 	.release = sim_channel_kobj_release,
@@ -798,7 +876,8 @@ int sim_add_channel_kobj(struct hv_device *hv_dev, struct vmbus_channel *chan)
 				   chan->offermsg.child_relid);
 	if (err)
 		return err;
-	err = sysfs_create_group(kobj, &sim_chan_group);
+	sim_chan_group_init(sc);
+	err = sysfs_create_group(kobj, sim_chan_group_of(sc));
 	if (err) {
 		dev_err(&hv_dev->device, "Unable to set up channel sysfs files\n");
 		return err;
@@ -814,7 +893,7 @@ void sim_remove_channel_kobj(struct vmbus_channel *chan)
 	struct sim_channel *sc = to_sim_channel(chan);
 
 	if (sc->group_added)
-		sysfs_remove_group(&chan->kobj, &sim_chan_group);
+		sysfs_remove_group(&chan->kobj, sim_chan_group_of(sc));
 	sc->group_added = false;
 	if (sc->kobj_inited)
 		kobject_put(&chan->kobj);

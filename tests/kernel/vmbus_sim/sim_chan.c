@@ -78,10 +78,9 @@ void vmbus_free_ring(struct vmbus_channel *chan)
 	 * (the channel was closed); otherwise they stay allocated, and the
 	 * host, which may still be using them, keeps its view.
 	 */
-	if (chan->ringbuffer_gpadlhandle.decrypted) {
+	if (SIM_HAVE_DECRYPTED && to_sim_channel(chan)->ring_shared) {
 		pr_warn("relid %u: ring freed while its GPADL %u was never torn down: its %u pages are leaked, as in hv_vmbus\n",
-			chan->offermsg.child_relid,
-			chan->ringbuffer_gpadlhandle.gpadl_handle,
+			chan->offermsg.child_relid, SIM_RING_GPADL(chan),
 			chan->ringbuffer_pagecount);
 	} else {
 		sim_gpadl_remove_buffer(page_address(page));
@@ -94,72 +93,139 @@ EXPORT_SYMBOL_GPL(vmbus_free_ring);
 
 /*
  * GPADL_HEADER/BODY and the host's GPADL_CREATED.  @send_offset is where
- * the receive ring starts in a ring GPADL, 0 for a buffer.
+ * the receive ring starts in a ring GPADL, 0 for a buffer.  *@shared says
+ * whether the memory is shared with the host (hv_vmbus's "decrypted").
  */
 static int sim_establish_gpadl(struct vmbus_channel *chan, u32 type,
 			       void *kbuffer, u32 size, u32 send_offset,
-			       struct vmbus_gpadl *gpadl)
+			       u32 *handle_out, bool *shared)
 {
 	u32 handle;
 	int err;
 
+	*shared = false;
 	handle = atomic_inc_return(&vmbus_connection.next_gpadl_handle) - 1;
 	if (!size || size % PAGE_SIZE || !PAGE_ALIGNED(kbuffer) ||
 	    (!is_vmalloc_addr(kbuffer) && !virt_addr_valid(kbuffer))) {
 		pr_err("driver error: GPADL of %u bytes at %p on relid %u is not made of whole pages\n",
 		       size, kbuffer, chan->offermsg.child_relid);
-		gpadl->decrypted = false;
 		return -EINVAL;
 	}
-	/* hv_vmbus marks the buffer shared before asking the host */
-	gpadl->decrypted = true;
-	if (chan->rescind) {
-		err = -ENODEV;
-		goto fail;
-	}
+	if (chan->rescind)
+		return -ENODEV;
 	err = sim_gpadl_add(chan, handle, type, kbuffer, size, send_offset);
 	if (err)
-		goto fail;
+		return err;
 	if (chan->rescind) {
 		sim_gpadl_remove(handle);
-		err = -ENODEV;
-		goto fail;
+		return -ENODEV;
 	}
+	/* hv_vmbus marks the buffer shared before asking the host */
+	*shared = true;
+	*handle_out = handle;
+	return 0;
+}
+
+/*
+ * GPADL_TEARDOWN.  0 and *@gone once the host let go; a rescinded
+ * channel's GPADLs are already gone on the host side, and hv_vmbus then
+ * skips the message and keeps the handle.  A teardown the host never got
+ * (VMBUS_SIM_FAULT_GPADL_TEARDOWN) fails with -ENOBUFS, as
+ * vmbus_post_msg() does when the hypervisor stays busy.
+ */
+static int sim_teardown_gpadl(struct vmbus_channel *chan, u32 handle,
+			      bool *gone)
+{
+	*gone = false;
+	if (chan->rescind) {
+		sim_gpadl_remove(handle);
+		return 0;
+	}
+	if (sim_fault_take(to_sim_channel(chan), VMBUS_SIM_FAULT_GPADL_TEARDOWN)) {
+		pr_info("relid %u: GPADL_TEARDOWN of GPADL %u not posted (injected)\n",
+			chan->offermsg.child_relid, handle);
+		return -ENOBUFS;
+	}
+	if (!sim_gpadl_remove(handle))
+		pr_err("driver error: teardown of unknown GPADL %u on relid %u\n",
+		       handle, chan->offermsg.child_relid);
+	*gone = true;
+	return 0;
+}
+
+#if SIM_HAVE_GPADL
+int vmbus_establish_gpadl(struct vmbus_channel *chan, void *kbuffer, u32 size,
+			  struct vmbus_gpadl *gpadl)
+{
+	bool shared;
+	u32 handle;
+	int err;
+
+	err = sim_establish_gpadl(chan, VMBUS_SIM_GPADL_BUFFER, kbuffer, size,
+				  0, &handle, &shared);
+	gpadl->decrypted = shared;
+	if (err)
+		return err;
 	gpadl->gpadl_handle = handle;
 	gpadl->buffer = kbuffer;
 	gpadl->size = size;
 	return 0;
-fail:
-	gpadl->decrypted = false;
-	return err;
-}
-
-int vmbus_establish_gpadl(struct vmbus_channel *chan, void *kbuffer, u32 size,
-			  struct vmbus_gpadl *gpadl)
-{
-	return sim_establish_gpadl(chan, VMBUS_SIM_GPADL_BUFFER, kbuffer, size,
-				   0, gpadl);
 }
 EXPORT_SYMBOL_GPL(vmbus_establish_gpadl);
 
+/*
+ * From 5.16 on hv_vmbus returns what re-encrypting the memory returned
+ * (0 outside confidential VMs), not whether the message was posted: a
+ * failed teardown shows only in the handle, which stays.
+ */
 int vmbus_teardown_gpadl(struct vmbus_channel *chan, struct vmbus_gpadl *gpadl)
 {
-	/*
-	 * A rescinded channel's GPADLs are already gone on the host side;
-	 * hv_vmbus then skips the message and keeps the handle.
-	 */
-	if (chan->rescind) {
-		sim_gpadl_remove(gpadl->gpadl_handle);
-	} else {
-		if (!sim_gpadl_remove(gpadl->gpadl_handle))
-			pr_err("driver error: teardown of unknown GPADL %u on relid %u\n",
-			       gpadl->gpadl_handle, chan->offermsg.child_relid);
+	bool gone;
+
+	sim_teardown_gpadl(chan, gpadl->gpadl_handle, &gone);
+	if (gone)
 		gpadl->gpadl_handle = 0;
-	}
 	gpadl->decrypted = false;
 	return 0;
 }
 EXPORT_SYMBOL_GPL(vmbus_teardown_gpadl);
+#else
+int vmbus_establish_gpadl(struct vmbus_channel *chan, void *kbuffer, u32 size,
+			  u32 *gpadl_handle)
+{
+	bool shared;
+
+	return sim_establish_gpadl(chan, VMBUS_SIM_GPADL_BUFFER, kbuffer, size,
+				   0, gpadl_handle, &shared);
+}
+EXPORT_SYMBOL_GPL(vmbus_establish_gpadl);
+
+/* Before 5.16 the error of the message reaches the caller. */
+int vmbus_teardown_gpadl(struct vmbus_channel *chan, u32 gpadl_handle)
+{
+	bool gone;
+
+	return sim_teardown_gpadl(chan, gpadl_handle, &gone);
+}
+EXPORT_SYMBOL_GPL(vmbus_teardown_gpadl);
+#endif
+
+/* The ring's GPADL; true once the host let go of it. */
+static bool sim_ring_teardown(struct vmbus_channel *chan)
+{
+	struct sim_channel *sc = to_sim_channel(chan);
+	bool gone;
+
+	sim_teardown_gpadl(chan, SIM_RING_GPADL(chan), &gone);
+	if (gone || chan->rescind) {
+		sc->ring_shared = false;
+		SIM_RING_GPADL(chan) = 0;
+	}
+#if SIM_HAVE_DECRYPTED
+	chan->ringbuffer_gpadlhandle.decrypted = false;
+#endif
+	return gone;
+}
 
 static int sim_open(struct vmbus_channel *chan, void *userdata,
 		    u32 userdatalen, void (*cb)(void *context), void *context)
@@ -186,12 +252,15 @@ static int sim_open(struct vmbus_channel *chan, void *userdata,
 	if (!chan->max_pkt_size)
 		chan->max_pkt_size = VMBUS_DEFAULT_MAX_PKT_SIZE;
 
-	chan->ringbuffer_gpadlhandle.gpadl_handle = 0;
+	SIM_RING_GPADL(chan) = 0;
 	err = sim_establish_gpadl(chan, VMBUS_SIM_GPADL_RING,
 				  page_address(page),
 				  (send_pages + recv_pages) << PAGE_SHIFT,
 				  send_pages << PAGE_SHIFT,
-				  &chan->ringbuffer_gpadlhandle);
+				  &SIM_RING_GPADL(chan), &sc->ring_shared);
+#if SIM_HAVE_DECRYPTED
+	chan->ringbuffer_gpadlhandle.decrypted = sc->ring_shared;
+#endif
 	if (err)
 		goto fail_ring;
 	sim_ring_init(&chan->outbound, page, send_pages);
@@ -201,7 +270,7 @@ static int sim_open(struct vmbus_channel *chan, void *userdata,
 		err = -ENODEV;
 		goto fail_gpadl;
 	}
-	err = sim_host_open(sc, chan->ringbuffer_gpadlhandle.gpadl_handle,
+	err = sim_host_open(sc, SIM_RING_GPADL(chan),
 			    (send_pages + recv_pages) << PAGE_SHIFT,
 			    send_pages << PAGE_SHIFT, chan->target_cpu);
 	if (err == 1) {
@@ -221,7 +290,7 @@ static int sim_open(struct vmbus_channel *chan, void *userdata,
 	return 0;
 
 fail_gpadl:
-	vmbus_teardown_gpadl(chan, &chan->ringbuffer_gpadlhandle);
+	sim_ring_teardown(chan);
 fail_ring:
 	sim_ring_cleanup(&chan->outbound);
 	sim_ring_cleanup(&chan->inbound);
@@ -252,16 +321,35 @@ int vmbus_open(struct vmbus_channel *chan, u32 send_size, u32 recv_size,
 }
 EXPORT_SYMBOL_GPL(vmbus_open);
 
-/* CLOSECHANNEL, then the ring's GPADL goes. */
+/*
+ * CLOSECHANNEL, then the ring's GPADL goes.  A close the host never got
+ * (VMBUS_SIM_FAULT_CLOSE) fails with -ENOBUFS and leaves the ring's GPADL
+ * to the host, as vmbus_close_internal() does.  From 5.16 on a failed
+ * teardown of the ring's GPADL does not fail the close: the handle stays.
+ */
 static int sim_close(struct vmbus_channel *chan)
 {
+	struct sim_channel *sc = to_sim_channel(chan);
+	bool gone;
+
 	sim_reset_channel_cb(chan);
 	if (chan->state != CHANNEL_OPENED_STATE)
 		return -EINVAL;
 	chan->state = CHANNEL_OPEN_STATE;
-	sim_host_close(to_sim_channel(chan));
-	if (chan->ringbuffer_gpadlhandle.gpadl_handle)
-		vmbus_teardown_gpadl(chan, &chan->ringbuffer_gpadlhandle);
+	if (!chan->rescind && sim_fault_take(sc, VMBUS_SIM_FAULT_CLOSE)) {
+		pr_err("Close failed: close post msg return is %d (relid %u, injected)\n",
+		       -ENOBUFS, chan->offermsg.child_relid);
+		return -ENOBUFS;
+	}
+	sim_host_close(sc);
+	if (!SIM_RING_GPADL(chan))
+		return 0;
+	gone = sim_ring_teardown(chan);
+	if (!SIM_HAVE_GPADL && !gone && !chan->rescind) {
+		/* 5.14 reports the error, and forgets the handle */
+		SIM_RING_GPADL(chan) = 0;
+		return -ENOBUFS;
+	}
 	return 0;
 }
 

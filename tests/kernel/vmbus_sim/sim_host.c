@@ -118,7 +118,9 @@ int sim_host_open(struct sim_channel *sc, u32 gpadl, u32 size, u32 send,
 	sc->opens++;
 	sim_host_event_locked(VMBUS_SIM_EV_OPEN, sc->chan.offermsg.child_relid,
 			      gpadl, 0, size, send, target_vp);
-	if (host.open && (host.mode & VMBUS_SIM_MODE_MANUAL_OPEN)) {
+	if (host.open && ((host.mode & VMBUS_SIM_MODE_MANUAL_OPEN) ||
+			  (sc->faults & BIT(VMBUS_SIM_FAULT_HOLD_OPEN)))) {
+		sc->faults &= ~BIT(VMBUS_SIM_FAULT_HOLD_OPEN);
 		reinit_completion(&sc->open_done);
 		sc->open_status = 0;
 		sc->open_pending = true;
@@ -136,6 +138,38 @@ static void sim_host_answer_locked(struct sim_channel *sc, int status)
 	sc->open_pending = false;
 	sc->open_status = status;
 	complete(&sc->open_done);
+}
+
+bool sim_fault_take(struct sim_channel *sc, u32 what)
+{
+	unsigned long flags;
+	bool armed;
+
+	spin_lock_irqsave(&host.lock, flags);
+	armed = sc->faults & BIT(what);
+	sc->faults &= ~BIT(what);
+	spin_unlock_irqrestore(&host.lock, flags);
+	return armed;
+}
+
+static long sim_ioc_fault(const struct vmbus_sim_fault *f)
+{
+	struct vmbus_channel *chan;
+	long err = 0;
+
+	if (f->what < VMBUS_SIM_FAULT_CLOSE || f->what > VMBUS_SIM_FAULT_HOLD_OPEN)
+		return -EINVAL;
+	rcu_read_lock();
+	chan = sim_relid2channel(f->relid);
+	if (chan) {
+		spin_lock_irq(&host.lock);
+		to_sim_channel(chan)->faults |= BIT(f->what);
+		spin_unlock_irq(&host.lock);
+	} else {
+		err = -ENOENT;
+	}
+	rcu_read_unlock();
+	return err;
 }
 
 void sim_host_cancel_open(struct sim_channel *sc)
@@ -580,7 +614,7 @@ static long sim_ioc_chan_info(struct vmbus_sim_chan_info *ci)
 	ci->monitor_id = chan->offermsg.monitor_allocated ?
 			 chan->offermsg.monitorid : VMBUS_SIM_MONITOR_NONE;
 	if (ci->state == CHANNEL_OPENED_STATE)
-		ci->ring_gpadl = chan->ringbuffer_gpadlhandle.gpadl_handle;
+		ci->ring_gpadl = SIM_RING_GPADL(chan);
 	if (chan->ringbuffer_page) {
 		ci->ring_size = chan->ringbuffer_pagecount << PAGE_SHIFT;
 		ci->ring_send_size = chan->ringbuffer_send_offset << PAGE_SHIFT;
@@ -633,7 +667,9 @@ static long sim_host_fop_ioctl(struct file *file, unsigned int cmd,
 		struct vmbus_sim_open_result result;
 		struct vmbus_sim_chan_info chan;
 		struct vmbus_sim_gpadl_info gpadl;
+		struct vmbus_sim_fault fault;
 		u32 mode;
+		u32 gen;
 	} u;
 	long ret;
 
@@ -685,6 +721,12 @@ static long sim_host_fop_ioctl(struct file *file, unsigned int cmd,
 		return sim_ioc_open_result(&u.result);
 	case VMBUS_SIM_IOC_SET_MODE:
 		return sim_ioc_set_mode(u.mode);
+	case VMBUS_SIM_IOC_FAULT:
+		return sim_ioc_fault(&u.fault);
+	case VMBUS_SIM_IOC_GET_GEN:
+		u.gen = VMBUS_SIM_GEN;
+		ret = 0;
+		break;
 	case VMBUS_SIM_IOC_CHAN_INFO:
 		ret = sim_ioc_chan_info(&u.chan);
 		if (ret)

@@ -69,7 +69,10 @@ const struct vmbus_device vmbus_devs[] = {
 	[HV_DM] = { .dev_type = HV_DM, HV_DM_GUID },
 	[HV_UNKNOWN] = { .dev_type = HV_UNKNOWN, .pref_ring_size = 0x11000 },
 };
+/* exported from 6.10 (Debian's 6.1 has it); internal before */
+#if SIM_HAVE_DECRYPTED
 EXPORT_SYMBOL_GPL(vmbus_devs);
+#endif
 
 LIST_HEAD(sim_all_channels);
 struct workqueue_struct *sim_primary_wq;
@@ -371,12 +374,19 @@ static int sim_alloc_monitor(u8 want, u8 *id)
 	return -ENOSPC;
 }
 
+#if SIM_HAVE_CO
+#define SIM_OFFER_CO (VMBUS_SIM_OFFER_CONFIDENTIAL_RING | \
+		      VMBUS_SIM_OFFER_CONFIDENTIAL_MEMORY)
+#else
+#define SIM_OFFER_CO 0
+#endif
+
 static int sim_offer_check(const struct vmbus_sim_offer *o)
 {
 	unsigned int i;
 
 	if (o->flags & ~(VMBUS_SIM_OFFER_NOWAIT |
-			 VMBUS_SIM_OFFER_DEDICATED_INTERRUPT))
+			 VMBUS_SIM_OFFER_DEDICATED_INTERRUPT | SIM_OFFER_CO))
 		return -EINVAL;
 	if (o->reserved0)
 		return -EINVAL;
@@ -444,6 +454,16 @@ static int sim_offer_link(struct sim_channel *sc, struct vmbus_sim_offer *o)
 	msg->is_dedicated_interrupt =
 		!!(o->flags & VMBUS_SIM_OFFER_DEDICATED_INTERRUPT);
 
+#if SIM_HAVE_CO
+	/* a paravisor's offer: hv_vmbus takes the flags as they come */
+	if (o->flags & VMBUS_SIM_OFFER_CONFIDENTIAL_RING)
+		msg->offer.chn_flags |= VMBUS_CHANNEL_CONFIDENTIAL_RING_BUFFER;
+	if (o->flags & VMBUS_SIM_OFFER_CONFIDENTIAL_MEMORY)
+		msg->offer.chn_flags |= VMBUS_CHANNEL_CONFIDENTIAL_EXTERNAL_MEMORY;
+	chan->co_ring_buffer = !!(o->flags & VMBUS_SIM_OFFER_CONFIDENTIAL_RING);
+	chan->co_external_memory =
+		!!(o->flags & VMBUS_SIM_OFFER_CONFIDENTIAL_MEMORY);
+#endif
 	chan->sig_event = msg->connection_id;
 	chan->is_dedicated_interrupt = msg->is_dedicated_interrupt;
 	chan->monitor_grp = msg->monitorid / 32;
@@ -917,7 +937,7 @@ static void sim_remove_all(void)
 			pr_warn("freeing relid %u, which its driver never closed\n",
 				sc->chan.offermsg.child_relid);
 			/* the ring's GPADL is gone with the host: free it */
-			sc->chan.ringbuffer_gpadlhandle.decrypted = false;
+			sc->ring_shared = false;
 			vmbus_free_ring(&sc->chan);
 			sim_channel_remove(&sc->chan);
 		}

@@ -22,6 +22,29 @@
 #include "hyperv_vmbus.h"
 #include "uapi/vmbus_sim.h"
 
+/*
+ * The generation of hv_vmbus this module plays (VMBUS_SIM_GEN_*, from
+ * VMBUS_SIM_GEN=x.y at build time); <linux/hyperv.h> is then that
+ * generation's, rewritten by tests/kernel/tools/hyperv-gen.
+ */
+#ifndef VMBUS_SIM_GEN
+#define VMBUS_SIM_GEN VMBUS_SIM_GEN_6_1
+#endif
+/* struct vmbus_gpadl (5.16); before it a GPADL is a u32 handle */
+#define SIM_HAVE_GPADL (VMBUS_SIM_GEN >= VMBUS_SIM_GEN_6_1)
+/* vmbus_gpadl.decrypted, vmbus_devs[] with pref_ring_size (Debian's 6.1) */
+#define SIM_HAVE_DECRYPTED (VMBUS_SIM_GEN >= VMBUS_SIM_GEN_6_1)
+/* hv_vmbus owns the channels' "ring" attribute */
+#define SIM_OWNS_RING_FILE (VMBUS_SIM_GEN >= VMBUS_SIM_GEN_6_15)
+/* confidential channels */
+#define SIM_HAVE_CO (VMBUS_SIM_GEN >= VMBUS_SIM_GEN_6_18)
+
+#if SIM_HAVE_GPADL
+#define SIM_RING_GPADL(chan) ((chan)->ringbuffer_gpadlhandle.gpadl_handle)
+#else
+#define SIM_RING_GPADL(chan) ((chan)->ringbuffer_gpadlhandle)
+#endif
+
 /* A channel as the module keeps it; drivers only see ->chan. */
 struct sim_channel {
 	struct vmbus_channel chan;
@@ -40,6 +63,13 @@ struct sim_channel {
 	bool dev_owned;			/* removed by its device's release */
 	bool kobj_inited;		/* chan.kobj holds the last reference */
 	bool group_added;		/* the attribute group is in sysfs */
+	bool ring_shared;		/* the ring's GPADL is established */
+	u32 faults;			/* BIT(VMBUS_SIM_FAULT_*), host.lock */
+#if SIM_OWNS_RING_FILE
+	struct bin_attribute ring_attr;	/* hv_vmbus's "ring" attribute */
+	struct bin_attribute *bin_attrs[2];
+	struct attribute_group group;
+#endif
 	atomic64_t guest_sig_monitor;
 	atomic64_t guest_sig_event;
 	u64 opens;			/* sim_host.c's lock */
@@ -76,6 +106,14 @@ int sim_device_register(struct hv_device *hv_dev);
 int sim_add_channel_kobj(struct hv_device *hv_dev, struct vmbus_channel *chan);
 void sim_remove_channel_kobj(struct vmbus_channel *chan);
 
+#if SIM_OWNS_RING_FILE
+/* hv_vmbus declares these in its private header from 6.15 on */
+int hv_create_ring_sysfs(struct vmbus_channel *chan,
+			 int (*mmap)(struct vmbus_channel *chan,
+				     struct vm_area_struct *vma));
+int hv_remove_ring_sysfs(struct vmbus_channel *chan);
+#endif
+
 /* sim_host.c: the host's side */
 int sim_host_init(void);
 void sim_host_exit(void);
@@ -88,6 +126,8 @@ void sim_host_event(u32 type, u32 relid, u32 gpadl, u32 flags, u64 size,
  */
 int sim_host_open(struct sim_channel *sc, u32 gpadl, u32 size, u32 send,
 		  u32 target_vp);
+/* consumes fault @what of the channel if the host armed it */
+bool sim_fault_take(struct sim_channel *sc, u32 what);
 /* the channel was rescinded: an open waiting for the host gives up */
 void sim_host_cancel_open(struct sim_channel *sc);
 void sim_host_close(struct sim_channel *sc);
