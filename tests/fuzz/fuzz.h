@@ -2,7 +2,8 @@
 /*
  * fuzz.h - what the libFuzzer harnesses share: libFuzzer's entry point,
  * CHECK, which turns a broken property into a crash the fuzzer reports,
- * the reading of scripts and a descriptor count.
+ * the reading of scripts, a channel pair over plain memory and a
+ * descriptor count.
  */
 #ifndef TESTS_FUZZ_FUZZ_H
 #define TESTS_FUZZ_FUZZ_H
@@ -12,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+
+#include <vmbus/vmbus.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -51,6 +54,30 @@ static inline bool fuzz_next(const uint8_t *data, size_t size, size_t *at, unsig
 	r->p = data + *at;
 	*at += r->len;
 	return true;
+}
+
+/*
+ * A guest and a host channel over the same two rings, each @size bytes of
+ * which @hdr are the header: @g2h is the guest's send ring, @h2g its receive
+ * ring.  The guest checks transfer-page ranges against @xfer_limit.
+ */
+static inline void fuzz_chan_pair(void *g2h, void *h2g, size_t size, size_t hdr,
+				  uint64_t xfer_limit, struct vmbus_chan **guest,
+				  struct vmbus_chan **host)
+{
+	struct vmbus_chan_attach_opts o = { .sz = sizeof(o) };
+
+	o.tx = g2h;
+	o.tx_size = size;
+	o.rx = h2g;
+	o.rx_size = size;
+	o.hdr_size = hdr;
+	o.xfer_limit = xfer_limit;
+	CHECK(vmbus_chan_attach(&o, guest) == 0);
+	o.tx = h2g;
+	o.rx = g2h;
+	o.xfer_limit = 0;
+	CHECK(vmbus_chan_attach(&o, host) == 0);
 }
 
 /* Descriptors this process holds (a harness checks it leaks none). */

@@ -72,7 +72,6 @@ static void on_rx(void *arg, const struct netvsc_rx_frame *f)
 
 static void world_make(struct world *w, uint32_t slot, bool attached)
 {
-	struct vmbus_chan_attach_opts o = { .sz = sizeof(o) };
 	struct netvsc_dev *nd;
 	struct nv_queue *q;
 
@@ -94,17 +93,7 @@ static void world_make(struct world *w, uint32_t slot, bool attached)
 	w->h2g = h2g;
 	w->rxbuf = rxbuf;
 	w->txbuf = txbuf;
-	o.tx = w->g2h;
-	o.tx_size = RING_HDR + RING_DATA;
-	o.rx = w->h2g;
-	o.rx_size = RING_HDR + RING_DATA;
-	o.hdr_size = RING_HDR;
-	o.xfer_limit = RXBUF;
-	CHECK(vmbus_chan_attach(&o, &w->guest) == 0);
-	o.tx = w->h2g;
-	o.rx = w->g2h;
-	o.xfer_limit = 0;
-	CHECK(vmbus_chan_attach(&o, &w->host) == 0);
+	fuzz_chan_pair(g2h, h2g, RING_HDR + RING_DATA, RING_HDR, RXBUF, &w->guest, &w->host);
 
 	/* the device as attach leaves it */
 	nd = w->nd = calloc(1, sizeof(*nd));

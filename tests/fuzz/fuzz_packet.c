@@ -41,21 +41,10 @@ struct pair {
 
 static void pair_make(struct pair *p, uint64_t xfer_limit)
 {
-	struct vmbus_chan_attach_opts o = { .sz = sizeof(o) };
-
 	p->g2h = calloc(1, HDR + DATA);
 	p->h2g = calloc(1, HDR + DATA);
 	CHECK(p->g2h && p->h2g);
-	o.tx = p->g2h;
-	o.tx_size = HDR + DATA;
-	o.rx = p->h2g;
-	o.rx_size = HDR + DATA;
-	o.hdr_size = HDR;
-	o.xfer_limit = xfer_limit;
-	CHECK(vmbus_chan_attach(&o, &p->guest) == 0);
-	o.tx = p->h2g;
-	o.rx = p->g2h;
-	CHECK(vmbus_chan_attach(&o, &p->host) == 0);
+	fuzz_chan_pair(p->g2h, p->h2g, HDR + DATA, HDR, xfer_limit, &p->guest, &p->host);
 }
 
 static void pair_free(struct pair *p)
