@@ -52,6 +52,7 @@ struct sim_conn {
 	struct hs_dev *dev;
 	bool memory; /* registered guest memory: not an interrupt listener */
 	int region; /* index in the device's regions, or -1 */
+	pid_t pid; /* the guest process (SO_PEERCRED), 0 if unknown */
 };
 
 struct sim_dev {
@@ -61,6 +62,7 @@ struct sim_dev {
 	unsigned int nconns;
 	unsigned int nopen; /* interrupt listeners: what "open" counts */
 	struct sim_region regions[HS_MAX_REGIONS];
+	struct hs_peer_mem *peer; /* a guest that registered no memory */
 	void *maps[5];
 	size_t map_len[5];
 };
@@ -315,6 +317,13 @@ static void listen_event(struct hs_watch *w, uint32_t events)
 		}
 		c->dev = dev;
 		c->region = -1;
+		{
+			struct ucred cred;
+			socklen_t cl = sizeof(cred);
+
+			if (!getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl))
+				c->pid = cred.pid;
+		}
 		c->w.fd = fd;
 		c->w.cb = conn_event;
 		c->w.arg = c;
@@ -664,6 +673,8 @@ static void sim_rescind(struct hs_transport *t, struct hs_dev *dev)
 	/* hang up every guest handle: reads see EOF, writes EPIPE */
 	while (sd->nconns)
 		conn_free(sd, sd->conns[0]);
+	hs_peer_mem_close(sd->peer);
+	sd->peer = NULL;
 	sd->nopen = 0;
 	if (sd->listen.fd >= 0) {
 		hs_watch_del(dev->bus, &sd->listen);
@@ -731,23 +742,70 @@ static int sim_signal(struct hs_transport *t, struct hs_chan *ch)
 	return 0;
 }
 
-static void *sim_guest_mem(struct hs_transport *t, struct hs_dev *dev, uint64_t pfn, uint32_t off,
-			   uint32_t len)
+/*
+ * Guest memory by page number, as a real host reaches any page its guest
+ * names: the regions the guest registered (libvmbus's DMA memory) and,
+ * for a guest that registered none, the memory of the process holding the
+ * device open (peer_mem.c, as root).  Every refusal is logged at -v with
+ * its reason.
+ */
+static int sim_guest_copy(struct hs_transport *t, struct hs_dev *dev, uint64_t pfn, uint32_t off,
+			  void *buf, uint32_t len, bool write)
 {
 	struct sim_dev *sd = dev->tpriv;
-	uint64_t slot = (pfn >> 32), page = pfn & 0xffffffffu, start;
-	struct sim_region *r;
+	char why_buf[96];
+	const char *why = NULL;
+	unsigned int i, nreg = 0;
+	pid_t pid = 0;
 
 	(void)t;
-	if (!sd || slot == 0 || slot > HS_MAX_REGIONS || off >= VMBUS_HV_PAGE_SIZE)
-		return NULL;
-	r = &sd->regions[slot - 1];
-	if (!r->used)
-		return NULL;
-	start = page * VMBUS_HV_PAGE_SIZE + off;
-	if (start > r->size || len > r->size - start)
-		return NULL;
-	return (uint8_t *)r->mem + start;
+	if (!sd) {
+		why = "the device is gone";
+	} else if (off >= VMBUS_HV_PAGE_SIZE || len > VMBUS_HV_PAGE_SIZE - off) {
+		why = "the range does not fit in the page";
+	} else {
+		for (i = 0; i < HS_MAX_REGIONS; i++) {
+			struct sim_region *r = &sd->regions[i];
+			uint64_t base = VMBUS_SIM_REGION_PFN(i);
+			uint8_t *p;
+
+			if (!r->used)
+				continue;
+			nreg++;
+			if (pfn < base || pfn - base >= r->size / VMBUS_HV_PAGE_SIZE)
+				continue;
+			p = (uint8_t *)r->mem + (pfn - base) * VMBUS_HV_PAGE_SIZE + off;
+			if (write)
+				memcpy(p, buf, len);
+			else
+				memcpy(buf, p, len);
+			return 0;
+		}
+		for (i = 0; i < sd->nconns && !pid; i++)
+			if (!sd->conns[i]->memory)
+				pid = sd->conns[i]->pid;
+		if (nreg) {
+			snprintf(why_buf, sizeof(why_buf),
+				 "in none of the %u memory region(s) the guest registered", nreg);
+			why = why_buf;
+		} else if (!pid) {
+			why = "no guest process holds the device open";
+		} else {
+			if (sd->peer && hs_peer_mem_pid(sd->peer) != pid) {
+				hs_peer_mem_close(sd->peer);
+				sd->peer = NULL;
+			}
+			if (!sd->peer && hs_peer_mem_open(pid, &sd->peer)) {
+				sd->peer = NULL;
+				why = "cannot open the guest process's page map (run as root)";
+			} else if (hs_peer_mem_copy(sd->peer, pfn, off, buf, len, write, &why) == 0) {
+				return 0;
+			}
+		}
+	}
+	hs_debug("%s: guest page 0x%" PRIx64 " (+%u, %u bytes) refused: %s", dev->guid, pfn, off,
+		 len, why);
+	return -EFAULT;
 }
 
 static void sim_update_attrs(struct hs_transport *t, struct hs_dev *dev)
@@ -812,7 +870,7 @@ static const struct hs_transport_ops sim_ops = {
 	.rescind_chan = sim_rescind_chan,
 	.rescind = sim_rescind,
 	.signal = sim_signal,
-	.guest_mem = sim_guest_mem,
+	.guest_copy = sim_guest_copy,
 	.update_attrs = sim_update_attrs,
 	.destroy = sim_destroy,
 };
