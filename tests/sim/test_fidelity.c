@@ -6,13 +6,14 @@
  * the reason and its source in the log), and does the right thing next to
  * it to show the check refuses no more than that.  Then the host variants
  * (--rss-table, --old-send-table, --reply-delay) and the guest memory the
- * host reaches by page number.
+ * host reaches by page number, and the tree it builds: a real guest's.
  */
 #include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 
 #include <cmocka.h>
 
@@ -495,6 +496,232 @@ static void test_reply_delay(void **state)
 }
 
 /* ------------------------------------------------------------------------ */
+/* the tree: a real guest's                                                  */
+/* ------------------------------------------------------------------------ */
+
+#define VMBUS_PARENT "sys/devices/LNXSYSTM:00/LNXSYBUS:00/ACPI0004:00/VMBUS:00"
+
+static void pth(char *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* A path (or short text) into a PATH_MAX buffer; never cut short. */
+static void pth(char *out, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(out, PATH_MAX, fmt, ap);
+	va_end(ap);
+	assert_true(n > 0 && n < PATH_MAX);
+}
+
+static void real(const char *path, char *out)
+{
+	if (!realpath(path, out))
+		fail_msg("%s does not resolve: %s", path, strerror(errno));
+}
+
+/* @path is a symbolic link that resolves to @want. */
+static void expect_link(const char *path, const char *want)
+{
+	struct stat st;
+	char got[PATH_MAX], w[PATH_MAX];
+
+	if (lstat(path, &st) || !S_ISLNK(st.st_mode))
+		fail_msg("%s is not a symbolic link", path);
+	real(path, got);
+	real(want, w);
+	if (strcmp(got, w))
+		fail_msg("%s leads to %s, not %s", path, got, w);
+}
+
+/* Every name in @names is a regular file in @dir, one line of text. */
+static void expect_files(const char *dir, const char *const *names)
+{
+	char p[PATH_MAX], buf[4096];
+	struct stat st;
+	ssize_t n;
+	int fd;
+
+	for (; *names; names++) {
+		pth(p, "%s/%s", dir, *names);
+		if (stat(p, &st) || !S_ISREG(st.st_mode))
+			fail_msg("%s is missing", p);
+		if (!strcmp(*names, "ring"))
+			continue;
+		fd = open(p, O_RDONLY);
+		assert_true(fd >= 0);
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n <= 0 || buf[n - 1] != '\n')
+			fail_msg("%s is not a line of text", p);
+	}
+}
+
+static void expect_absent(const char *dir, const char *const *names)
+{
+	char p[PATH_MAX];
+	struct stat st;
+
+	for (; *names; names++) {
+		pth(p, "%s/%s", dir, *names);
+		if (lstat(p, &st) == 0)
+			fail_msg("%s is there, but an unmonitored channel has none", p);
+	}
+}
+
+static void expect_text(const char *path, const char *want)
+{
+	char buf[256] = "";
+	int fd = open(path, O_RDONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		fail_msg("%s: %s", path, strerror(errno));
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	if (strcmp(buf, want))
+		fail_msg("%s says \"%s\", not \"%s\"", path, buf, want);
+}
+
+static const char *const dev_attrs[] = {
+	"id", "state", "class_id", "device_id", "modalias", "numa_node", "out_intr_mask",
+	"out_read_index", "out_write_index", "out_read_bytes_avail", "out_write_bytes_avail",
+	"in_intr_mask", "in_read_index", "in_write_index", "in_read_bytes_avail",
+	"in_write_bytes_avail", "channel_vp_mapping", "vendor", "device", "driver_override",
+	"uevent", "power/control", "power/runtime_status", NULL
+};
+static const char *const dev_monitor_attrs[] = {
+	"monitor_id", "server_monitor_pending", "client_monitor_pending", "server_monitor_latency",
+	"client_monitor_latency", "server_monitor_conn_id", "client_monitor_conn_id", NULL
+};
+static const char *const chan_attrs[] = {
+	"out_mask", "in_mask", "read_avail", "write_avail", "cpu", "interrupts", "events",
+	"intr_in_full", "intr_out_empty", "out_full_first", "out_full_total", "subchannel_id",
+	"ring", NULL
+};
+static const char *const chan_monitor_attrs[] = { "pending", "latency", "monitor_id", NULL };
+static const char *const uio_attrs[] = { "name", "version", "event", "dev", "uevent",
+					 "power/control", NULL };
+static const char *const map_attrs[] = { "name", "addr", "size", "offset", NULL };
+
+/*
+ * The device as the kernel lays it out: a directory under the VMBus ACPI
+ * device with every attribute hv_vmbus gives it, the UIO device inside it,
+ * and the bus, driver, class and dev/char entries links to them.
+ */
+static void test_tree_is_a_guests(void **state)
+{
+	struct guest *g = guest_new(NULL, NULL, NULL);
+	char dev[PATH_MAX], p[PATH_MAX], q[PATH_MAX], text[PATH_MAX];
+	unsigned int k;
+	struct stat st;
+
+	(void)state;
+	pth(dev, "%s/" VMBUS_PARENT "/%s", g->sim.root, g->sim.guid[0]);
+	assert_int_equal(lstat(dev, &st), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	pth(p, "%s/sys/bus/vmbus/devices/%s", g->sim.root, g->sim.guid[0]);
+	expect_link(p, dev);
+	pth(p, "%s/sys/bus/vmbus/drivers/hv_uio/%s", g->sim.root, g->sim.guid[0]);
+	expect_link(p, dev);
+	pth(p, "%s/driver", dev);
+	pth(q, "%s/sys/bus/vmbus/drivers/hv_uio", g->sim.root);
+	expect_link(p, q);
+	pth(p, "%s/subsystem", dev);
+	pth(q, "%s/sys/bus/vmbus", g->sim.root);
+	expect_link(p, q);
+	expect_files(dev, dev_attrs);
+	expect_files(dev, dev_monitor_attrs);
+	pth(p, "%s/class_id", dev);
+	expect_text(p, "{f8615163-df3e-46c5-913f-f2d2f965ed0e}\n");
+	pth(p, "%s/modalias", dev);
+	expect_text(p, "vmbus:635161f83edfc546913ff2d2f965ed0e\n");
+	pth(p, "%s/client_monitor_conn_id", dev);
+	pth(text, "%u\n", 0x2000u | g->info.relid);
+	expect_text(p, text);
+	pth(p, "%s/channels/%u", dev, g->info.relid);
+	expect_files(p, chan_attrs);
+	expect_files(p, chan_monitor_attrs);
+
+	/* the UIO device lives in the device; the class and dev/char link to it */
+	pth(p, "%s/uio/uio0", dev);
+	assert_int_equal(lstat(p, &st), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	expect_files(p, uio_attrs);
+	pth(q, "%s/sys/class/uio/uio0", g->sim.root);
+	expect_link(q, p);
+	pth(q, "%s/sys/dev/char/243:0", g->sim.root);
+	expect_link(q, p);
+	pth(q, "%s/device", p);
+	expect_link(q, dev);
+	pth(q, "%s/subsystem", p);
+	{
+		char cls[PATH_MAX];
+
+		pth(cls, "%s/sys/class/uio", g->sim.root);
+		expect_link(q, cls);
+	}
+	pth(q, "%s/dev", p);
+	expect_text(q, "243:0\n");
+	for (k = 0; k < 5; k++) {
+		pth(q, "%s/maps/map%u", p, k);
+		expect_files(q, map_attrs);
+	}
+	pth(q, "%s/maps/map3/name", p);
+	pth(text, "recv:%u\n", g->info.recv_gpadl);
+	expect_text(q, text);
+
+	/* a subchannel gets its directory the same way */
+	nvsp_attach(g, 1500);
+	{
+		struct nvsp_subch_req r = { .type = NVSP_MSG_SUBCH, .op = NVSP_SUBCH_OP_ALLOCATE,
+					    .num_subchannels = 1 };
+		struct vmbus_pkt pkt;
+		struct vmbus_chan *sc;
+
+		request(g, &r, sizeof(r), &pkt);
+		assert_int_equal(vmbus_dev_open_subchans(g->dev, 1, WAIT_MS), 0);
+		sc = vmbus_dev_chan(g->dev, 1);
+		assert_non_null(sc);
+		pth(p, "%s/channels/%u", dev, vmbus_chan_relid(sc));
+		expect_files(p, chan_attrs);
+		pth(p, "%s/channels/%u/subchannel_id", dev, vmbus_chan_relid(sc));
+		expect_text(p, "1\n");
+	}
+
+	/* rescind takes every entry away */
+	guest_close(g);
+	assert_int_equal(sim_ctl(&g->sim, q, sizeof(q), "rescind", NULL), 0);
+	pth(p, "%s/sys/bus/vmbus/devices/%s", g->sim.root, g->sim.guid[0]);
+	assert_int_equal(lstat(p, &st), -1);
+	pth(p, "%s/sys/class/uio/uio0", g->sim.root);
+	assert_int_equal(lstat(p, &st), -1);
+	pth(p, "%s/sys/dev/char/243:0", g->sim.root);
+	assert_int_equal(lstat(p, &st), -1);
+	pth(p, "%s/sys/bus/vmbus/drivers/hv_uio/%s", g->sim.root, g->sim.guid[0]);
+	assert_int_equal(lstat(p, &st), -1);
+	assert_int_equal(lstat(dev, &st), -1);
+}
+
+/* Without a monitor id, the monitor attributes are hidden (vmbus_drv.c's
+ * vmbus_dev_attr_is_visible, vmbus_chan_attr_is_visible). */
+static void test_tree_without_monitor(void **state)
+{
+	struct guest *g = guest_new("--no-monitor", NULL, NULL);
+	char dev[PATH_MAX], p[PATH_MAX];
+
+	(void)state;
+	pth(dev, "%s/sys/bus/vmbus/devices/%s", g->sim.root, g->sim.guid[0]);
+	expect_files(dev, dev_attrs);
+	expect_absent(dev, dev_monitor_attrs);
+	pth(p, "%s/channels/%u", dev, g->info.relid);
+	expect_files(p, chan_attrs);
+	expect_absent(p, chan_monitor_attrs);
+}
+
+/* ------------------------------------------------------------------------ */
 /* guest memory by page number                                               */
 /* ------------------------------------------------------------------------ */
 
@@ -630,6 +857,8 @@ int main(void)
 		cmocka_unit_test_teardown(test_rss_table_256, guest_free),
 		cmocka_unit_test_teardown(test_old_send_table, guest_free),
 		cmocka_unit_test_teardown(test_reply_delay, guest_free),
+		cmocka_unit_test_teardown(test_tree_is_a_guests, guest_free),
+		cmocka_unit_test_teardown(test_tree_without_monitor, guest_free),
 		cmocka_unit_test_teardown(test_page_refusal_logged, guest_free),
 		cmocka_unit_test_teardown(test_registered_pages_below_4g, guest_free),
 		cmocka_unit_test_teardown(test_unregistered_guest_memory, guest_free),

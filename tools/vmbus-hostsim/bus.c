@@ -508,9 +508,10 @@ int hs_offer_subchan(struct hs_dev *dev, uint16_t subidx, struct hs_chan **out)
 	if (!ch)
 		return -ENOSPC;
 	err = dev->bus->tp->ops->offer_chan(dev->bus->tp, ch);
-	/* the file transport's rings are open at once; a kernel's guest opens
-	 * them later (hs_chan_ready) */
-	if (!err && ch->ring_mem)
+	/* the file transport's rings are open at once (it attached the host
+	 * before showing the ring); a kernel's guest opens them later
+	 * (hs_chan_ready) */
+	if (!err && ch->ring_mem && !ch->open)
 		err = chan_connect(ch);
 	if (err) {
 		chan_free(ch);
