@@ -11,7 +11,7 @@
  * trace the peer): the simulator must run as root for this.
  *
  * The index (frame -> address) covers the mappings the peer has pages in
- * (smaps: Rss above 0; none of tens of GiB), is built when a page is not
+ * (smaps: Rss or huge pages above 0; none of tens of GiB), is built when a page is not
  * found, and every hit
  * is checked against the page map again before it is used: pages the
  * kernel moved are found anew, never misread.
@@ -147,11 +147,13 @@ static int index_range(struct hs_peer_mem *pm, uint64_t start, uint64_t end)
 	return 0;
 }
 
-/* Rebuilds the index from the peer's mappings that hold pages. */
+/* Rebuilds the index from the peer's mappings that hold pages: Rss counts
+ * ordinary pages, Shared_Hugetlb and Private_Hugetlb the huge pages of
+ * hugetlbfs mappings (where DPDK keeps its memory; Rss leaves them out). */
 static int reindex(struct hs_peer_mem *pm)
 {
 	char path[64], line[512];
-	uint64_t start = 0, end = 0;
+	uint64_t start = 0, end = 0, held = 0;
 	bool have = false;
 	FILE *f;
 	int err = 0;
@@ -163,17 +165,26 @@ static int reindex(struct hs_peer_mem *pm)
 	f = fopen(path, "re");
 	if (!f)
 		return -errno;
-	while (!err && fgets(line, sizeof(line), f)) {
-		unsigned long long a, b, rss;
+	for (;;) {
+		bool eof = !fgets(line, sizeof(line), f);
+		unsigned long long a, b, kb;
+		bool header = !eof && sscanf(line, "%llx-%llx ", &a, &b) == 2 &&
+			      strchr(line, '-') < strchr(line, ' ');
 
-		if (sscanf(line, "%llx-%llx ", &a, &b) == 2 && strchr(line, '-') < strchr(line, ' ')) {
+		if ((eof || header) && have && held && end - start <= PEER_MAX_MAPPING &&
+		    (err = index_range(pm, start, end)))
+			break;
+		if (eof)
+			break;
+		if (header) {
 			start = a;
 			end = b;
+			held = 0;
 			have = true;
-		} else if (have && sscanf(line, "Rss: %llu kB", &rss) == 1) {
-			have = false;
-			if (rss && end - start <= PEER_MAX_MAPPING)
-				err = index_range(pm, start, end);
+		} else if (have && (sscanf(line, "Rss: %llu kB", &kb) == 1 ||
+				    sscanf(line, "Shared_Hugetlb: %llu kB", &kb) == 1 ||
+				    sscanf(line, "Private_Hugetlb: %llu kB", &kb) == 1)) {
+			held += kb;
 		}
 	}
 	fclose(f);
