@@ -179,25 +179,99 @@ static void test_initialisation_message_after_it(void **state)
 	expect_stopped(g, "after initialisation (OpenVMM main loop: unexpected packet)");
 }
 
-/* OID_QUERY_EX is an NVSP 5 message: below it, the host does not know it. */
-static void test_oid_query_ex_below_nvsp5(void **state)
+/* Initialisation at NVSP @version (2 or later), every step of it. */
+static void nvsp_attach_at(struct guest *g, uint32_t version)
 {
-	struct guest *g = guest_new(NULL, NULL, NULL);
 	struct nvsp_ndis_config cfg = { .type = NVSP_MSG_NDIS_CONFIG, .mtu = 1514 };
 	struct nvsp_ndis_ver ver = { .type = NVSP_MSG_NDIS_VER, .ndis_major = 6, .ndis_minor = 1 };
 	struct nvsp_chim_conn tx = { .type = NVSP_MSG_CHIM_CONN, .gpadl = g->info.send_gpadl,
 				     .id = NVSP_CHIM_ID };
-	uint32_t q[4] = { NVSP_MSG_OID_QUERY_EX, RNDIS_OID_GEN_LINK_SPEED };
 	struct vmbus_pkt pkt;
 
-	(void)state;
-	assert_int_equal(nvsp_init(g, NVSP_VERSION_4), NVSP_STATUS_SUCCESS);
+	assert_int_equal(nvsp_init(g, version), NVSP_STATUS_SUCCESS);
 	send_nvsp(g, g->c, &cfg, sizeof(cfg), false);
 	send_nvsp(g, g->c, &ver, sizeof(ver), false);
 	recv_buffer(g);
 	request(g, &tx, sizeof(tx), &pkt);
+}
+
+/* OID_QUERY_EX is an NVSP 5 message: below it, the host does not know it. */
+static void test_oid_query_ex_below_nvsp5(void **state)
+{
+	struct guest *g = guest_new(NULL, NULL, NULL);
+	uint32_t q[4] = { NVSP_MSG_OID_QUERY_EX, RNDIS_OID_GEN_LINK_SPEED };
+
+	(void)state;
+	nvsp_attach_at(g, NVSP_VERSION_4);
 	send_nvsp(g, g->c, q, sizeof(q), true);
 	expect_stopped(g, "OID_QUERY_EX below NVSP 5 (OpenVMM parse_packet: UnknownType)");
+}
+
+/* The other messages of later versions, below them (OpenVMM parse_packet):
+ * NDIS configuration below NVSP 2, a data path switch below 4, a
+ * subchannel request below 5. */
+static void test_ndis_config_below_nvsp2(void **state)
+{
+	struct guest *g = guest_new(NULL, NULL, NULL);
+
+	(void)state;
+	assert_int_equal(nvsp_init(g, NVSP_VERSION_1), NVSP_STATUS_SUCCESS);
+	ndis_config(g, 1500);
+	expect_stopped(g, "NDIS configuration below NVSP 2 (OpenVMM: UnknownType)");
+}
+
+static void test_switch_data_path_below_nvsp4(void **state)
+{
+	struct guest *g = guest_new(NULL, NULL, NULL);
+	uint32_t sw[2] = { NVSP_MSG_SWITCH_DATA_PATH, 0 };
+
+	(void)state;
+	nvsp_attach_at(g, NVSP_VERSION_2);
+	send_nvsp(g, g->c, sw, sizeof(sw), true);
+	expect_stopped(g, "a data path switch below NVSP 4 (OpenVMM: UnknownType)");
+}
+
+static void test_subchannel_request_below_nvsp5(void **state)
+{
+	struct guest *g = guest_new(NULL, NULL, NULL);
+	uint32_t sub[3] = { NVSP_MSG_SUBCH, 1, 1 };
+
+	(void)state;
+	nvsp_attach_at(g, NVSP_VERSION_4);
+	send_nvsp(g, g->c, sub, sizeof(sub), true);
+	expect_stopped(g, "a subchannel request below NVSP 5 (OpenVMM: UnknownType)");
+}
+
+/* A completion naming no receive batch or control slot the guest holds
+ * (OpenVMM: InvalidRndisPacketCompletion). */
+static void test_unknown_completion(void **state)
+{
+	struct guest *g = guest_new(NULL, NULL, NULL);
+
+	(void)state;
+	nic_up(g, 1500);
+	complete_rx(g, g->c, 999999);
+	expect_stopped(g, "completion for unknown receive transaction 999999 (OpenVMM: "
+			  "InvalidRndisPacketCompletion)");
+}
+
+/* After a buffer revoke the host serves nothing more (OpenVMM's worker
+ * ends at BufferRevoked): what comes next is never answered. */
+static void test_message_after_revoke(void **state)
+{
+	struct guest *g = guest_new(NULL, NULL, NULL);
+	uint32_t revoke[2] = { NVSP_MSG_RXBUF_REVOKE, NVSP_RXBUF_ID };
+	uint32_t q[4] = { NVSP_MSG_OID_QUERY_EX, RNDIS_OID_GEN_LINK_SPEED };
+	struct vmbus_pkt pkt;
+
+	(void)state;
+	nic_up(g, 1500);
+	send_nvsp(g, g->c, revoke, sizeof(revoke), false);
+	expect_stopped(g, "the guest revoked its buffers");
+	send_nvsp(g, g->c, q, sizeof(q), true);
+	/* an observation window, not synchronisation: no answer may come */
+	assert_int_equal(vmbus_chan_wait(g->c, 300), -ETIMEDOUT);
+	assert_int_equal(vmbus_chan_recv(g->c, g->buf, sizeof(g->buf), &pkt), -EAGAIN);
 }
 
 /* From NVSP 5 it is answered: not supported (an RNDIS status, as netvsp). */
@@ -338,6 +412,62 @@ static void test_rss_hash_types_checked(void **state)
 	/* disabling needs no hash type; an empty request is counted */
 	assert_int_equal(set_rss(g, NDIS_RSS_FLAG_DISABLE, 0), RNDIS_STATUS_SUCCESS);
 	assert_true(sim_wait_stats(&g->sim, "disables 1 (empty 1)", WAIT_MS));
+}
+
+/* SET of RSS parameters: @entries table entries all @value, a key of
+ * @key_size bytes, Toeplitz over TCP/IPv4. */
+static uint32_t set_rss_table(struct guest *g, uint32_t entries, uint32_t value, uint32_t key_size)
+{
+	uint8_t p[NDIS_RSS_PARAMS_TOEPLITZ_SIZE(NDIS_RSS_ITAB_ENTRIES)];
+	struct ndis_rss_params h;
+	uint32_t i;
+
+	memset(p, 0, sizeof(p));
+	memset(&h, 0, sizeof(h));
+	h.hdr.type = NDIS_OBJTYPE_RSS_PARAMS;
+	h.hdr.revision = NDIS_RSS_PARAMS_REV_2;
+	h.hdr.size = sizeof(h);
+	h.hash_info = NDIS_HASH_FUNCTION_TOEPLITZ | NDIS_HASH_TCP_IPV4;
+	h.itab_size = 4 * entries;
+	h.itab_offset = sizeof(h);
+	h.key_size = key_size;
+	h.key_offset = sizeof(h) + 4 * NDIS_RSS_ITAB_ENTRIES;
+	memcpy(p, &h, sizeof(h));
+	for (i = 0; i < entries && i < NDIS_RSS_ITAB_ENTRIES; i++)
+		memcpy(p + sizeof(h) + 4 * i, &value, 4);
+	return rndis_set(g, RNDIS_OID_GEN_RECEIVE_SCALE_PARAMETERS, p, sizeof(p));
+}
+
+/* OpenVMM oid_set_rss_parameters: a 40-byte key, a table of whole entries
+ * (a multiple of 4 bytes, not empty), each naming a queue the host has;
+ * else INVALID_DATA. */
+static void test_rss_parameters_checked(void **state)
+{
+	struct guest *g = guest_new("--queues", "4", NULL);
+
+	(void)state;
+	nic_up(g, 1500);
+	assert_int_equal(set_rss_table(g, 128, 0, 20), RNDIS_STATUS_INVALID_DATA);
+	assert_int_equal(set_rss_table(g, 0, 0, NDIS_RSS_KEY_SIZE), RNDIS_STATUS_INVALID_DATA);
+	assert_int_equal(set_rss_table(g, 128, 4, NDIS_RSS_KEY_SIZE), RNDIS_STATUS_INVALID_DATA);
+	assert_true(sim_wait_stats(&g->sim, "rss off", WAIT_MS));
+	assert_int_equal(set_rss_table(g, 128, 3, NDIS_RSS_KEY_SIZE), RNDIS_STATUS_SUCCESS);
+	assert_true(sim_wait_stats(&g->sim, "rss on, guest table 128 entries", WAIT_MS));
+}
+
+/* RNDIS RESET (and SET_EX, INDICATE) from the guest: netvsp implements
+ * none, and its worker ends (RndisMessageTypeNotImplemented). */
+static void test_rndis_reset(void **state)
+{
+	struct guest *g = guest_new(NULL, NULL, NULL);
+	uint32_t reset[3] = { RNDIS_MSG_RESET, 12, 0 };
+
+	(void)state;
+	nic_up(g, 1500);
+	send_rndis(g, g->c, NVSP_CHANNEL_CONTROL, 1, reset, sizeof(reset));
+	expect_rndis_complete(g, g->c, NVSP_STATUS_SUCCESS);
+	expect_stopped(g, "RNDIS message type 0x6 from the guest (OpenVMM: "
+			  "RndisMessageTypeNotImplemented)");
 }
 
 /* Sends @n frames as RNDIS packets concatenated in one message. */
@@ -850,8 +980,15 @@ int main(void)
 		cmocka_unit_test_teardown(test_initialisation_message_after_it, guest_free),
 		cmocka_unit_test_teardown(test_oid_query_ex_below_nvsp5, guest_free),
 		cmocka_unit_test_teardown(test_oid_query_ex_nvsp5, guest_free),
+		cmocka_unit_test_teardown(test_ndis_config_below_nvsp2, guest_free),
+		cmocka_unit_test_teardown(test_switch_data_path_below_nvsp4, guest_free),
+		cmocka_unit_test_teardown(test_subchannel_request_below_nvsp5, guest_free),
+		cmocka_unit_test_teardown(test_unknown_completion, guest_free),
+		cmocka_unit_test_teardown(test_message_after_revoke, guest_free),
 		cmocka_unit_test_teardown(test_query_input_checked, guest_free),
 		cmocka_unit_test_teardown(test_rss_hash_types_checked, guest_free),
+		cmocka_unit_test_teardown(test_rss_parameters_checked, guest_free),
+		cmocka_unit_test_teardown(test_rndis_reset, guest_free),
 		cmocka_unit_test_teardown(test_packets_per_message, guest_free),
 		cmocka_unit_test_teardown(test_rndis_packet_without_completion, guest_free),
 		cmocka_unit_test_teardown(test_rss_table_256, guest_free),
