@@ -106,6 +106,13 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/unit/%)
 SIM_SRCS := $(wildcard tests/sim/test_*.c)
 SIM_BINS := $(SIM_SRCS:tests/sim/%.c=$(B)/tests/sim/%)
+# DPDK's netvsc PMD on the simulated tree (tests/sim/test_dpdk): the test
+# program and the stand-in for the UIO character device, built only where
+# DPDK is installed (tools/setup-deps dpdk) and without the sanitizers
+# (DPDK's libraries have none; the stand-in is preloaded into the program).
+DPDK_CFLAGS := $(shell pkg-config --cflags libdpdk 2>/dev/null)
+DPDK_LIBS := $(shell pkg-config --libs libdpdk 2>/dev/null)
+DPDK_BINS := $(if $(DPDK_LIBS),$(B)/tests/sim/dpdk/netvsc-dpdk $(B)/tests/sim/dpdk/uio_shim.so)
 BENCH_CPPFLAGS := $(NETVSC_INCLUDE) $(LIBVMBUS_INCLUDE) -Iinclude
 BENCH_SRCS := bench/netvsc.c bench/ring.c
 BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(B)/bench/%)
@@ -127,7 +134,7 @@ lib: check-version $(LIBVMBUS_A) $(LIBVMBUS_SO)
 
 programs: $(PROGRAMS) $(BUS_TOOL_BINS)
 
-tests: $(UNIT_BINS) $(SIM_BINS) $(SOAK_BIN) programs
+tests: $(UNIT_BINS) $(SIM_BINS) $(DPDK_BINS) $(SOAK_BIN) programs
 
 benches: $(BENCH_BINS)
 
@@ -187,6 +194,16 @@ $(B)/tests/sim/%: tests/sim/%.c $(TEST_LIBS)
 	@mkdir -p $(dir $@)
 	$(COMPILE) -MMD -MP $(LDFLAGS) $< -o $@ $(TEST_LIBS) $(TEST_LDLIBS)
 
+$(B)/tests/sim/dpdk/netvsc-dpdk: tests/sim/dpdk/netvsc_dpdk.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CPPFLAGS) $(DPDK_CFLAGS) $(CPPFLAGS) -std=gnu11 $(WARN) $(CFLAGS) $(LDFLAGS) \
+		$< -o $@ $(DPDK_LIBS)
+
+$(B)/tests/sim/dpdk/uio_shim.so: tests/sim/dpdk/uio_shim.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CPPFLAGS) $(CPPFLAGS) -std=c11 $(WARN) -fPIC -shared $(CFLAGS) $(LDFLAGS) \
+		$< -o $@ -ldl
+
 $(SOAK_BIN): OBJ_CPPFLAGS := $(TEST_CPPFLAGS)
 $(SOAK_BIN): tests/soak/soak.c $(TEST_LIBS)
 	@mkdir -p $(dir $@)
@@ -209,7 +226,7 @@ $(BENCH_BINS): $(B)/bench/%: bench/%.c $(BENCH_HELPER_OBJS) $(LIBNETVSC_A) $(LIB
 
 # --- top-level jobs --------------------------------------------------------
 deps:
-	@tools/setup-deps build fuzz kernel net pkg
+	@tools/setup-deps build fuzz kernel net pkg dpdk
 
 check: deps
 	$(MAKE) VARIANT=san lib tests benches

@@ -110,7 +110,10 @@ void print_info(const struct app *a)
 		       in->rx_csum ? "true" : "false", in->packet_filter, in->relid,
 		       in->monitored ? "true" : "false", in->simulated ? "true" : "false");
 		json_str(stdout, in->uio_name);
-		printf(",\"ring_size\":%zu,\"send_table\":[", in->ring_size);
+		printf(",\"ring_size\":%zu,\"control_by_page\":%s,\"subchannels_granted\":%u,"
+		       "\"subchannels_opened\":%u,\"send_table\":[",
+		       in->ring_size, in->control_by_page ? "true" : "false",
+		       in->subchannels_granted, in->subchannels_opened);
 		for (i = 0; in->send_table_valid && i < 16; i++)
 			printf("%s%u", i ? "," : "", in->send_table[i]);
 		printf("]}\n");
@@ -156,6 +159,9 @@ void print_info(const struct app *a)
 	       in->tx_csum & NETVSC_TX_IPV6 ? " (and over IPv6)" : (in->tx_csum ? "" : " none"),
 	       in->rx_csum ? "validated by the host" : "not validated");
 	printf("filter        0x%x\n", in->packet_filter);
+	printf("control       %s\n", in->control_by_page ?
+					     "RNDIS by page reference from DMA memory" :
+					     "RNDIS in send sections (no DMA memory)");
 	fflush(stdout);
 }
 

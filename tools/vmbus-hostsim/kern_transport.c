@@ -353,15 +353,16 @@ static int kern_signal(struct hs_transport *t, struct hs_chan *ch)
 }
 
 /* GPA-direct pages are guest physical memory this device cannot map. */
-static void *kern_guest_mem(struct hs_transport *t, struct hs_dev *dev, uint64_t pfn, uint32_t off,
-			    uint32_t len)
+static int kern_guest_copy(struct hs_transport *t, struct hs_dev *dev, uint64_t pfn, uint32_t off,
+			   void *buf, uint32_t len, bool write)
 {
 	(void)t;
-	(void)dev;
-	(void)pfn;
-	(void)off;
-	(void)len;
-	return NULL;
+	(void)buf;
+	(void)write;
+	hs_debug("%s: guest page 0x%" PRIx64 " (+%u, %u bytes) refused: the test module gives "
+		 "no access to guest pages outside GPADLs",
+		 dev->guid, pfn, off, len);
+	return -EFAULT;
 }
 
 static void kern_update_attrs(struct hs_transport *t, struct hs_dev *dev)
@@ -393,7 +394,7 @@ static const struct hs_transport_ops kern_ops = {
 	.rescind_chan = kern_rescind_chan,
 	.rescind = kern_rescind,
 	.signal = kern_signal,
-	.guest_mem = kern_guest_mem,
+	.guest_copy = kern_guest_copy,
 	.update_attrs = kern_update_attrs,
 	.guard = kern_guard,
 	.destroy = kern_destroy,
