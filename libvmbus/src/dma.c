@@ -99,10 +99,12 @@ static int dma_sim(struct vmbus_device *dev, struct vmbus_dma *d, size_t size)
 	d->size = (size + VMBUS_HV_PAGE_SIZE - 1) / VMBUS_HV_PAGE_SIZE * VMBUS_HV_PAGE_SIZE;
 	if (d->size > VMBUS_SIM_REGION_MAX)
 		return -ENOMEM;
-	mfd = memfd_create("vmbus-dma", MFD_CLOEXEC);
+	mfd = memfd_create("vmbus-dma", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (mfd < 0)
 		return -errno;
-	if (ftruncate(mfd, (off_t)d->size)) {
+	/* sealed: the host maps it and must be sure we cannot truncate it */
+	if (ftruncate(mfd, (off_t)d->size) ||
+	    fcntl(mfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL)) {
 		err = -errno;
 		close(mfd);
 		return err;
@@ -148,10 +150,16 @@ static int dma_sim(struct vmbus_device *dev, struct vmbus_dma *d, size_t size)
 			continue; /* an event count */
 		return -ENODEV;
 	}
-	if (rep.status < 0)
+	/* a status is one of the refusals of vmbus/sim.h, never any number */
+	if (rep.status == -EINVAL || rep.status == -ENOSPC || rep.status == -ENOMEM ||
+	    rep.status == -EBUSY)
 		return vmbus_dev_fail(dev, rep.status, "the simulated host refused %zu bytes of "
 						       "guest memory: %s",
 				      d->size, strerror(-rep.status));
+	if (rep.status != 0)
+		return vmbus_dev_fail(dev, -EPROTO, "the simulated host answered a memory "
+						    "registration with status %d",
+				      (int)rep.status);
 	d->base_pfn = rep.base_pfn;
 	return 0;
 }
