@@ -201,8 +201,8 @@ $(B)/tests/sim/dpdk/netvsc-dpdk: tests/sim/dpdk/netvsc_dpdk.c
 
 $(B)/tests/sim/dpdk/uio_shim.so: tests/sim/dpdk/uio_shim.c
 	@mkdir -p $(dir $@)
-	$(CC) $(BASE_CPPFLAGS) $(CPPFLAGS) -std=c11 $(WARN) -fPIC -shared $(CFLAGS) $(LDFLAGS) \
-		$< -o $@ -ldl
+	$(CC) $(BASE_CPPFLAGS) -Ilibvmbus/include $(CPPFLAGS) -std=c11 $(WARN) -fPIC -shared \
+		$(CFLAGS) $(LDFLAGS) $< -o $@ -ldl
 
 $(SOAK_BIN): OBJ_CPPFLAGS := $(TEST_CPPFLAGS)
 $(SOAK_BIN): tests/soak/soak.c $(TEST_LIBS)

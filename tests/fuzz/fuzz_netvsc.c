@@ -82,7 +82,7 @@ static void world_make(struct world *w, uint32_t slot, bool attached)
 		g2h = malloc(RING_HDR + RING_DATA);
 		h2g = malloc(RING_HDR + RING_DATA);
 		rxbuf = malloc(RXBUF);
-		txbuf = malloc((size_t)(NV_CTL_SECTIONS + DATA_SECTIONS) * SECTION);
+		txbuf = malloc((size_t)(NV_CTL_SLOTS + DATA_SECTIONS) * SECTION);
 		CHECK(g2h && h2g && rxbuf && txbuf);
 	}
 	memset(g2h, 0, RING_HDR);
@@ -112,25 +112,29 @@ static void world_make(struct world *w, uint32_t slot, bool attached)
 	nd->vinfo.recv_buf = w->rxbuf;
 	nd->vinfo.recv_size = RXBUF;
 	nd->vinfo.send_buf = w->txbuf;
-	nd->vinfo.send_size = (size_t)(NV_CTL_SECTIONS + DATA_SECTIONS) * SECTION;
+	nd->vinfo.send_size = (size_t)(NV_CTL_SLOTS + DATA_SECTIONS) * SECTION;
 	nd->rx_section_size = slot;
 	nd->rx_section_count = RXBUF / slot;
 	nd->tx_section_size = SECTION;
-	nd->tx_section_count = NV_CTL_SECTIONS + DATA_SECTIONS;
+	nd->tx_section_count = NV_CTL_SLOTS + DATA_SECTIONS;
 	nd->agg_pkts = 8;
 	nd->agg_align = 8;
 	nd->max_xfer = SECTION;
 	nd->next_rid = 1;
-	nv_rndis_sections(nd);
+	/* control messages in the first send sections, as attach leaves them
+	 * without DMA memory (nv_rndis_control_setup) */
+	nd->ctl_sections = NV_CTL_SLOTS;
+	for (nd->nctl_slot_free = 0; nd->nctl_slot_free < NV_CTL_SLOTS; nd->nctl_slot_free++)
+		nd->ctl_slot_free[nd->nctl_slot_free] = NV_CTL_SLOTS - 1 - nd->nctl_slot_free;
 	/* queue 0 as nv_queue_init makes it, on our channel */
 	q = &nd->q[0];
 	q->nd = nd;
 	q->idx = 0;
 	q->chan = w->guest;
 	q->open = -1;
-	q->reserve = NV_REQ_DESCS + NV_CTL_SECTIONS;
+	q->reserve = NV_REQ_DESCS + NV_CTL_SLOTS;
 	CHECK(nv_queue_size_rx(q) == 0);
-	CHECK(nv_queue_init(q, nd, 0, NV_CTL_SECTIONS, DATA_SECTIONS) == 0);
+	CHECK(nv_queue_init(q, nd, 0, NV_CTL_SLOTS, DATA_SECTIONS) == 0);
 }
 
 static void world_free(struct world *w)

@@ -99,20 +99,24 @@ static int t_signal(struct hs_transport *t, struct hs_chan *ch)
 	return 0;
 }
 
-/* Guest memory: page numbers 0x100000 + i name page i of gmem. */
-static void *t_guest_mem(struct hs_transport *t, struct hs_dev *dev, uint64_t pfn, uint32_t off,
-			 uint32_t len)
+/* Guest memory: page numbers 0x100000 + i name page i of gmem; a copy stays
+ * within one page, as the transports' do. */
+static int t_guest_copy(struct hs_transport *t, struct hs_dev *dev, uint64_t pfn, uint32_t off,
+			void *buf, uint32_t len, bool write)
 {
-	uint64_t start;
+	uint8_t *p;
 
 	(void)t;
 	(void)dev;
-	if (pfn < 0x100000 || pfn - 0x100000 >= GMEM_PAGES || off >= VMBUS_HV_PAGE_SIZE)
-		return NULL;
-	start = (pfn - 0x100000) * VMBUS_HV_PAGE_SIZE + off;
-	if (len > sizeof(gmem) - start)
-		return NULL;
-	return gmem + start;
+	if (pfn < 0x100000 || pfn - 0x100000 >= GMEM_PAGES || off >= VMBUS_HV_PAGE_SIZE ||
+	    len > VMBUS_HV_PAGE_SIZE - off)
+		return -EFAULT;
+	p = gmem + (pfn - 0x100000) * VMBUS_HV_PAGE_SIZE + off;
+	if (write)
+		memcpy(p, buf, len);
+	else
+		memcpy(buf, p, len);
+	return 0;
 }
 
 static void t_update_attrs(struct hs_transport *t, struct hs_dev *dev)
@@ -134,7 +138,7 @@ static const struct hs_transport_ops heap_ops = {
 	.rescind_chan = t_rescind_chan,
 	.rescind = t_rescind,
 	.signal = t_signal,
-	.guest_mem = t_guest_mem,
+	.guest_copy = t_guest_copy,
 	.update_attrs = t_update_attrs,
 	.destroy = t_destroy,
 };
@@ -366,6 +370,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		CHECK(c);
 		memcpy(m, &init, sizeof(init));
 		CHECK(vmbus_chan_send(c, VMBUS_SEND_COMPLETION, 1, m, sizeof(m)) == 0);
+		/* the guest signals its first packet, as it must */
+		hs_chan_signalled(g.dev->chans[0]);
 		hs_bus_step(&g.bus);
 		CHECK(vmbus_chan_peek(c, &pkt) > 0 && pkt.type == VMBUS_PKT_COMPLETION &&
 		      pkt.tid == 1);

@@ -545,13 +545,7 @@ static void listen_event(struct hs_watch *w, uint32_t events)
 		}
 		c->dev = dev;
 		c->region = -1;
-		{
-			struct ucred cred;
-			socklen_t cl = sizeof(cred);
-
-			if (!getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl))
-				c->pid = cred.pid;
-		}
+		c->pid = cr.pid;
 		c->w.fd = fd;
 		c->w.cb = conn_event;
 		c->w.arg = c;
