@@ -196,10 +196,10 @@ static int dev_find_uio(struct vmbus_device *dev, unsigned int *index)
 		return dev_fail(dev, -EACCES, "permission denied reading %s", path);
 	if (d) {
 		while ((de = readdir(d))) {
-			uint64_t v;
+			uint32_t v;
 
 			if (strncmp(de->d_name, "uio", 3) == 0 &&
-			    !vmbus_parse_u64(de->d_name + 3, 10, &v) && v < INT_MAX) {
+			    !vmbus_parse_name_u32(de->d_name + 3, &v) && v < INT_MAX) {
 				found = (int)v;
 				break;
 			}
@@ -707,10 +707,10 @@ static int dev_scan_subchans(struct vmbus_device *dev, int wd_fd)
 	if (!d)
 		return dev_fail(dev, -errno, "cannot list %s: %s", path, strerror(errno));
 	while ((de = readdir(d))) {
-		uint64_t relid;
+		uint32_t relid;
 		char sub[PATH_MAX];
 
-		if (vmbus_parse_u64(de->d_name, 10, &relid) || relid > VMBUS_MAX_RELID)
+		if (vmbus_parse_name_u32(de->d_name, &relid) || relid > VMBUS_MAX_RELID)
 			continue;
 		if (dev_has_relid(dev, (uint32_t)relid))
 			continue;

@@ -125,6 +125,7 @@ int vmbus_dev_fail(struct vmbus_device *dev, int err, const char *fmt, ...)
 /* util.c */
 int vmbus_read_file(const char *path, char *buf, size_t len);
 int vmbus_parse_u64(const char *s, int base, uint64_t *out);
+int vmbus_parse_name_u32(const char *s, uint32_t *out);
 int vmbus_mkpath(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 #endif /* VMBUS_INTERNAL_H */

@@ -219,10 +219,9 @@ static int list_numbers(const char *dir, const char *prefix, uint32_t **out, siz
 	if (!d)
 		return -errno;
 	while ((de = readdir(d))) {
-		uint64_t x;
+		uint32_t x;
 
-		if (strncmp(de->d_name, prefix, plen) ||
-		    vmbus_parse_u64(de->d_name + plen, 10, &x) || x > UINT32_MAX)
+		if (strncmp(de->d_name, prefix, plen) || vmbus_parse_name_u32(de->d_name + plen, &x))
 			continue;
 		if (n == cap) {
 			uint32_t *nv = realloc(v, (cap ? cap * 2 : 16) * sizeof(*v));

@@ -85,6 +85,27 @@ int vmbus_parse_u64(const char *s, int base, uint64_t *out)
 	return 0;
 }
 
+/*
+ * Parses a number the kernel wrote into a name with "%u" (uioN, a channel's
+ * relid directory): decimal digits without leading zeros or blanks, so that
+ * one number has one name and no directory is listed twice ("14", "014").
+ */
+int vmbus_parse_name_u32(const char *s, uint32_t *out)
+{
+	uint64_t v;
+	size_t i;
+
+	if (!s || !*s || (s[0] == '0' && s[1]))
+		return -EBADMSG;
+	for (i = 0; s[i]; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return -EBADMSG;
+	if (vmbus_parse_u64(s, 10, &v) || v > UINT32_MAX)
+		return -EBADMSG;
+	*out = (uint32_t)v;
+	return 0;
+}
+
 /* snprintf into @buf, -ENAMETOOLONG if it does not fit. */
 int vmbus_mkpath(char *buf, size_t len, const char *fmt, ...)
 {
