@@ -94,7 +94,8 @@ struct hs_transport_ops {
 	/* Interrupts the guest on behalf of @ch. */
 	int (*signal)(struct hs_transport *t, struct hs_chan *ch);
 	/* Host pointer for @len bytes at Hyper-V page @pfn, offset @off of
-	 * guest memory the guest registered, or NULL if out of bounds. */
+	 * guest memory the guest registered, or NULL if out of bounds.  It
+	 * may be a copy (kernel transport): valid until the next call. */
 	void *(*guest_mem)(struct hs_transport *t, struct hs_dev *dev, uint64_t pfn, uint32_t off,
 			   uint32_t len);
 	/* Refreshes the live attributes (masks, available bytes, events). */

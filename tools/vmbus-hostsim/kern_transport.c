@@ -13,6 +13,11 @@
  *                   first is the receive buffer, the second the send buffer
  *   GPADL_TEARDOWN  a buffer is gone: its mapping has been revoked
  *
+ * Pages a GPA-direct packet names (RNDIS control messages and large frames
+ * of a kernel driver such as hv_netvsc) are read through the module
+ * (VMBUS_SIM_IOC_GUEST_MEM), which lets the host reach exactly the bytes
+ * of the packets it has not completed yet.
+ *
  * The module revokes a mapping the moment the guest tears its GPADL down,
  * possibly while the host is reading it; an access then raises SIGBUS.
  * kern_guard() turns that into the end of the device's service instead
@@ -35,6 +40,7 @@
 #include "hostsim.h"
 
 #define KERN_MAX_GPADLS 256
+#define KERN_BOUNCE 65536u
 
 struct kern_gpadl {
 	uint32_t handle;
@@ -49,6 +55,8 @@ struct kern_transport {
 	struct hs_watch w;
 	struct kern_gpadl gpadls[KERN_MAX_GPADLS];
 	size_t page;
+	/* guest bytes copied out for guest_mem(), valid until its next call */
+	uint8_t bounce[KERN_BOUNCE];
 };
 
 static struct kern_transport *kern_of(struct hs_transport *t)
@@ -352,16 +360,33 @@ static int kern_signal(struct hs_transport *t, struct hs_chan *ch)
 	return 0;
 }
 
-/* GPA-direct pages are guest physical memory this device cannot map. */
+/*
+ * GPA-direct pages: guest memory a packet names, copied out through the
+ * module; the bytes stay valid until the next call.  The module refuses
+ * bytes that no packet of @dev still waiting for its completion names.
+ */
 static void *kern_guest_mem(struct hs_transport *t, struct hs_dev *dev, uint64_t pfn, uint32_t off,
 			    uint32_t len)
 {
-	(void)t;
-	(void)dev;
-	(void)pfn;
-	(void)off;
-	(void)len;
-	return NULL;
+	struct kern_transport *k = kern_of(t);
+	struct vmbus_sim_guest_mem m;
+
+	if (!dev->chans[0] || len == 0 || len > KERN_BOUNCE || off >= VMBUS_HV_PAGE_SIZE)
+		return NULL;
+	memset(&m, 0, sizeof(m));
+	m.relid = dev->chans[0]->relid;
+	m.pfn = pfn;
+	m.offset = off;
+	m.len = len;
+	m.buf = (uintptr_t)k->bounce;
+	if (ioctl(k->w.fd, VMBUS_SIM_IOC_GUEST_MEM, &m)) {
+		/* every refusal is a host bug or a guest sending pages it does not own */
+		hs_log("%s: guest page 0x%" PRIx64 " bytes %u..%u: %s%s", dev->guid, pfn, off,
+		       off + len, strerror(errno),
+		       errno == EACCES ? " (no packet waiting for completion names them)" : "");
+		return NULL;
+	}
+	return k->bounce;
 }
 
 static void kern_update_attrs(struct hs_transport *t, struct hs_dev *dev)
