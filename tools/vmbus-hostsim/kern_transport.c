@@ -181,6 +181,9 @@ static void ev_gpadl_create(struct kern_transport *k, const struct vmbus_sim_eve
 	}
 	hs_debug("%s: guest buffer GPADL %u, %llu bytes", dev->guid, e->gpadl,
 		 (unsigned long long)e->size);
+	/* a message naming it may be waiting (kern_gpadl_pending) */
+	if (ch->open)
+		hs_chan_kick(ch);
 }
 
 static void ev_gpadl_teardown(struct kern_transport *k, const struct vmbus_sim_event *e)
@@ -389,6 +392,22 @@ static void *kern_guest_mem(struct hs_transport *t, struct hs_dev *dev, uint64_t
 	return k->bounce;
 }
 
+/*
+ * The module queues a GPADL's creation before vmbus_establish_gpadl()
+ * returns, so a guest message naming it is at most behind the event: the
+ * module says whether the GPADL exists as a buffer of @dev's channel.
+ */
+static bool kern_gpadl_pending(struct hs_transport *t, struct hs_dev *dev, uint32_t handle)
+{
+	struct vmbus_sim_gpadl_info gi = { .handle = handle };
+
+	if (!dev->chans[0] || gpadl_find(kern_of(t), handle))
+		return false;
+	if (ioctl(kern_of(t)->w.fd, VMBUS_SIM_IOC_GPADL_INFO, &gi))
+		return false;
+	return gi.relid == dev->chans[0]->relid && gi.type == VMBUS_SIM_GPADL_BUFFER;
+}
+
 static void kern_update_attrs(struct hs_transport *t, struct hs_dev *dev)
 {
 	/* the guest kernel keeps its own sysfs up to date */
@@ -419,6 +438,7 @@ static const struct hs_transport_ops kern_ops = {
 	.rescind = kern_rescind,
 	.signal = kern_signal,
 	.guest_mem = kern_guest_mem,
+	.gpadl_pending = kern_gpadl_pending,
 	.update_attrs = kern_update_attrs,
 	.guard = kern_guard,
 	.destroy = kern_destroy,

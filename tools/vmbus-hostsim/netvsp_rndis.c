@@ -316,7 +316,22 @@ static uint32_t set_rss(struct nsp_state *ns, const uint8_t *buf, uint32_t len)
 		memcpy(&ns->rss_itab[i], buf + p.itab_offset + 4 * (i % n), 4);
 	ns->rss_hash_info = p.hash_info;
 	ns->rss_on = true;
-	hs_debug("%s: RSS on, %u table entries", ns->dev->guid, n);
+	{
+		/* which queues the table spreads frames over */
+		char used[128] = "";
+		size_t ul = 0;
+		unsigned int q;
+
+		for (q = 0; q < ns->dev->bus->opts.max_queues && ul < sizeof(used) - 12; q++) {
+			unsigned int c = 0;
+
+			for (i = 0; i < NDIS_RSS_ITAB_ENTRIES; i++)
+				c += ns->rss_itab[i] == q;
+			if (c)
+				ul += (size_t)snprintf(used + ul, sizeof(used) - ul, " q%u:%u", q, c);
+		}
+		hs_debug("%s: RSS on, %u table entries;%s", ns->dev->guid, n, used);
+	}
 	return RNDIS_STATUS_SUCCESS;
 }
 
