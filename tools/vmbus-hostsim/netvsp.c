@@ -174,9 +174,10 @@ static void nsp_stats(struct hs_dev *dev, FILE *f)
 		ns->ndis_minor, ns->mtu - 14, ns->filter, ns->link_up ? "up" : "down",
 		nsp_queues(ns));
 	fprintf(f, "  control requests %" PRIu64 ", protocol errors %" PRIu64
-		   ", receive slots free %u of %u\n",
+		   ", receive slots free %u of %u, RSS %s\n",
 		ns->ctl_requests, ns->protocol_errors, ns->nfree,
-		ns->nslots > NSP_CTL_SLOTS ? ns->nslots - NSP_CTL_SLOTS : 0);
+		ns->nslots > NSP_CTL_SLOTS ? ns->nslots - NSP_CTL_SLOTS : 0,
+		ns->rss_on ? "on" : "off");
 	for (i = 0; i < nsp_queues(ns); i++) {
 		struct nsp_queue *q = &ns->q[i];
 		struct hs_chan *ch = dev->chans[i];

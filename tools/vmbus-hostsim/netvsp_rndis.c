@@ -294,6 +294,7 @@ static uint32_t set_rss(struct nsp_state *ns, const uint8_t *buf, uint32_t len)
 	if ((p.flags & NDIS_RSS_FLAG_DISABLE) ||
 	    (p.hash_info & NDIS_HASH_FUNCTION_MASK) == 0) {
 		ns->rss_on = false;
+		hs_debug("%s: RSS off", ns->dev->guid);
 		return RNDIS_STATUS_SUCCESS;
 	}
 	if (p.key_size != NDIS_RSS_KEY_SIZE || p.key_offset > len ||

@@ -68,6 +68,13 @@ static void every_queue(unsigned int n, unsigned int *stream)
 		for (q = 0, missing = 0; q < n; q++)
 			missing += queue_stat("tx", q) == tx0[q] || queue_stat("rx", q) == rx0[q];
 	}
+	if (missing) {
+		char stats[4096];
+
+		/* what the host saw, for the message below */
+		if (kt_hostsim_ctl_out(stats, sizeof(stats), "stats", NULL) == 0)
+			printf("# vmbus-hostsim stats:\n%s", stats);
+	}
 	for (q = 0; q < n; q++)
 		KT_ASSERT(queue_stat("tx", q) > tx0[q] && queue_stat("rx", q) > rx0[q],
 			  "queue %u of %u carried frames both ways in %u streams: tx %llu -> %llu, "
