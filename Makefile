@@ -6,6 +6,8 @@
 #   make bench      builds and runs every benchmark, printing its table
 #   make kmod       the kernel module (KDIR=... to choose the headers)
 #   make install    PREFIX, LIBDIR, INCLUDEDIR, BINDIR, DESTDIR as usual
+#   make deb        Debian packages in build/pkg/deb/ (debian/)
+#   make rpm        RPM packages in build/pkg/rpm/ (packaging/rpm/)
 #   make clean
 #
 # Objects go to build/<variant>/: "rel" (optimised, the default) or "san"
@@ -65,6 +67,9 @@ LIBMAP := libvmbus/libvmbus.map
 LIBVMBUS_OBJS := $(LIBVMBUS_SRCS:%.c=$(B)/%.o)
 LIBVMBUS_A := $(B)/libvmbus.a
 LIBVMBUS_SO := $(B)/libvmbus.so.$(VERSION)
+# what the programs link: libvmbus.a, or with LINK_LIBVMBUS=shared
+# libvmbus.so.0, as distribution packages do (a fixed library fixes them all)
+PROG_LIBVMBUS := $(if $(filter shared,$(LINK_LIBVMBUS)),$(LIBVMBUS_SO),$(LIBVMBUS_A))
 $(LIBVMBUS_OBJS): OBJ_CPPFLAGS := $(LIBVMBUS_CPPFLAGS)
 $(LIBVMBUS_OBJS): OBJ_CFLAGS := $(LIBVMBUS_CFLAGS)
 
@@ -99,6 +104,13 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/unit/%)
 SIM_SRCS := $(wildcard tests/sim/test_*.c)
 SIM_BINS := $(SIM_SRCS:tests/sim/%.c=$(B)/tests/sim/%)
+# DPDK's netvsc PMD on the simulated tree (tests/sim/test_dpdk): the test
+# program and the stand-in for the UIO character device, built only where
+# DPDK is installed (tools/setup-deps dpdk) and without the sanitizers
+# (DPDK's libraries have none; the stand-in is preloaded into the program).
+DPDK_CFLAGS := $(shell pkg-config --cflags libdpdk 2>/dev/null)
+DPDK_LIBS := $(shell pkg-config --libs libdpdk 2>/dev/null)
+DPDK_BINS := $(if $(DPDK_LIBS),$(B)/tests/sim/dpdk/netvsc-dpdk $(B)/tests/sim/dpdk/uio_shim.so)
 BENCH_CPPFLAGS := $(NETVSC_INCLUDE) $(LIBVMBUS_INCLUDE) -Iinclude
 BENCH_SRCS := bench/netvsc.c bench/ring.c
 BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(B)/bench/%)
@@ -118,7 +130,7 @@ lib: check-version $(LIBVMBUS_A) $(LIBVMBUS_SO)
 
 programs: $(PROGRAMS) $(BUS_TOOL_BINS)
 
-tests: $(UNIT_BINS) $(SIM_BINS) programs
+tests: $(UNIT_BINS) $(SIM_BINS) $(DPDK_BINS) programs
 
 benches: $(BENCH_BINS)
 
@@ -142,16 +154,16 @@ $(LIBNETVSC_A): $(LIBNETVSC_OBJS)
 	rm -f $@
 	ar rcs $@ $^
 
-$(HOSTSIM): $(HOSTSIM_OBJS) $(LIBVMBUS_A)
+$(HOSTSIM): $(HOSTSIM_OBJS) $(PROG_LIBVMBUS)
 	@mkdir -p $(dir $@)
-	$(LINK) -o $@ $(HOSTSIM_OBJS) $(LIBVMBUS_A) $(HOSTSIM_LDLIBS)
+	$(LINK) -o $@ $(HOSTSIM_OBJS) $(PROG_LIBVMBUS) $(HOSTSIM_LDLIBS)
 
-$(NETVSC_USER): $(NETVSC_USER_OBJS) $(LIBNETVSC_A) $(LIBVMBUS_A)
+$(NETVSC_USER): $(NETVSC_USER_OBJS) $(LIBNETVSC_A) $(PROG_LIBVMBUS)
 	@mkdir -p $(dir $@)
-	$(LINK) -o $@ $(NETVSC_USER_OBJS) $(LIBNETVSC_A) $(LIBVMBUS_A) $(NETVSC_USER_LDLIBS)
+	$(LINK) -o $@ $(NETVSC_USER_OBJS) $(LIBNETVSC_A) $(PROG_LIBVMBUS) $(NETVSC_USER_LDLIBS)
 
 define bus_tool_rule
-$(B)/bin/$(1): $$(patsubst %.c,$(B)/%.o,$$($(1)_SRCS)) $$(LIBVMBUS_A)
+$(B)/bin/$(1): $$(patsubst %.c,$(B)/%.o,$$($(1)_SRCS)) $$(PROG_LIBVMBUS)
 	@mkdir -p $$(dir $$@)
 	$$(LINK) -o $$@ $$^ $$(BUS_TOOLS_LDLIBS)
 endef
@@ -178,6 +190,16 @@ $(B)/tests/sim/%: tests/sim/%.c $(TEST_LIBS)
 	@mkdir -p $(dir $@)
 	$(COMPILE) -MMD -MP $(LDFLAGS) $< -o $@ $(TEST_LIBS) $(TEST_LDLIBS)
 
+$(B)/tests/sim/dpdk/netvsc-dpdk: tests/sim/dpdk/netvsc_dpdk.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CPPFLAGS) $(DPDK_CFLAGS) $(CPPFLAGS) -std=gnu11 $(WARN) $(CFLAGS) $(LDFLAGS) \
+		$< -o $@ $(DPDK_LIBS)
+
+$(B)/tests/sim/dpdk/uio_shim.so: tests/sim/dpdk/uio_shim.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CPPFLAGS) $(CPPFLAGS) -std=c11 $(WARN) -fPIC -shared $(CFLAGS) $(LDFLAGS) \
+		$< -o $@ -ldl
+
 $(B)/tests/tools/%: OBJ_CPPFLAGS := $(BUS_TOOLS_CPPFLAGS)
 $(B)/tests/tools/%: tests/tools/%.c $(LIBVMBUS_A)
 	@mkdir -p $(dir $@)
@@ -195,7 +217,7 @@ $(BENCH_BINS): $(B)/bench/%: bench/%.c $(BENCH_HELPER_OBJS) $(LIBNETVSC_A) $(LIB
 
 # --- top-level jobs --------------------------------------------------------
 deps:
-	@tools/setup-deps build fuzz kernel net
+	@tools/setup-deps build fuzz kernel net pkg dpdk
 
 check: deps
 	$(MAKE) VARIANT=san lib tests benches
@@ -204,6 +226,7 @@ check: deps
 	VMBUS_HOSTSIM=build/san/bin/vmbus-hostsim tests/run-unit build/san/tests/sim
 	tests/net/run build/san/bin || [ $$? -eq 77 ]
 	tests/check-install
+	tests/packages/run || [ $$? -eq 77 ]
 	$(MAKE) VARIANT=san tools-tests && tests/tools/run build/san
 	FUZZ_TIME=$(FUZZ_TIME) tests/fuzz/run
 	tests/kernel/run --driver uio_hv_generic
@@ -282,3 +305,40 @@ install: lib programs
 
 clean:
 	rm -rf build
+
+# --- packages: debian/, packaging/rpm/ (notes: debian/README.packaging) ---
+# Both build from a copy of the files git tracks, as the working tree has
+# them: what make kmod, an editor or a test left beside them stays out of
+# the packages (a new file is packaged once it is added to git).
+PKGDIR := build/pkg
+PKG_SRC = $(PKGDIR)/$(1)/vmbus-user-$(VERSION)
+DKMS_VAR = $(shell sed -n 's/^$(1)="\{0,1\}\([^"]*\)"\{0,1\}$$/\1/p' kmod-hv/dkms.conf)
+KMOD_NAME := $(call DKMS_VAR,PACKAGE_NAME)
+KMOD_VERSION := $(call DKMS_VAR,PACKAGE_VERSION)
+# rpmbuild on a Debian host: its rpm database knows no build dependency
+RPMBUILD_FLAGS ?= $(if $(wildcard /etc/debian_version),--nodeps)
+
+.PHONY: deb rpm print-version print-kmod
+print-version:
+	@echo $(VERSION)
+print-kmod:
+	@echo $(KMOD_NAME) $(KMOD_VERSION)
+
+deb:
+	@tools/setup-deps build pkg
+	rm -rf $(PKGDIR)/deb
+	packaging/export-tree $(call PKG_SRC,deb)
+	cd $(call PKG_SRC,deb) && dpkg-buildpackage -us -uc
+	@ls $(PKGDIR)/deb/*.deb
+
+rpm:
+	$(if $(wildcard /etc/debian_version),@tools/setup-deps build pkg)
+	rm -rf $(PKGDIR)/rpm
+	packaging/export-tree $(call PKG_SRC,rpm)
+	sed -e 's|@VERSION@|$(VERSION)|g' -e 's|@KMOD_NAME@|$(KMOD_NAME)|g' \
+		-e 's|@KMOD_VERSION@|$(KMOD_VERSION)|g' packaging/rpm/vmbus-user.spec.in \
+		> $(call PKG_SRC,rpm)/vmbus-user.spec
+	tar -C $(PKGDIR)/rpm -czf $(PKGDIR)/rpm/vmbus-user-$(VERSION).tar.gz vmbus-user-$(VERSION)
+	rpmbuild -ta $(RPMBUILD_FLAGS) --define '_topdir $(abspath $(PKGDIR)/rpm)' \
+		$(PKGDIR)/rpm/vmbus-user-$(VERSION).tar.gz
+	@ls $(PKGDIR)/rpm/RPMS/*/*.rpm $(PKGDIR)/rpm/SRPMS/*.rpm

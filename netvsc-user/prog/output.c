@@ -50,7 +50,8 @@ void print_info(const struct app *a)
 		       "\"queues_host_max\":%u,\"rss\":%s,\"rss_indirection\":%u,"
 		       "\"tx_csum\":%u,\"rx_csum\":%s,\"packet_filter\":%u,\"relid\":%u,"
 		       "\"monitored\":%s,\"simulated\":%s,\"uio\":\"%s\",\"ring_size\":%zu,"
-		       "\"send_table\":[",
+		       "\"control_by_page\":%s,\"subchannels_granted\":%u,"
+		       "\"subchannels_opened\":%u,\"send_table\":[",
 		       in->guid, mac, in->mtu, in->mtu_requested, in->mtu_host,
 		       in->link_up ? "true" : "false", in->link_speed_bps, nvsp_name(in->nvsp_version),
 		       in->nvsp_version, in->ndis_version >> 16, in->ndis_version & 0xffff,
@@ -61,7 +62,8 @@ void print_info(const struct app *a)
 		       in->rss ? "true" : "false", in->rss_indirection_size, in->tx_csum,
 		       in->rx_csum ? "true" : "false", in->packet_filter, in->relid,
 		       in->monitored ? "true" : "false", in->simulated ? "true" : "false",
-		       in->uio_name, in->ring_size);
+		       in->uio_name, in->ring_size, in->control_by_page ? "true" : "false",
+		       in->subchannels_granted, in->subchannels_opened);
 		for (i = 0; in->send_table_valid && i < 16; i++)
 			printf("%s%u", i ? "," : "", in->send_table[i]);
 		printf("]}\n");
@@ -102,6 +104,9 @@ void print_info(const struct app *a)
 	       in->tx_csum & NETVSC_TX_IPV6 ? " (and over IPv6)" : (in->tx_csum ? "" : " none"),
 	       in->rx_csum ? "validated by the host" : "not validated");
 	printf("filter        0x%x\n", in->packet_filter);
+	printf("control       %s\n", in->control_by_page ?
+					     "RNDIS by page reference from DMA memory" :
+					     "RNDIS in send sections (no DMA memory)");
 	fflush(stdout);
 }
 

@@ -183,6 +183,8 @@ static int attach(struct app *a, bool again)
 	a->info.sz = sizeof(a->info);
 	netvsc_info(a->nd, &a->info);
 	a->nq = netvsc_queues(a->nd);
+	if (a->info.notice[0])
+		fprintf(stderr, "netvsc-user: %s: %s\n", a->c.guid, a->info.notice);
 	if (again)
 		fprintf(stderr, "netvsc-user: %s: attached again\n", a->c.guid);
 	return 0;

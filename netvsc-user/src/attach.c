@@ -143,13 +143,19 @@ int nv_step_error(struct netvsc_dev *nd, int err, const char *what, int timeout_
 /* attach                                                                    */
 /* ------------------------------------------------------------------------ */
 
-/* Subchannels (NVSP 5) for the queues wanted: RSS spreads over them. */
+/*
+ * Subchannels (NVSP 5) for the queues wanted: RSS spreads over them.  As
+ * Linux (rndis_filter_device_add, netvsc_subchan_work), attach goes on with
+ * the channels that opened: a host that grants subchannels it never
+ * offers leaves fewer queues, down to one with RSS off, and the notice
+ * says so.
+ */
 static int subchannels(struct netvsc_dev *nd, unsigned int want)
 {
 	struct ndis_rss_caps_info rc;
 	uint32_t granted;
 	unsigned int n, i;
-	int ret;
+	int ret, wait_ms;
 
 	if (nd->info.nvsp_version < NVSP_VERSION_5 || nd->ndis_version < NDIS_VERSION_6_30)
 		return 0;
@@ -173,7 +179,8 @@ static int subchannels(struct netvsc_dev *nd, unsigned int want)
 	if (ret || granted == 0)
 		return ret;
 	nd->info.subchannels_granted = granted;
-	ret = vmbus_dev_open_subchans(nd->dev, granted, nd->timeout_ms);
+	wait_ms = nd->timeout_ms < NV_SUBCH_WAIT_MS ? nd->timeout_ms : NV_SUBCH_WAIT_MS;
+	ret = vmbus_dev_open_subchans(nd->dev, granted, wait_ms);
 	if (ret == -ENODEV)
 		return nv_chan_error(&nd->q[0], ret, "opening subchannels");
 	if (ret && ret != -ETIMEDOUT)
@@ -182,10 +189,11 @@ static int subchannels(struct netvsc_dev *nd, unsigned int want)
 	for (i = 1; i <= granted && vmbus_dev_chan(nd->dev, i); i++)
 		;
 	nd->nq = i;
-	if (nd->nq == 1)
-		return nv_fail(nd, -ETIMEDOUT, "the host granted %u subchannel(s) but offered none "
-					       "within %d ms",
-			       granted, nd->timeout_ms);
+	nd->info.subchannels_opened = i - 1;
+	if (i - 1 < granted)
+		nv_notice(nd, "the host granted %u subchannel(s) but %u opened within %d ms: %u "
+			      "queue(s)%s",
+			  granted, i - 1, wait_ms, i, i == 1 ? ", RSS off" : "");
 	return 0;
 }
 
@@ -221,7 +229,7 @@ static int bring_up(struct netvsc_dev *nd, const struct netvsc_opts *o)
 	if (ret)
 		return ret;
 	nd->buffers = true;
-	nv_rndis_sections(nd);
+	nv_rndis_control_setup(nd);
 	/* queue 0 was made before the host said how large its slots are */
 	if (nv_queue_size_rx(&nd->q[0]))
 		return nv_fail(nd, -ENOMEM, "out of memory");
@@ -448,6 +456,8 @@ void netvsc_detach(struct netvsc_dev *nd)
 	}
 	if (nd->dev)
 		vmbus_dev_close(nd->dev);
+	/* control pages only now: the host may have read them up to the close */
+	vmbus_dma_free(nd->ctl_dma);
 	for (i = 0; i < NETVSC_MAX_QUEUES; i++)
 		if (nd->q[i].nd)
 			nv_queue_fini(&nd->q[i]);

@@ -414,13 +414,13 @@ int rndis_parse_indicate(const void *buf, size_t len, struct rndis_indicate_info
 struct ndis_object_hdr ndis_obj_hdr(uint8_t type, uint8_t revision, uint16_t size);
 
 /*
- * RSS parameters: the full 592-byte object (revision 2, a 128-entry
- * table, a 40-byte key).  @itab and @key may be NULL (zeros: what a
- * NDIS_RSS_FLAG_DISABLE request carries).  Entries must be channel
- * numbers < NVSP_MAX_CHANNELS.
+ * RSS parameters: the revision 2 object, then @nitab (1 ..
+ * NDIS_RSS_ITAB_MAX) channel indices < NVSP_MAX_CHANNELS, then the 40-byte
+ * key: NDIS_RSS_PARAMS_TOEPLITZ_SIZE(@nitab) bytes.  @itab or @key NULL
+ * write zeros there.  Returns the size, -EINVAL or -ENOBUFS.
  */
 int ndis_build_rss_params(void *out, size_t cap, uint16_t flags, uint32_t hash_info,
-			  const uint32_t *itab, const uint8_t *key);
+			  const uint32_t *itab, uint32_t nitab, const uint8_t *key);
 
 /*
  * Offload parameters from @p (its header is ignored), at @revision
@@ -439,8 +439,8 @@ int ndis_parse_offload_caps(const void *buf, size_t len, struct ndis_offload *ou
 /*
  * RSS capabilities: type NDIS_OBJTYPE_RSS_CAPS, revision >= 1 (-EPROTO),
  * NDIS_RSS_CAPS_SIZE_REV_1 <= size <= @len (-EBADMSG).  Revision 2
- * objects carry an indirection table size, which must be a power of 2 in
- * 1 .. NDIS_RSS_ITAB_ENTRIES (-EPROTO); older ones mean 128.
+ * objects carry an indirection table size, given as the host sent it (any
+ * value: the caller applies its rule); older ones give 0 (not said).
  */
 struct ndis_rss_caps_info {
 	uint32_t caps;

@@ -19,35 +19,39 @@ struct ndis_object_hdr ndis_obj_hdr(uint8_t type, uint8_t revision, uint16_t siz
 }
 
 int ndis_build_rss_params(void *out, size_t cap, uint16_t flags, uint32_t hash_info,
-			  const uint32_t *itab, const uint8_t *key)
+			  const uint32_t *itab, uint32_t nitab, const uint8_t *key)
 {
-	struct ndis_rss_params_toeplitz m;
-	unsigned int i;
+	struct ndis_rss_params m;
+	uint8_t *p = out;
+	uint32_t i, e;
+	size_t size = NDIS_RSS_PARAMS_TOEPLITZ_SIZE(nitab);
 
-	if (!out)
+	if (!out || nitab == 0 || nitab > NDIS_RSS_ITAB_MAX)
 		return -EINVAL;
-	if (cap < sizeof(m))
+	if (cap < size)
 		return -ENOBUFS;
+	for (i = 0; itab && i < nitab; i++)
+		if (itab[i] >= NVSP_MAX_CHANNELS)
+			return -EINVAL;
 	memset(&m, 0, sizeof(m));
-	m.params.hdr = ndis_obj_hdr(NDIS_OBJTYPE_RSS_PARAMS, NDIS_RSS_PARAMS_REV_2,
-				    NDIS_RSS_PARAMS_SIZE_REV_2);
-	m.params.flags = flags;
-	m.params.hash_info = hash_info;
-	m.params.itab_size = sizeof(m.itab);
-	m.params.itab_offset = offsetof(struct ndis_rss_params_toeplitz, itab);
-	m.params.key_size = sizeof(m.key);
-	m.params.key_offset = offsetof(struct ndis_rss_params_toeplitz, key);
-	if (itab) {
-		for (i = 0; i < NDIS_RSS_ITAB_ENTRIES; i++) {
-			if (itab[i] >= NVSP_MAX_CHANNELS)
-				return -EINVAL;
-			m.itab[i] = itab[i];
-		}
+	m.hdr = ndis_obj_hdr(NDIS_OBJTYPE_RSS_PARAMS, NDIS_RSS_PARAMS_REV_2,
+			     NDIS_RSS_PARAMS_SIZE_REV_2);
+	m.flags = flags;
+	m.hash_info = hash_info;
+	m.itab_size = (uint16_t)(4u * nitab);
+	m.itab_offset = sizeof(m);
+	m.key_size = NDIS_RSS_KEY_SIZE;
+	m.key_offset = (uint32_t)(sizeof(m) + 4u * nitab);
+	memcpy(p, &m, sizeof(m));
+	for (i = 0; i < nitab; i++) {
+		e = itab ? itab[i] : 0;
+		memcpy(p + sizeof(m) + 4u * i, &e, 4);
 	}
 	if (key)
-		memcpy(m.key, key, sizeof(m.key));
-	memcpy(out, &m, sizeof(m));
-	return (int)sizeof(m);
+		memcpy(p + m.key_offset, key, NDIS_RSS_KEY_SIZE);
+	else
+		memset(p + m.key_offset, 0, NDIS_RSS_KEY_SIZE);
+	return (int)size;
 }
 
 int ndis_build_offload_params(void *out, size_t cap, uint8_t revision,
@@ -129,16 +133,12 @@ int ndis_parse_rss_caps(const void *buf, size_t len, struct ndis_rss_caps_info *
 	memset(&m, 0, sizeof(m));
 	memcpy(&m, buf, h.size < sizeof(m) ? h.size : sizeof(m));
 	if (h.revision >= NDIS_RSS_CAPS_REV_2) {
-		uint32_t nind = m.num_indirection;
-
 		if (h.size < NDIS_RSS_CAPS_SIZE_REV_2)
 			return -EBADMSG;
-		/* Used as a mask (hash & (n - 1)) and to size a fixed table. */
-		if (nind == 0 || nind > NDIS_RSS_ITAB_ENTRIES || (nind & (nind - 1)))
-			return -EPROTO;
-		out->num_indirection = nind;
+		/* as the host gives it: the caller decides what it can use */
+		out->num_indirection = m.num_indirection;
 	} else {
-		out->num_indirection = NDIS_RSS_ITAB_ENTRIES;
+		out->num_indirection = 0; /* not said */
 	}
 	out->caps = m.caps;
 	out->num_rx_queues = m.num_rx_queues;

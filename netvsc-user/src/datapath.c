@@ -57,7 +57,7 @@ void nv_txd_put(struct nv_queue *q, uint32_t i)
 
 	if (d->section != NVSP_CHIM_IDX_NONE) {
 		if (d->kind == TXK_CTL)
-			q->nd->ctl_sec_free[q->nd->nctl_sec_free++] = d->section;
+			q->nd->ctl_slot_free[q->nd->nctl_slot_free++] = d->section;
 		else
 			q->sec_free[q->nsec_free++] = d->section;
 	}
@@ -140,7 +140,7 @@ int nv_queue_size_rx(struct nv_queue *q)
 int nv_queue_init(struct nv_queue *q, struct netvsc_dev *nd, unsigned int idx, uint32_t first,
 		  uint32_t nsec)
 {
-	uint32_t extra = NV_REQ_DESCS + (idx == 0 ? NV_CTL_SECTIONS : 0);
+	uint32_t extra = NV_REQ_DESCS + (idx == 0 ? NV_CTL_SLOTS : 0);
 	int err;
 
 	if (!q->nd) {
@@ -161,12 +161,12 @@ int nv_queue_init(struct nv_queue *q, struct netvsc_dev *nd, unsigned int idx, u
 /* Splits the data sections between the queues (no lock on the hot path). */
 int nv_queues_setup(struct netvsc_dev *nd)
 {
-	uint32_t data = nd->tx_section_count - NV_CTL_SECTIONS, per = data / nd->nq;
+	uint32_t data = nd->tx_section_count - nd->ctl_sections, per = data / nd->nq;
 	unsigned int i;
 	int ret;
 
 	for (i = 0; i < nd->nq; i++) {
-		ret = nv_queue_init(&nd->q[i], nd, i, NV_CTL_SECTIONS + i * per, per);
+		ret = nv_queue_init(&nd->q[i], nd, i, nd->ctl_sections + i * per, per);
 		if (ret)
 			return ret;
 	}
@@ -845,13 +845,12 @@ static int rx_ranges(struct nv_queue *q, struct rx_ctx *c)
 			q->xfer_status = NVSP_STATUS_FAILURE;
 		}
 	}
-	/* every range done: give the slots back */
+	/* every range done: give the slots back, whether or not the host
+	 * asked (Linux netvsc_receive completes every transfer-page packet) */
 	q->have_xfer = false;
 	free(q->xfer_owned);
 	q->xfer_owned = NULL;
-	if (pkt->flags & VMBUS_PKT_FLAG_COMPLETION_REQUESTED)
-		return rx_complete(q, pkt->tid, q->xfer_status);
-	return 0;
+	return rx_complete(q, pkt->tid, q->xfer_status);
 }
 
 /*
@@ -890,9 +889,7 @@ static int rx_packet(struct nv_queue *q, struct rx_ctx *c, const struct vmbus_pk
 		NV_STAT_ADD(q, rx_xfers, 1);
 		if (nvsp_parse_xfer(pkt, &info) || pkt->xfer_range_cnt > NV_MAX_RANGES) {
 			NV_STAT_ADD(q, rx_errors, 1);
-			if (pkt->flags & VMBUS_PKT_FLAG_COMPLETION_REQUESTED)
-				return rx_complete(q, pkt->tid, NVSP_STATUS_FAILURE);
-			return 0;
+			return rx_complete(q, pkt->tid, NVSP_STATUS_FAILURE);
 		}
 		if (c->sink == SINK_DROP && !q->nd->attached && q->ndeferred < NV_MAX_DEFERRED &&
 		    only_frames(q, pkt)) {
@@ -1002,8 +999,7 @@ int nv_service(struct nv_queue *q, enum nv_sink sink, unsigned int budget,
 			/* a malformed header (e.g. a range beyond the receive
 			 * buffer): still identifiable, so hand its slots back */
 			NV_STAT_ADD(q, rx_errors, 1);
-			if (pkt.type == VMBUS_PKT_DATA_XFER_PAGES &&
-			    (pkt.flags & VMBUS_PKT_FLAG_COMPLETION_REQUESTED))
+			if (pkt.type == VMBUS_PKT_DATA_XFER_PAGES)
 				ret = rx_complete(q, pkt.tid, NVSP_STATUS_FAILURE);
 			else
 				ret = 0;

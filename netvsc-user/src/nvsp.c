@@ -168,7 +168,7 @@ int nv_nvsp_connect_buffers(struct netvsc_dev *nd)
 	if (ci.status != NVSP_STATUS_SUCCESS)
 		return nv_fail(nd, -EPROTO, "the host refused the send buffer (status %u)",
 			       ci.status);
-	if (ci.section_count < NV_CTL_SECTIONS + 1)
+	if (ci.section_count < NV_CTL_SLOTS + 1)
 		return nv_fail(nd, -ENOTSUP, "the host's send sections (%u bytes) are too small or "
 					     "too few; sending without a send buffer is not "
 					     "supported",

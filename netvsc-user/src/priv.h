@@ -27,8 +27,14 @@
 
 #include "codec.h"
 
-/* Sections of the send buffer kept for control messages (queue 0). */
-#define NV_CTL_SECTIONS 4u
+/*
+ * Control messages in flight at once: each has a 4 KiB page of DMA memory
+ * (or, without such memory, a send-buffer section kept for control).
+ */
+#define NV_CTL_SLOTS 4u
+/* How long attach waits for granted subchannels to be offered (DPDK's
+ * hn_dev_configure tries for about 10 s). */
+#define NV_SUBCH_WAIT_MS 10000
 /*
  * Sends in flight per queue, at most: netvsp stops reading a queue's ring
  * at 1024 transmits in flight, so more would only sit in the ring (and
@@ -64,7 +70,7 @@ enum nv_txd_state {
 enum nv_txd_kind {
 	TXK_DATA = 0, /* frames in a send section */
 	TXK_PAGES, /* one frame by GPA pages, its header in a section */
-	TXK_CTL, /* an RNDIS control message in a control section */
+	TXK_CTL, /* an RNDIS control message in a control slot */
 	TXK_REQ, /* an NVSP request whose completion carries the answer */
 };
 
@@ -78,7 +84,7 @@ struct nv_txd {
 	uint8_t state;
 	uint8_t kind;
 	uint16_t nframes;
-	uint32_t section; /* NVSP_CHIM_IDX_NONE if none */
+	uint32_t section; /* NVSP_CHIM_IDX_NONE if none; TXK_CTL: the control slot */
 	uint32_t used; /* bytes written into the section */
 	uint32_t last; /* where the last RNDIS message of the section starts */
 	uint32_t next; /* pending list link */
@@ -191,8 +197,11 @@ struct netvsc_dev {
 	/* control (queue 0's thread) */
 	uint32_t next_rid;
 	struct nv_ctl_req ctl[NV_CTL_REQS];
-	uint32_t ctl_sec_free[NV_CTL_SECTIONS];
-	uint32_t nctl_sec_free;
+	/* control slots: pages of ctl_dma, or send sections without it */
+	struct vmbus_dma *ctl_dma;
+	uint32_t ctl_slot_free[NV_CTL_SLOTS];
+	uint32_t nctl_slot_free;
+	uint32_t ctl_sections; /* send sections kept for control: 0 or NV_CTL_SLOTS */
 	bool keepalive_owed; /* the host asked; our answer did not fit yet */
 	uint32_t keepalive_rid;
 
@@ -238,7 +247,9 @@ int nv_nvsp_subchannels(struct netvsc_dev *nd, uint32_t n, uint32_t *granted);
 void nv_nvsp_notification(struct nv_queue *q, const struct vmbus_pkt *pkt);
 
 /* rndis.c */
-void nv_rndis_sections(struct netvsc_dev *nd);
+void nv_rndis_control_setup(struct netvsc_dev *nd);
+/* Adds @text to the attach's notices (netvsc_info.notice). */
+void nv_notice(struct netvsc_dev *nd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int nv_rndis_send(struct netvsc_dev *nd, const void *msg, uint32_t len);
 int nv_rndis_init(struct netvsc_dev *nd);
 int nv_rndis_set_filter(struct netvsc_dev *nd, uint32_t filter, int timeout_ms);

@@ -4,12 +4,14 @@
  * their completions matched by request id, what attach asks and sets
  * through them (MAC, MTU, link, offloads, RSS, packet filter), and the
  * messages the host sends unasked (indications, keepalives).  Control
- * messages travel in sections of the send buffer kept for them, announced
- * by NVSP on queue 0; the replies come in receive slots and reach
- * nv_rndis_message() from queue 0's service.  Follows Linux's
+ * messages go by page reference, each from its own page of DMA memory,
+ * announced by NVSP on queue 0; the replies come in receive slots and
+ * reach nv_rndis_message() from queue 0's service.  Follows Linux's
  * rndis_filter.c and DPDK's hn_rndis.c.
  */
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "priv.h"
@@ -18,40 +20,98 @@
 static const uint8_t rss_key[NDIS_RSS_KEY_SIZE] = NDIS_RSS_KEY_DEFAULT;
 
 /* ------------------------------------------------------------------------ */
-/* control sections                                                          */
+/* control slots                                                             */
 /* ------------------------------------------------------------------------ */
 
-/* Control sections: the first few of the send buffer, queue 0's. */
-void nv_rndis_sections(struct netvsc_dev *nd)
+void nv_notice(struct netvsc_dev *nd, const char *fmt, ...)
 {
-	for (nd->nctl_sec_free = 0; nd->nctl_sec_free < NV_CTL_SECTIONS; nd->nctl_sec_free++)
-		nd->ctl_sec_free[nd->nctl_sec_free] = NV_CTL_SECTIONS - 1 - nd->nctl_sec_free;
+	char *n = nd->info.notice;
+	size_t used = strlen(n);
+	va_list ap;
+
+	if (used && used + 2 < sizeof(nd->info.notice)) {
+		memcpy(n + used, "; ", 3);
+		used += 2;
+	}
+	if (used + 1 >= sizeof(nd->info.notice))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(n + used, sizeof(nd->info.notice) - used, fmt, ap);
+	va_end(ap);
 }
 
 /*
- * Sends control message @msg in a control section.  Returns 0, -EAGAIN
- * (no control section or descriptor free now), or an error.
+ * Where control messages go.  Linux (rndis_filter_send_request: netvsc_send
+ * without an skb) and DPDK (hn_nvs_send_rndis_ctrl: NVS_CHIM_IDX_INVALID)
+ * send each as a GPA-direct page reference with the invalid section index,
+ * never in a send section: so do we, one page of DMA memory per message in
+ * flight.  A real guest gets such memory only with hugepages and as root;
+ * without it, the messages go in send sections kept for them, which OpenVMM
+ * takes once both buffers are connected (its parse_packet reads any
+ * RNDIS_PKT's section), and the attach says so.
+ */
+void nv_rndis_control_setup(struct netvsc_dev *nd)
+{
+	int ret = vmbus_dma_alloc(nd->dev, (size_t)NV_CTL_SLOTS * VMBUS_HV_PAGE_SIZE, &nd->ctl_dma);
+
+	if (ret) {
+		nd->ctl_dma = NULL;
+		nd->ctl_sections = NV_CTL_SLOTS;
+		nd->info.control_by_page = false;
+		nv_notice(nd, "control messages in send sections: no DMA memory for them (%s)",
+			  vmbus_dev_strerror(nd->dev));
+	} else {
+		nd->ctl_sections = 0;
+		nd->info.control_by_page = true;
+	}
+	/* slots: pages of ctl_dma, or the first send sections */
+	for (nd->nctl_slot_free = 0; nd->nctl_slot_free < NV_CTL_SLOTS; nd->nctl_slot_free++)
+		nd->ctl_slot_free[nd->nctl_slot_free] = NV_CTL_SLOTS - 1 - nd->nctl_slot_free;
+}
+
+/*
+ * Sends control message @msg in a free control slot.  Returns 0, -EAGAIN
+ * (no slot or descriptor free now), or an error.
  */
 int nv_rndis_send(struct netvsc_dev *nd, const void *msg, uint32_t len)
 {
 	struct nv_queue *q = &nd->q[0];
 	uint8_t nv[NVSP_MSG_SIZE];
-	uint32_t section;
+	uint32_t slot;
 	int i, ret;
 
-	if (len > nd->tx_section_size)
+	if (len > (nd->ctl_dma ? VMBUS_HV_PAGE_SIZE : nd->tx_section_size))
 		return -EMSGSIZE;
-	if (nd->nctl_sec_free == 0)
+	if (nd->nctl_slot_free == 0)
 		return -EAGAIN;
 	i = nv_txd_get(q, TXK_CTL);
 	if (i < 0)
 		return i;
-	section = nd->ctl_sec_free[--nd->nctl_sec_free];
-	q->txd[i].section = section;
-	memcpy(nv_section(nd, section), msg, len);
-	ret = nvsp_build_rndis_pkt(nv, sizeof(nv), NVSP_CHANNEL_CONTROL, section, len);
-	if (ret >= 0)
-		ret = vmbus_chan_send(q->chan, VMBUS_SEND_COMPLETION, (uint64_t)i + 1u, nv, sizeof(nv));
+	slot = nd->ctl_slot_free[--nd->nctl_slot_free];
+	q->txd[i].section = slot;
+	if (nd->ctl_dma) {
+		/* one page per message: it never crosses a page boundary (DPDK) */
+		uint8_t *page = (uint8_t *)vmbus_dma_addr(nd->ctl_dma) +
+				(size_t)slot * VMBUS_HV_PAGE_SIZE;
+		struct iovec iov = { nv, sizeof(nv) };
+		struct vmbus_gpa_buf buf;
+		uint64_t pfn[1];
+
+		memcpy(page, msg, len);
+		ret = vmbus_dma_gpa(nd->ctl_dma, page, len, &buf, pfn, 1);
+		if (ret >= 0)
+			ret = nvsp_build_rndis_pkt(nv, sizeof(nv), NVSP_CHANNEL_CONTROL,
+						   NVSP_CHIM_IDX_NONE, 0);
+		if (ret >= 0)
+			ret = vmbus_chan_send_gpa(q->chan, VMBUS_SEND_COMPLETION, (uint64_t)i + 1u,
+						  &buf, 1, &iov, 1);
+	} else {
+		memcpy(nv_section(nd, slot), msg, len);
+		ret = nvsp_build_rndis_pkt(nv, sizeof(nv), NVSP_CHANNEL_CONTROL, slot, len);
+		if (ret >= 0)
+			ret = vmbus_chan_send(q->chan, VMBUS_SEND_COMPLETION, (uint64_t)i + 1u, nv,
+					      sizeof(nv));
+	}
 	if (ret < 0) {
 		nv_txd_put(q, (uint32_t)i);
 		if (ret == -EAGAIN)
@@ -106,7 +166,7 @@ static int ctl_send_wait(struct netvsc_dev *nd, struct nv_ctl_req *r, const void
 	int64_t end = nv_now_ms() + timeout_ms;
 	int ret;
 
-	/* control sections come back with the host's immediate completion */
+	/* control slots come back with the host's immediate completion */
 	while ((ret = nv_rndis_send(nd, msg, len)) == -EAGAIN) {
 		if (nv_now_ms() >= end)
 			return nv_step_error(nd, -ETIMEDOUT, what, timeout_ms);
@@ -184,7 +244,7 @@ static int ctl_query(struct netvsc_dev *nd, uint32_t oid, const void *in, uint32
 static int ctl_set(struct netvsc_dev *nd, uint32_t oid, const void *val, uint32_t len,
 		   uint32_t *status, int timeout_ms, const char *what)
 {
-	uint8_t msg[1024];
+	uint8_t msg[sizeof(struct rndis_set_req) + NDIS_RSS_PARAMS_TOEPLITZ_SIZE(NDIS_RSS_ITAB_MAX)];
 	struct rndis_cmplt_info ci;
 	struct nv_ctl_req *r = ctl_alloc(nd);
 	int ret;
@@ -306,17 +366,28 @@ int nv_rndis_query_facts(struct netvsc_dev *nd)
 /* Offload capabilities, then the parameters for what the host offers. */
 int nv_rndis_offloads(struct netvsc_dev *nd, bool off)
 {
-	struct ndis_object_hdr in;
-	struct ndis_offload caps;
+	struct ndis_offload in, caps;
 	struct ndis_offload_params p;
 	uint8_t buf[sizeof(struct ndis_offload) + 64], msg[64];
-	uint32_t status, len = 0, rev;
+	uint32_t status, len = 0, rev, in_size;
 	bool v630 = nd->ndis_version >= NDIS_VERSION_6_30;
 	int ret;
 
-	in = ndis_obj_hdr(NDIS_OBJTYPE_OFFLOAD, v630 ? NDIS_OFFLOAD_REV_3 : NDIS_OFFLOAD_REV_2,
-			  (uint16_t)(v630 ? NDIS_OFFLOAD_SIZE_REV_3 : NDIS_OFFLOAD_SIZE_REV_2));
-	ret = ctl_query(nd, RNDIS_OID_TCP_OFFLOAD_HARDWARE_CAPABILITIES, &in, sizeof(in), buf,
+	/* the whole object, zeroed, its revision by the NVSP version (Linux
+	 * rndis_filter_query_device; DPDK hn_rndis_query_hwcaps) */
+	memset(&in, 0, sizeof(in));
+	if (nd->info.nvsp_version >= NVSP_VERSION_5) {
+		rev = NDIS_OFFLOAD_REV_3;
+		in_size = NDIS_OFFLOAD_SIZE_REV_3;
+	} else if (nd->info.nvsp_version >= NVSP_VERSION_4) {
+		rev = NDIS_OFFLOAD_REV_2;
+		in_size = NDIS_OFFLOAD_SIZE_REV_2;
+	} else {
+		rev = NDIS_OFFLOAD_REV_1;
+		in_size = NDIS_OFFLOAD_SIZE_REV_1;
+	}
+	in.hdr = ndis_obj_hdr(NDIS_OBJTYPE_OFFLOAD, (uint8_t)rev, (uint16_t)in_size);
+	ret = ctl_query(nd, RNDIS_OID_TCP_OFFLOAD_HARDWARE_CAPABILITIES, &in, in_size, buf,
 			sizeof(buf), &len, &status, nd->timeout_ms, "the offload query");
 	if (ret)
 		return ret;
@@ -395,55 +466,73 @@ int nv_rndis_offloads(struct netvsc_dev *nd, bool off)
  */
 int nv_rndis_rss_caps(struct netvsc_dev *nd, struct ndis_rss_caps_info *rc)
 {
-	struct ndis_object_hdr in;
+	struct ndis_rss_caps in;
 	uint8_t buf[64];
 	uint32_t status, len = 0;
 	int ret;
 
-	in = ndis_obj_hdr(NDIS_OBJTYPE_RSS_CAPS, NDIS_RSS_CAPS_REV_2,
-			  (uint16_t)NDIS_RSS_CAPS_SIZE_REV_2);
-	ret = ctl_query(nd, RNDIS_OID_GEN_RECEIVE_SCALE_CAPABILITIES, &in, sizeof(in), buf,
-			sizeof(buf), &len, &status, nd->timeout_ms, "the RSS capability query");
+	/* the whole object, zeroed (Linux rndis_filter_query_device) */
+	memset(&in, 0, sizeof(in));
+	in.hdr = ndis_obj_hdr(NDIS_OBJTYPE_RSS_CAPS, NDIS_RSS_CAPS_REV_2,
+			      (uint16_t)NDIS_RSS_CAPS_SIZE_REV_2);
+	ret = ctl_query(nd, RNDIS_OID_GEN_RECEIVE_SCALE_CAPABILITIES, &in, NDIS_RSS_CAPS_SIZE_REV_2,
+			buf, sizeof(buf), &len, &status, nd->timeout_ms, "the RSS capability query");
 	if (ret)
 		return ret;
 	if (status != RNDIS_STATUS_SUCCESS ||
 	    ndis_parse_rss_caps(buf, len < sizeof(buf) ? len : sizeof(buf), rc))
 		return 1;
+	/* Linux rndis_filter_device_add: the host's table size when it gives
+	 * one up to ITAB_NUM_MAX, else ITAB_NUM */
+	if (rc->num_indirection == 0 || rc->num_indirection > NDIS_RSS_ITAB_MAX)
+		rc->num_indirection = NDIS_RSS_ITAB_ENTRIES;
 	return 0;
 }
 
-/* RSS over the queues in use: the key, an even indirection table. */
+/*
+ * RSS over the queues in use: the key and an even table of the host's
+ * size.  Disabled first with the very same parameters, as Linux does
+ * (rndis_filter_set_rss_param: rndis_set_rss_param_msg with
+ * NDIS_RSS_PARAM_FLAG_DISABLE_RSS, then without), and DPDK since
+ * b604e80632.
+ */
 int nv_rndis_program_rss(struct netvsc_dev *nd)
 {
-	uint32_t itab[NDIS_RSS_ITAB_ENTRIES], status, hash;
-	uint8_t msg[sizeof(struct ndis_rss_params_toeplitz)];
+	uint32_t itab[NDIS_RSS_ITAB_MAX], n = nd->info.rss_indirection_size, status, hash;
+	uint8_t msg[NDIS_RSS_PARAMS_TOEPLITZ_SIZE(NDIS_RSS_ITAB_MAX)];
 	unsigned int i;
-	int ret;
+	int ret, size;
 
-	/* disable first, then the real parameters (Linux, DPDK b604e80632) */
-	ret = ndis_build_rss_params(msg, sizeof(msg), NDIS_RSS_FLAG_DISABLE, 0, NULL, NULL);
-	if (ret < 0)
-		return ret;
-	ret = ctl_set(nd, RNDIS_OID_GEN_RECEIVE_SCALE_PARAMETERS, msg, (uint32_t)ret, &status,
+	if (n == 0 || n > NDIS_RSS_ITAB_MAX)
+		n = NDIS_RSS_ITAB_ENTRIES;
+	hash = NDIS_HASH_FUNCTION_TOEPLITZ | NDIS_HASH_IPV4 | NDIS_HASH_TCP_IPV4 | NDIS_HASH_IPV6 |
+	       NDIS_HASH_TCP_IPV6;
+	for (i = 0; i < n; i++)
+		itab[i] = i % nd->nq;
+	size = ndis_build_rss_params(msg, sizeof(msg), NDIS_RSS_FLAG_DISABLE, hash, itab, n, rss_key);
+	if (size < 0)
+		return size;
+	ret = ctl_set(nd, RNDIS_OID_GEN_RECEIVE_SCALE_PARAMETERS, msg, (uint32_t)size, &status,
 		      nd->timeout_ms, "disabling RSS");
 	if (ret)
 		return ret;
-	hash = NDIS_HASH_FUNCTION_TOEPLITZ | NDIS_HASH_IPV4 | NDIS_HASH_TCP_IPV4 | NDIS_HASH_IPV6 |
-	       NDIS_HASH_TCP_IPV6;
-	for (i = 0; i < NDIS_RSS_ITAB_ENTRIES; i++)
-		itab[i] = i % nd->nq;
-	ret = ndis_build_rss_params(msg, sizeof(msg), NDIS_RSS_FLAG_NONE, hash, itab, rss_key);
-	if (ret < 0)
-		return ret;
-	ret = ctl_set(nd, RNDIS_OID_GEN_RECEIVE_SCALE_PARAMETERS, msg, (uint32_t)ret, &status,
+	size = ndis_build_rss_params(msg, sizeof(msg), NDIS_RSS_FLAG_NONE, hash, itab, n, rss_key);
+	if (size < 0)
+		return size;
+	ret = ctl_set(nd, RNDIS_OID_GEN_RECEIVE_SCALE_PARAMETERS, msg, (uint32_t)size, &status,
 		      nd->timeout_ms, "setting RSS parameters");
 	if (ret)
 		return ret;
 	if (status == RNDIS_STATUS_SUCCESS) {
 		nd->info.rss = true;
 		nd->info.rss_hash_info = hash;
+		nd->info.rss_indirection_size = n;
+	} else {
+		/* refused: frames all arrive on queue 0, sending still spreads */
+		nv_notice(nd, "the host refused the RSS parameters (status 0x%x): every frame "
+			      "arrives on queue 0",
+			  status);
 	}
-	/* refused: frames all arrive on queue 0, sending still spreads */
 	return 0;
 }
 
@@ -512,7 +601,7 @@ static int indication(struct netvsc_dev *nd, const uint8_t *msg, uint32_t len)
 	}
 }
 
-/* Answers a host keepalive; kept owed while no control section is free
+/* Answers a host keepalive; kept owed while no control slot is free
  * (queue 0's poll tries again). */
 void nv_rndis_keepalive_answer(struct netvsc_dev *nd)
 {

@@ -258,12 +258,13 @@ uint32_t rndis_query(struct guest *g, uint32_t oid, void *val, uint32_t *len)
 
 uint32_t rndis_set(struct guest *g, uint32_t oid, const void *val, uint32_t vlen)
 {
-	uint8_t msg[1024];
+	uint8_t msg[2048];
 	struct rndis_set_req s = { .type = RNDIS_MSG_SET, .len = (uint32_t)sizeof(s) + vlen,
 				   .rid = g->rid++, .oid = oid, .info_len = vlen,
 				   .info_offset = sizeof(s) - 8 };
 	struct rndis_set_cmplt c;
 
+	assert_true(vlen <= sizeof(msg) - sizeof(s));
 	memcpy(msg, &s, sizeof(s));
 	memcpy(msg + sizeof(s), val, vlen);
 	send_rndis(g, g->c, NVSP_CHANNEL_CONTROL, 2, msg, s.len);

@@ -150,6 +150,27 @@ bool sim_wait_stats(struct sim *s, const char *needle, int ms)
 	return false;
 }
 
+bool sim_log_has(struct sim *s, const char *needle, int ms)
+{
+	int64_t end = sim_now_ms() + ms;
+	char line[1024];
+
+	do {
+		FILE *f = fopen(s->log, "r");
+		bool found = false;
+
+		while (f && !found && fgets(line, sizeof(line), f))
+			found = strstr(line, needle) != NULL;
+		if (f)
+			fclose(f);
+		if (found)
+			return true;
+		usleep(2000); /* polling a condition, bounded by @ms */
+	} while (sim_now_ms() < end);
+	fprintf(stderr, "the simulator's log never said \"%s\"\n", needle);
+	return false;
+}
+
 int sim_stop(struct sim *s)
 {
 	char cmd[2 * PATH_MAX + 32];

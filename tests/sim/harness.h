@@ -51,6 +51,9 @@ int sim_ctl(struct sim *s, char *out, size_t outlen, ...);
 /* Polls "stats" until it contains @needle, for at most @ms. */
 bool sim_wait_stats(struct sim *s, const char *needle, int ms);
 
+/* Polls the simulator's log until it contains @needle, for at most @ms. */
+bool sim_log_has(struct sim *s, const char *needle, int ms);
+
 /* Stops the simulator; returns its exit status (0 expected) and removes the root. */
 int sim_stop(struct sim *s);
 

@@ -25,22 +25,20 @@
 
 static void test_ndis_rss_params(void **state)
 {
-	struct ndis_rss_params_toeplitz *p;
-	uint32_t itab[NDIS_RSS_ITAB_ENTRIES];
-	uint8_t key[NDIS_RSS_KEY_SIZE], b[600];
+	uint32_t itab[NDIS_RSS_ITAB_MAX];
+	uint8_t key[NDIS_RSS_KEY_SIZE], b[1200];
 
 	(void)state;
-	for (unsigned int i = 0; i < NDIS_RSS_ITAB_ENTRIES; i++)
+	for (unsigned int i = 0; i < NDIS_RSS_ITAB_MAX; i++)
 		itab[i] = i % 4;
 	for (unsigned int i = 0; i < NDIS_RSS_KEY_SIZE; i++)
 		key[i] = (uint8_t)(0x6d + i);
 	memset(b, JUNK, sizeof(b));
 	assert_int_equal(ndis_build_rss_params(b, sizeof(b), NDIS_RSS_FLAG_NONE,
 					       NDIS_HASH_FUNCTION_TOEPLITZ | NDIS_HASH_TCP_IPV4, itab,
-					       key),
+					       128, key),
 			 592);
 	assert_junk(b, 592, sizeof(b));
-	p = (struct ndis_rss_params_toeplitz *)b;
 	assert_int_equal(b[0], NDIS_OBJTYPE_RSS_PARAMS);
 	assert_int_equal(b[1], 2);
 	assert_int_equal(get32(b, 0) >> 16, 40);
@@ -51,20 +49,42 @@ static void test_ndis_rss_params(void **state)
 	assert_int_equal(get32(b, 20), 40); /* key size, pad */
 	assert_int_equal(get32(b, 24), 552);
 	assert_zero(b, 28, 40);
-	assert_memory_equal(b + 40, itab, sizeof(itab));
-	assert_memory_equal(p->key, key, sizeof(key));
+	assert_memory_equal(b + 40, itab, 512);
+	assert_memory_equal(b + 552, key, sizeof(key));
 
-	/* The disable request: zeros for table and key. */
+	/* A host with 256 entries gets a table of 256: the key moves along. */
 	memset(b, JUNK, sizeof(b));
-	assert_int_equal(ndis_build_rss_params(b, 592, NDIS_RSS_FLAG_DISABLE, 0, NULL, NULL), 592);
+	assert_int_equal(ndis_build_rss_params(b, sizeof(b), NDIS_RSS_FLAG_NONE,
+					       NDIS_HASH_FUNCTION_TOEPLITZ, itab, 256, key),
+			 1104);
+	assert_junk(b, 1104, sizeof(b));
+	assert_int_equal(get32(b, 12), 1024);
+	assert_int_equal(get32(b, 16), 40);
+	assert_int_equal(get32(b, 24), 1064);
+	assert_memory_equal(b + 40, itab, 1024);
+	assert_memory_equal(b + 1064, key, sizeof(key));
+
+	/* Disabling carries the same table and key, only the flag differs
+	 * (Linux fills the disable request in). */
+	memset(b, JUNK, sizeof(b));
+	assert_int_equal(ndis_build_rss_params(b, 592, NDIS_RSS_FLAG_DISABLE,
+					       NDIS_HASH_FUNCTION_TOEPLITZ, itab, 128, key),
+			 592);
 	assert_int_equal(get32(b, 4), NDIS_RSS_FLAG_DISABLE);
+	assert_memory_equal(b + 40, itab, 512);
+	assert_memory_equal(b + 552, key, sizeof(key));
+	/* NULL table and key: zeros */
+	assert_int_equal(ndis_build_rss_params(b, 592, NDIS_RSS_FLAG_DISABLE, 0, NULL, 128, NULL),
+			 592);
 	assert_zero(b, 40, 592);
-	assert_int_equal(ndis_build_rss_params(b, 591, 0, 0, NULL, NULL), -ENOBUFS);
+	assert_int_equal(ndis_build_rss_params(b, 591, 0, 0, NULL, 128, NULL), -ENOBUFS);
+	assert_int_equal(ndis_build_rss_params(b, sizeof(b), 0, 0, itab, 0, key), -EINVAL);
+	assert_int_equal(ndis_build_rss_params(b, sizeof(b), 0, 0, itab, 257, key), -EINVAL);
 	itab[77] = NVSP_MAX_CHANNELS;
-	assert_int_equal(ndis_build_rss_params(b, sizeof(b), 0, 0, itab, key), -EINVAL);
+	assert_int_equal(ndis_build_rss_params(b, sizeof(b), 0, 0, itab, 128, key), -EINVAL);
 	itab[77] = NVSP_MAX_CHANNELS - 1;
-	assert_int_equal(ndis_build_rss_params(b, sizeof(b), 0, 0, itab, key), 592);
-	assert_int_equal(ndis_build_rss_params(NULL, sizeof(b), 0, 0, itab, key), -EINVAL);
+	assert_int_equal(ndis_build_rss_params(b, sizeof(b), 0, 0, itab, 128, key), 592);
+	assert_int_equal(ndis_build_rss_params(NULL, sizeof(b), 0, 0, itab, 128, key), -EINVAL);
 }
 
 static void test_ndis_offload_params(void **state)
@@ -171,30 +191,30 @@ static void test_ndis_rss_caps(void **state)
 	assert_int_equal(ndis_parse_rss_caps(&m, 17, &r), -EBADMSG);
 	assert_int_equal(r.num_rx_queues, 0);
 
-	/* Indirection size: a power of 2 in 1 .. 128. */
+	/* The indirection size as the host gives it (the attach applies
+	 * Linux's rule: up to 256, else 128). */
 	m.num_indirection = 1;
 	assert_int_equal(ndis_parse_rss_caps(&m, 18, &r), 0);
 	assert_int_equal(r.num_indirection, 1);
-	m.num_indirection = 64;
-	assert_int_equal(ndis_parse_rss_caps(&m, 18, &r), 0);
-	m.num_indirection = 0;
-	assert_int_equal(ndis_parse_rss_caps(&m, 18, &r), -EPROTO);
-	m.num_indirection = 96;
-	assert_int_equal(ndis_parse_rss_caps(&m, 18, &r), -EPROTO);
 	m.num_indirection = 256;
-	assert_int_equal(ndis_parse_rss_caps(&m, 18, &r), -EPROTO);
+	assert_int_equal(ndis_parse_rss_caps(&m, 18, &r), 0);
+	assert_int_equal(r.num_indirection, 256);
+	m.num_indirection = 0;
+	assert_int_equal(ndis_parse_rss_caps(&m, 18, &r), 0);
+	assert_int_equal(r.num_indirection, 0);
 	m.num_indirection = 0xFFFF;
-	assert_int_equal(ndis_parse_rss_caps(&m, 18, &r), -EPROTO);
+	assert_int_equal(ndis_parse_rss_caps(&m, 18, &r), 0);
+	assert_int_equal(r.num_indirection, 0xFFFF);
 	/* A revision 2 object must carry the field. */
 	m.num_indirection = 128;
 	m.hdr.size = 17;
 	assert_int_equal(ndis_parse_rss_caps(&m, 18, &r), -EBADMSG);
 
-	/* Revision 1: 16 bytes, 128 entries implied. */
+	/* Revision 1: 16 bytes, no size said. */
 	m.hdr = ndis_obj_hdr(NDIS_OBJTYPE_RSS_CAPS, 1, NDIS_RSS_CAPS_SIZE_REV_1);
 	m.num_indirection = 3; /* not part of a revision 1 object */
 	assert_int_equal(ndis_parse_rss_caps(&m, 16, &r), 0);
-	assert_int_equal(r.num_indirection, 128);
+	assert_int_equal(r.num_indirection, 0);
 	m.hdr.size = 15;
 	assert_int_equal(ndis_parse_rss_caps(&m, 16, &r), -EBADMSG);
 	m.hdr.size = 17;

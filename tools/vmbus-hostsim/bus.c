@@ -4,7 +4,7 @@
  *
  * Host ring rules (OpenVMM vmbus_ring and QEMU vmbus agree):
  *   - at open the host resets both ring headers, as the guest kernel does
- *     at connect, and masks the guest-to-host ring: it is "draining";
+ *     at connect, and waits for the guest's first signal (chan_connect);
  *   - it drains with that mask set, and when it finds the ring empty it
  *     clears the mask, issues a full barrier and looks again before it
  *     sleeps, so a packet that raced the mask is never left behind;
@@ -195,8 +195,19 @@ static int chan_connect(struct hs_chan *ch)
 		vmbus_ring_hdr_init(g2h);
 		vmbus_ring_hdr_init(h2g);
 	}
-	/* the host starts out "draining": the guest need not signal yet */
-	__atomic_store_n(&g2h->interrupt_mask, 1, __ATOMIC_RELEASE);
+	/*
+	 * Where the host opens the channel before the guest's open() returns
+	 * (the file transport), it waits for the guest's signal from the
+	 * start: the mask is clear, and the host does not look at the ring
+	 * before a signal.  A guest must signal its first packet as every
+	 * other; one that never signals gets no answer.  (OpenVMM's worker
+	 * masks the ring at open and looks once; a guest that signals on
+	 * mask-clear-and-empty works with both.)  Through a kernel, the guest
+	 * may have written before the host learns of the open: there the
+	 * host masks and looks once, as OpenVMM's worker does.
+	 */
+	__atomic_store_n(&g2h->interrupt_mask, dev->bus->tp->ops->plays_kernel ? 0u : 1u,
+			 __ATOMIC_RELEASE);
 	o.tx = h2g;
 	o.tx_size = ch->ring_size - g2h_size;
 	o.rx = g2h;
@@ -212,9 +223,8 @@ static int chan_connect(struct hs_chan *ch)
 	ch->stopped = false;
 	ch->tx_blocked = false;
 	hs_debug("%s: channel %u (relid %u) open", dev->guid, ch->subidx, ch->relid);
-	/* look at the ring once, as QEMU does after an open: the guest may have
-	 * written before it knew the channel was open */
-	hs_chan_kick(ch);
+	if (!dev->bus->tp->ops->plays_kernel)
+		hs_chan_kick(ch);
 	return 0;
 }
 
@@ -498,9 +508,10 @@ int hs_offer_subchan(struct hs_dev *dev, uint16_t subidx, struct hs_chan **out)
 	if (!ch)
 		return -ENOSPC;
 	err = dev->bus->tp->ops->offer_chan(dev->bus->tp, ch);
-	/* the file transport's rings are open at once; a kernel's guest opens
-	 * them later (hs_chan_ready) */
-	if (!err && ch->ring_mem)
+	/* the file transport's rings are open at once (it attached the host
+	 * before showing the ring); a kernel's guest opens them later
+	 * (hs_chan_ready) */
+	if (!err && ch->ring_mem && !ch->open)
 		err = chan_connect(ch);
 	if (err) {
 		chan_free(ch);

@@ -22,6 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include <vmbus/vmbus.h>
 
@@ -93,11 +94,12 @@ struct hs_transport_ops {
 	void (*rescind)(struct hs_transport *t, struct hs_dev *dev);
 	/* Interrupts the guest on behalf of @ch. */
 	int (*signal)(struct hs_transport *t, struct hs_chan *ch);
-	/* Host pointer for @len bytes at Hyper-V page @pfn, offset @off of
-	 * guest memory the guest registered, or NULL if out of bounds.  It
-	 * may be a copy (kernel transport): valid until the next call. */
-	void *(*guest_mem)(struct hs_transport *t, struct hs_dev *dev, uint64_t pfn, uint32_t off,
-			   uint32_t len);
+	/* Copies @len bytes at Hyper-V page @pfn, offset @off (within the
+	 * page) of guest memory to @buf, or from it when @write: as a host
+	 * reads and writes any page the guest names.  Returns 0, or -errno
+	 * for a page it cannot reach (logged at -v with the reason). */
+	int (*guest_copy)(struct hs_transport *t, struct hs_dev *dev, uint64_t pfn, uint32_t off,
+			  void *buf, uint32_t len, bool write);
 	/*
 	 * Whether @handle is a buffer GPADL of @dev that the guest created but
 	 * the host has not heard of yet (NULL: the host hears of GPADLs before
@@ -121,12 +123,22 @@ struct hs_transport {
 };
 
 int hs_sim_transport_create(struct hs_bus *bus, const char *root, struct hs_transport **out);
+
+/* A guest process's own memory by page number (peer_mem.c; needs root). */
+struct hs_peer_mem;
+int hs_peer_mem_open(pid_t pid, struct hs_peer_mem **out);
+void hs_peer_mem_close(struct hs_peer_mem *pm);
+pid_t hs_peer_mem_pid(const struct hs_peer_mem *pm);
+/* Copies within one page; on failure *why says why. */
+int hs_peer_mem_copy(struct hs_peer_mem *pm, uint64_t pfn, uint32_t off, void *buf, uint32_t len,
+		     bool write, const char **why);
 int hs_kern_transport_create(struct hs_bus *bus, const char *path, struct hs_transport **out);
 
 /* What a transport reports to the bus. */
 void hs_dev_opened(struct hs_dev *dev); /* first guest handle: connect the primary */
 void hs_dev_closed(struct hs_dev *dev); /* last handle gone: disconnect */
 void hs_dev_irqcontrol(struct hs_dev *dev, int32_t value);
+
 /* A channel's ring memory is there (ring_mem, ring_size, g2h_size): open it. */
 void hs_chan_ready(struct hs_chan *ch);
 void hs_chan_closed(struct hs_chan *ch);
@@ -227,6 +239,10 @@ struct hs_opts {
 	size_t send_size;
 	bool busy_poll;
 	bool azure_devices; /* also offer the other devices of an Azure guest */
+	/* host variants a guest must survive */
+	uint32_t rss_table; /* RSS indirection table entries: 128 or 256 */
+	bool old_send_table; /* the send table as hosts up to NVSP 6 put it */
+	uint32_t reply_delay_ms; /* RNDIS control replies wait this long */
 	/* gen wire */
 	uint32_t gen_size;
 	uint64_t gen_count;
@@ -312,6 +328,8 @@ enum hs_fault {
 	HS_FAULT_DELAY_COMPLETIONS, /* hold transmit completions for a while */
 	HS_FAULT_DROP_COMPLETIONS, /* never send transmit completions */
 	HS_FAULT_RESCIND_TRAFFIC, /* rescind after the next N frames */
+	HS_FAULT_WITHHOLD_SUBCHANNELS, /* grant subchannels, offer only the first N */
+	HS_FAULT_RX_NO_COMPLETION_FLAG, /* receive packets that do not ask for completion */
 };
 int hs_fault_parse(const char *name, enum hs_fault *out);
 const char *hs_fault_names(void);

@@ -40,7 +40,6 @@
 #include "hostsim.h"
 
 #define KERN_MAX_GPADLS 256
-#define KERN_BOUNCE 65536u
 
 struct kern_gpadl {
 	uint32_t handle;
@@ -55,8 +54,6 @@ struct kern_transport {
 	struct hs_watch w;
 	struct kern_gpadl gpadls[KERN_MAX_GPADLS];
 	size_t page;
-	/* guest bytes copied out for guest_mem(), valid until its next call */
-	uint8_t bounce[KERN_BOUNCE];
 };
 
 static struct kern_transport *kern_of(struct hs_transport *t)
@@ -364,32 +361,35 @@ static int kern_signal(struct hs_transport *t, struct hs_chan *ch)
 }
 
 /*
- * GPA-direct pages: guest memory a packet names, copied out through the
- * module; the bytes stay valid until the next call.  The module refuses
- * bytes that no packet of @dev still waiting for its completion names.
+ * GPA-direct pages: guest memory a packet names, copied through the
+ * module, which refuses (EACCES) bytes that no packet of @dev still
+ * waiting for its completion names.
  */
-static void *kern_guest_mem(struct hs_transport *t, struct hs_dev *dev, uint64_t pfn, uint32_t off,
-			    uint32_t len)
+static int kern_guest_copy(struct hs_transport *t, struct hs_dev *dev, uint64_t pfn, uint32_t off,
+			   void *buf, uint32_t len, bool write)
 {
-	struct kern_transport *k = kern_of(t);
 	struct vmbus_sim_guest_mem m;
 
-	if (!dev->chans[0] || len == 0 || len > KERN_BOUNCE || off >= VMBUS_HV_PAGE_SIZE)
-		return NULL;
+	if (!dev->chans[0] || len == 0 || off >= VMBUS_HV_PAGE_SIZE ||
+	    len > VMBUS_HV_PAGE_SIZE - off)
+		return -EINVAL;
 	memset(&m, 0, sizeof(m));
 	m.relid = dev->chans[0]->relid;
+	m.flags = write ? VMBUS_SIM_GUEST_MEM_WRITE : 0;
 	m.pfn = pfn;
 	m.offset = off;
 	m.len = len;
-	m.buf = (uintptr_t)k->bounce;
-	if (ioctl(k->w.fd, VMBUS_SIM_IOC_GUEST_MEM, &m)) {
-		/* every refusal is a host bug or a guest sending pages it does not own */
-		hs_log("%s: guest page 0x%" PRIx64 " bytes %u..%u: %s%s", dev->guid, pfn, off,
-		       off + len, strerror(errno),
-		       errno == EACCES ? " (no packet waiting for completion names them)" : "");
-		return NULL;
+	m.buf = (uintptr_t)buf;
+	if (ioctl(kern_of(t)->w.fd, VMBUS_SIM_IOC_GUEST_MEM, &m)) {
+		int err = errno;
+
+		hs_debug("%s: guest page 0x%" PRIx64 " (+%u, %u bytes) refused by the test module: "
+			 "%s%s",
+			 dev->guid, pfn, off, len, strerror(err),
+			 err == EACCES ? " (no packet waiting for its completion names them)" : "");
+		return -err;
 	}
-	return k->bounce;
+	return 0;
 }
 
 /*
@@ -437,7 +437,7 @@ static const struct hs_transport_ops kern_ops = {
 	.rescind_chan = kern_rescind_chan,
 	.rescind = kern_rescind,
 	.signal = kern_signal,
-	.guest_mem = kern_guest_mem,
+	.guest_copy = kern_guest_copy,
 	.gpadl_pending = kern_gpadl_pending,
 	.update_attrs = kern_update_attrs,
 	.guard = kern_guard,

@@ -56,6 +56,16 @@ static void usage(FILE *f)
 		"  --link-speed MBPS    link speed reported (default 10000)\n"
 		"  --link-flap-ms MS    hold a link change back this long after the previous\n"
 		"                       one (default 5000, as netvsp)\n"
+		"\n"
+		"host variants a guest must survive (the default is netvsp's behaviour):\n"
+		"  --rss-table N        RSS indirection table entries the host offers: 128\n"
+		"                       (default) or 256\n"
+		"  --old-send-table     send the transmit indirection table as hosts up to NVSP 6\n"
+		"                       do: at byte 40 while its offset field says 12 (such hosts\n"
+		"                       also refuse NVSP 6.1)\n"
+		"  --reply-delay MS     answer each RNDIS control request MS milliseconds late\n"
+		"                       (Azure's host can take seconds; default 0)\n"
+		"\n"
 		"  --gen-size N         gen wire: frame size, 64..9014 (default 64)\n"
 		"  --gen-count N        gen wire: frames to send, 0 for no end (default 0)\n"
 		"  --gen-rate PPS       gen wire: frames per second, 0 for as fast as possible\n"
@@ -107,7 +117,8 @@ int main(int argc, char **argv)
 	enum {
 		OPT_ROOT = 256, OPT_NIC, OPT_DEVICE, OPT_WIRE, OPT_MTU, OPT_QUEUES, OPT_NOMON,
 		OPT_LATENCY, OPT_BUSY, OPT_ONERR, OPT_RING, OPT_RECV, OPT_SEND, OPT_SPEED,
-		OPT_FLAP, OPT_GSIZE, OPT_GCOUNT, OPT_GRATE, OPT_TRANSPORT, OPT_AZURE,
+		OPT_FLAP, OPT_GSIZE, OPT_GCOUNT, OPT_GRATE, OPT_TRANSPORT, OPT_AZURE, OPT_RSS_TABLE,
+		OPT_OLD_TABLE, OPT_REPLY_DELAY,
 	};
 	static const struct option opts[] = {
 		{ "root", required_argument, NULL, OPT_ROOT },
@@ -130,6 +141,9 @@ int main(int argc, char **argv)
 		{ "gen-rate", required_argument, NULL, OPT_GRATE },
 		{ "transport", required_argument, NULL, OPT_TRANSPORT },
 		{ "azure-devices", no_argument, NULL, OPT_AZURE },
+		{ "rss-table", required_argument, NULL, OPT_RSS_TABLE },
+		{ "old-send-table", no_argument, NULL, OPT_OLD_TABLE },
+		{ "reply-delay", required_argument, NULL, OPT_REPLY_DELAY },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -148,6 +162,7 @@ int main(int argc, char **argv)
 		.recv_size = 31u << 20,
 		.send_size = 16u << 20,
 		.gen_size = 64,
+		.rss_table = 128, /* netvsp without a backend size */
 	};
 	struct vmbus_guid guids[HS_MAX_DEVS];
 	unsigned int nguids = 0, i;
@@ -219,6 +234,23 @@ int main(int argc, char **argv)
 			break;
 		case OPT_AZURE:
 			o.azure_devices = true;
+			break;
+		case OPT_RSS_TABLE:
+			if (strcmp(optarg, "128") && strcmp(optarg, "256")) {
+				fprintf(stderr, "vmbus-hostsim: --rss-table takes 128 or 256, not "
+						"\"%s\"\n",
+					optarg);
+				return 2;
+			}
+			o.rss_table = (uint32_t)atoi(optarg);
+			break;
+		case OPT_OLD_TABLE:
+			o.old_send_table = true;
+			break;
+		case OPT_REPLY_DELAY:
+			if (parse_u64("--reply-delay", optarg, 0, 120000, &v))
+				return 2;
+			o.reply_delay_ms = (uint32_t)v;
 			break;
 		case OPT_ONERR:
 			if (!strcmp(optarg, "stop")) {

@@ -50,13 +50,14 @@ void nsp_reset(struct nsp_state *ns)
 	ns->slot_queue = NULL;
 	ns->slot_next = NULL;
 	ns->free_slots = NULL;
-	ns->inited = ns->have_config = ns->have_ndis_ver = false;
+	ns->inited = ns->ready = ns->have_config = ns->have_ndis_ver = false;
 	ns->rxbuf = ns->chim = ns->revoked = false;
 	ns->rndis_inited = false;
 	ns->filter = 0;
 	ns->nvsp_ver = 0;
 	ns->mtu = NSP_MTU_MIN;
 	ns->rss_on = false;
+	ns->rss_entries = 0;
 	memcpy(ns->rss_key, default_rss_key, sizeof(ns->rss_key));
 	ns->subch_want = ns->subch_total = 0;
 	ns->send_table_due = false;
@@ -98,7 +99,13 @@ static void nsp_poll(struct hs_dev *dev)
 	if (ns->subch_want) {
 		uint16_t idx = (uint16_t)(ns->subch_total - ns->subch_want + 1);
 
-		if (hs_offer_subchan(dev, idx, NULL) == 0) {
+		if (ns->fault == HS_FAULT_WITHHOLD_SUBCHANNELS && idx > ns->fault_arg) {
+			/* granted but never offered: netvsp sends no send table
+			 * either, as not every granted channel opened */
+			hs_log("%s: %u granted subchannel(s) withheld, as asked", dev->guid,
+			       ns->subch_want);
+			ns->subch_want = 0;
+		} else if (hs_offer_subchan(dev, idx, NULL) == 0) {
 			ns->subch_want--;
 			if (!ns->subch_want)
 				ns->send_table_due = true;
@@ -145,7 +152,8 @@ static void nsp_poll(struct hs_dev *dev)
 	for (i = 0; i < dev->nchans; i++)
 		if (ns->q[i].rx_count)
 			nsp_rx_flush(ns, i);
-	dev->timed_work = ns->ndelayed || (ns->rndis_inited && ns->link_up != ns->link_want);
+	dev->timed_work = ns->ndelayed || (ns->rndis_inited && ns->link_up != ns->link_want) ||
+			  (ns->ctl_count && ns->ctlq[ns->ctl_head].due_ns > now);
 	/* channels that stopped reading for the device go on once it can:
 	 * the wire has room (or waiting for it would never end), and kept
 	 * completions are below the limit.  Only those: kicking every channel
@@ -173,11 +181,14 @@ static void nsp_stats(struct hs_dev *dev, FILE *f)
 		dev->guid, dev->connected ? "open" : "closed", ns->nvsp_ver, ns->ndis_major,
 		ns->ndis_minor, ns->mtu - 14, ns->filter, ns->link_up ? "up" : "down",
 		nsp_queues(ns));
-	fprintf(f, "  control requests %" PRIu64 ", protocol errors %" PRIu64
-		   ", receive slots free %u of %u, RSS %s\n",
-		ns->ctl_requests, ns->protocol_errors, ns->nfree,
-		ns->nslots > NSP_CTL_SLOTS ? ns->nslots - NSP_CTL_SLOTS : 0,
-		ns->rss_on ? "on" : "off");
+	fprintf(f, "  control requests %" PRIu64 " (by page %" PRIu64 ", in sections %" PRIu64
+		   "), protocol errors %" PRIu64 ", receive slots free %u of %u\n",
+		ns->ctl_requests, ns->ctl_by_page, ns->ctl_in_section, ns->protocol_errors, ns->nfree,
+		ns->nslots > NSP_CTL_SLOTS ? ns->nslots - NSP_CTL_SLOTS : 0);
+	fprintf(f, "  rss %s, guest table %u entries, host table %u, hash 0x%x; disables %" PRIu64
+		   " (empty %" PRIu64 ")\n",
+		ns->rss_on ? "on" : "off", ns->rss_entries, dev->bus->opts.rss_table,
+		ns->rss_hash_info, ns->rss_disables, ns->rss_disables_empty);
 	for (i = 0; i < nsp_queues(ns); i++) {
 		struct nsp_queue *q = &ns->q[i];
 		struct hs_chan *ch = dev->chans[i];

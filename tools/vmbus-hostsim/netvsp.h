@@ -22,6 +22,7 @@
 
 #define NSP_CTL_SLOTS 16u /* reserved receive slots for control replies */
 #define NSP_RX_BATCH 375u /* frames per transfer-page packet */
+#define NSP_MAX_PKTS 8u /* RNDIS packets per message, as INIT_CMPLT announces */
 #define NSP_SECTION_SIZE 6144u
 #define NSP_MTU_MIN 1514u /* NDIS_CONFIG mtu includes the Ethernet header */
 #define NSP_MTU_MAX 9216u
@@ -51,6 +52,7 @@ struct nsp_queue {
 };
 
 struct nsp_ctl_msg {
+	uint64_t due_ns; /* not sent before (--reply-delay) */
 	uint32_t len;
 	/* the largest reply: a query answer of 600 bytes after its 28-byte
 	 * header (the 512-byte friendly name Linux asks for at probe) */
@@ -68,6 +70,7 @@ struct nsp_state {
 	struct hs_dev *dev;
 	/* NVSP */
 	bool inited;
+	bool ready; /* out of initialisation (OpenVMM NetChannel::initialize) */
 	uint32_t nvsp_ver;
 	bool have_config, have_ndis_ver;
 	uint32_t mtu; /* with the Ethernet header */
@@ -97,8 +100,9 @@ struct nsp_state {
 	/* RSS */
 	bool rss_on;
 	uint8_t rss_key[NDIS_RSS_KEY_SIZE];
-	uint32_t rss_itab[NDIS_RSS_ITAB_ENTRIES];
+	uint32_t rss_itab[NDIS_RSS_ITAB_MAX]; /* opts.rss_table entries used */
 	uint32_t rss_hash_info;
+	uint32_t rss_entries; /* entries the guest's table had */
 	/* queues, one per channel */
 	struct nsp_queue q[HS_MAX_CHANS];
 	unsigned int subch_want; /* subchannels granted, not yet offered */
@@ -112,6 +116,9 @@ struct nsp_state {
 	uint64_t tx_total;
 	/* counters */
 	uint64_t ctl_requests, protocol_errors;
+	uint64_t ctl_by_page, ctl_in_section; /* how control messages came */
+	uint64_t rss_disables, rss_disables_empty; /* empty: no hash, table or key */
+	uint64_t refusals; /* RNDIS statuses other than success the host answered */
 	uint8_t scratch[NSP_RNDIS_MAX];
 };
 
@@ -136,6 +143,10 @@ uint32_t nsp_out_size(struct nsp_state *ns);
 /* Room for an answer of @len NVSP bytes; if not, asks to be signalled. */
 bool nsp_room_for(struct hs_chan *ch, uint32_t len);
 int nsp_rndis_complete(struct hs_chan *ch, uint64_t tid, uint32_t status);
+/* Logs a protocol violation of the guest on @ch (what, and whose rule);
+ * returns -EPROTO. */
+int nsp_violation(struct nsp_state *ns, struct hs_chan *ch, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 void nsp_send_indirection_table(struct nsp_state *ns);
 
 /* netvsp_rndis.c */

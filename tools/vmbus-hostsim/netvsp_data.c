@@ -357,8 +357,14 @@ void nsp_rx_flush(struct nsp_state *ns, unsigned int qi)
 			ranges[0].byte_offset = (uint32_t)ns->dev->recv_size - 8;
 			ns->fault = HS_FAULT_NONE;
 		}
-		ret = vmbus_chan_send_xfer(ch->vc, VMBUS_SEND_COMPLETION | VMBUS_SEND_MORE, head,
-					   ns->rxbuf_id, ranges, n, &iov, 1);
+		/* netvsp asks for every batch's completion; a host that does
+		 * not ask (fault) still needs one to free the slots */
+		ret = vmbus_chan_send_xfer(ch->vc,
+					   (ns->fault == HS_FAULT_RX_NO_COMPLETION_FLAG ?
+						    0 :
+						    VMBUS_SEND_COMPLETION) |
+						   VMBUS_SEND_MORE,
+					   head, ns->rxbuf_id, ranges, n, &iov, 1);
 		if (ret) {
 			/* give the slots back; wait for room (dropping is for a
 			 * full ring under load, but our wires are patient) */
@@ -409,16 +415,28 @@ void nsp_rx_flush(struct nsp_state *ns, unsigned int qi)
  * -EPROTO for what netvsp treats as fatal, -EBADMSG for a packet that gets
  * a FAILURE completion.
  */
-static int64_t gather(struct nsp_state *ns, const struct vmbus_pkt *pkt,
+static int64_t gather(struct nsp_state *ns, struct hs_chan *ch, const struct vmbus_pkt *pkt,
 		      const struct nvsp_rndis_pkt *rp)
 {
 	struct hs_dev *dev = ns->dev;
 	uint64_t len = 0;
 
 	if (rp->section_index != NVSP_CHIM_IDX_NONE) {
-		if (!ns->chim || rp->section_index >= ns->nsections ||
-		    rp->section_size > NSP_SECTION_SIZE || rp->section_size == 0)
-			return -EPROTO; /* netvsp: PacketError */
+		/* OpenVMM parse_packet: a section outside the send buffer, or
+		 * any section with no send buffer connected (which includes
+		 * every RNDIS packet during initialisation), is fatal
+		 * (PacketError::InvalidSendBufferIndex) */
+		if (!ns->chim)
+			return nsp_violation(ns, ch, "an RNDIS packet in send section %u with no "
+						     "send buffer connected (OpenVMM: "
+						     "InvalidSendBufferIndex)",
+					     rp->section_index);
+		if (rp->section_index >= ns->nsections || rp->section_size > NSP_SECTION_SIZE)
+			return nsp_violation(ns, ch, "send section %u, %u bytes: outside the %u "
+						     "sections of %u bytes (OpenVMM: "
+						     "InvalidSendBufferIndex)",
+					     rp->section_index, rp->section_size, ns->nsections,
+					     NSP_SECTION_SIZE);
 		memcpy(ns->scratch, (uint8_t *)dev->send_buf + (size_t)rp->section_index * NSP_SECTION_SIZE,
 		       rp->section_size);
 		len = rp->section_size;
@@ -437,15 +455,16 @@ static int64_t gather(struct nsp_state *ns, const struct vmbus_pkt *pkt,
 				return -EBADMSG;
 			while (left) {
 				uint32_t chunk = VMBUS_HV_PAGE_SIZE - off;
-				void *src;
+				int err;
 
 				if (chunk > left)
 					chunk = left;
-				src = dev->bus->tp->ops->guest_mem(dev->bus->tp, dev, b.pfn[k], off,
-								   chunk);
-				if (!src)
-					return -EBADMSG; /* unreadable page numbers */
-				memcpy(ns->scratch + len, src, chunk);
+				/* OpenVMM probe_gpns: pages it cannot read fail the
+				 * packet (GpaDirectError); the transport says why */
+				err = dev->bus->tp->ops->guest_copy(dev->bus->tp, dev, b.pfn[k], off,
+								    ns->scratch + len, chunk, false);
+				if (err)
+					return -EBADMSG;
 				len += chunk;
 				left -= chunk;
 				off = 0;
@@ -535,9 +554,6 @@ static void tx_completion(struct nsp_state *ns, struct hs_chan *ch, uint64_t tid
 	ns->dev->timed_work = true;
 }
 
-/* More RNDIS packets in one message than the host announced (8) are
- * taken up to this; beyond it the message fails. */
-#define NSP_MSG_FRAMES 64u
 
 struct nsp_txframe {
 	const uint8_t *data;
@@ -593,22 +609,44 @@ static int rndis_data(struct nsp_state *ns, struct hs_chan *ch, const struct vmb
 {
 	struct nsp_queue *q = &ns->q[ch->subidx];
 	struct hs_wire *w = ns->dev->bus->wire;
-	struct nsp_txframe fr[NSP_MSG_FRAMES];
+	struct nsp_txframe fr[NSP_MAX_PKTS];
 	uint32_t off = 0, nframes = 0, status = NVSP_STATUS_SUCCESS, i;
 
 	/* parse all first: the wire takes all frames of the message or none */
 	while (off < len) {
 		uint32_t ml;
 
-		if (nframes == NSP_MSG_FRAMES ||
-		    parse_data_packet(ns->scratch + off, len - off, &ml, &fr[nframes].data,
+		/*
+		 * No more packets in one message than INIT_CMPLT's
+		 * max_packets_per_message, the limit Linux, DPDK and FreeBSD
+		 * aggregate up to.  OpenVMM does not count them
+		 * (handle_rndis_packet_messages takes all); Hyper-V's limit is
+		 * not documented: a guest going past the announced one fails.
+		 */
+		if (nframes == NSP_MAX_PKTS) {
+			hs_debug("%s: channel %u: more than %u RNDIS packets in one message, the "
+				 "most INIT_CMPLT allows: FAILURE",
+				 ns->dev->guid, ch->subidx, NSP_MAX_PKTS);
+			status = NVSP_STATUS_FAILURE;
+			break;
+		}
+		if (parse_data_packet(ns->scratch + off, len - off, &ml, &fr[nframes].data,
 				      &fr[nframes].len, &fr[nframes].tci, &fr[nframes].has_vlan,
 				      &fr[nframes].off)) {
+			hs_debug("%s: channel %u: malformed RNDIS packet %u of the message: FAILURE",
+				 ns->dev->guid, ch->subidx, nframes);
 			status = NVSP_STATUS_FAILURE;
 			break;
 		}
 		nframes++;
 		off += ml;
+	}
+	if (status != NVSP_STATUS_SUCCESS) {
+		/* none of the message's frames leave (OpenVMM rolls the
+		 * message's segments back and fails it) */
+		q->tx_errors++;
+		tx_completion(ns, ch, pkt->tid, status);
+		return 0;
 	}
 	if (w && nframes && w->ops->room && !w->ops->room(w, ns->dev, nframes) &&
 	    nsp_rx_can_drain(ns)) {
@@ -638,8 +676,7 @@ static int rndis_data(struct nsp_state *ns, struct hs_chan *ch, const struct vmb
 	}
 	if (status != NVSP_STATUS_SUCCESS)
 		q->tx_errors++;
-	if (pkt->flags & VMBUS_PKT_FLAG_COMPLETION_REQUESTED)
-		tx_completion(ns, ch, pkt->tid, status);
+	tx_completion(ns, ch, pkt->tid, status);
 	return 0;
 }
 
@@ -647,40 +684,56 @@ int nsp_rndis_pkt(struct nsp_state *ns, struct hs_chan *ch, const struct vmbus_p
 		  const struct nvsp_rndis_pkt *rp, bool malformed)
 {
 	bool wants = pkt->flags & VMBUS_PKT_FLAG_COMPLETION_REQUESTED;
+	uint32_t type;
 	int64_t len;
 	int ret;
 
 	if (!ns->rxbuf)
-		return -EPROTO; /* netvsp: an RNDIS packet before the receive buffer */
+		return nsp_violation(ns, ch, "an RNDIS packet before the receive buffer (OpenVMM: "
+					     "UnexpectedRndisPacket)");
 	/* completions the guest has not made room for yet: stop reading
 	 * (netvsp stops at 1024 transmits in flight) */
 	if (ns->ndelayed >= NSP_TX_INFLIGHT) {
 		ns->q[ch->subidx].held = true;
 		return -EAGAIN;
 	}
-	if (rp->channel_type == NVSP_CHANNEL_CONTROL && !nsp_room_for(ch, NVSP_MSG_SIZE))
+	if (!nsp_room_for(ch, NVSP_MSG_SIZE))
 		return -EAGAIN;
-	len = malformed ? -EBADMSG : gather(ns, pkt, rp);
-	if (len == -EPROTO)
-		return -EPROTO;
-	if (len < 0) {
-		if (wants && rp->channel_type == NVSP_CHANNEL_CONTROL)
-			nsp_rndis_complete(ch, pkt->tid, NVSP_STATUS_FAILURE);
-		else if (wants)
-			tx_completion(ns, ch, pkt->tid, NVSP_STATUS_FAILURE);
+	if (!wants) {
+		/* OpenVMM handle_rndis: MissingTransactionId; the packet is
+		 * not taken, and without an id nothing can say so */
+		hs_debug("%s: channel %u: an RNDIS packet that asks for no completion: dropped "
+			 "(OpenVMM: MissingTransactionId)",
+			 ns->dev->guid, ch->subidx);
 		ns->q[ch->subidx].tx_errors++;
 		return 0;
 	}
-	if (rp->channel_type == NVSP_CHANNEL_CONTROL) {
+	len = malformed ? -EBADMSG : gather(ns, ch, pkt, rp);
+	if (len == -EPROTO)
+		return -EPROTO;
+	if (len < (int64_t)sizeof(struct rndis_msg_hdr)) {
+		/* OpenVMM: RndisMessageTooSmall or GpaDirectError, a FAILURE */
+		tx_completion(ns, ch, pkt->tid, NVSP_STATUS_FAILURE);
+		ns->q[ch->subidx].tx_errors++;
+		return 0;
+	}
+	/* netvsp tells control from data by the RNDIS message type, not by
+	 * the NVSP channel type (handle_rndis) */
+	memcpy(&type, ns->scratch, sizeof(type));
+	if (type != RNDIS_MSG_PACKET) {
 		if (ch->subidx != 0) {
-			/* netvsp: NotSupportedOnSubChannel */
-			if (wants)
-				nsp_rndis_complete(ch, pkt->tid, NVSP_STATUS_FAILURE);
+			/* netvsp: NotSupportedOnSubChannel, a FAILURE */
+			hs_debug("%s: channel %u: RNDIS control message on a subchannel: FAILURE",
+				 ns->dev->guid, ch->subidx);
+			nsp_rndis_complete(ch, pkt->tid, NVSP_STATUS_FAILURE);
 			return 0;
 		}
+		if (rp->section_index == NVSP_CHIM_IDX_NONE)
+			ns->ctl_by_page++;
+		else
+			ns->ctl_in_section++;
 		/* completed at once; the answer comes in a control slot */
-		if (wants)
-			nsp_rndis_complete(ch, pkt->tid, NVSP_STATUS_SUCCESS);
+		nsp_rndis_complete(ch, pkt->tid, NVSP_STATUS_SUCCESS);
 		return nsp_rndis_control(ns, ns->scratch, (uint32_t)len);
 	}
 	ret = rndis_data(ns, ch, pkt, (uint32_t)len);

@@ -21,6 +21,8 @@ static const struct {
 	{ "delay-completions", HS_FAULT_DELAY_COMPLETIONS },
 	{ "drop-completions", HS_FAULT_DROP_COMPLETIONS },
 	{ "rescind-in-traffic", HS_FAULT_RESCIND_TRAFFIC },
+	{ "withhold-subchannels", HS_FAULT_WITHHOLD_SUBCHANNELS },
+	{ "rx-no-completion-flag", HS_FAULT_RX_NO_COMPLETION_FLAG },
 	{ "none", HS_FAULT_NONE },
 };
 
@@ -40,7 +42,8 @@ int hs_fault_parse(const char *name, enum hs_fault *out)
 const char *hs_fault_names(void)
 {
 	return "ring-index, bad-descriptor, bad-xfer-range, truncated-rndis, "
-	       "delay-completions [MS], drop-completions, rescind-in-traffic [FRAMES], none";
+	       "delay-completions [MS], drop-completions, rescind-in-traffic [FRAMES], "
+	       "withhold-subchannels [OFFERED], rx-no-completion-flag, none";
 }
 
 int hs_nic_fault(struct hs_dev *dev, enum hs_fault f, uint64_t arg)

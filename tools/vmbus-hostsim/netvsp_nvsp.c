@@ -7,9 +7,20 @@
  * after the completion, then the send indirection table follows; anything
  * out of order or unknown breaks the protocol.  RNDIS_PKT messages go to
  * netvsp_data.c.
+ *
+ * The session has two phases, as OpenVMM's worker does: initialisation
+ * (NetChannel::initialize), which takes only the NDIS configuration and
+ * version and the two buffers, and which ends once all of them are there
+ * or at the first RNDIS packet after the version, configuration and
+ * receive buffer; then the main loop (process_ring_buffer), which takes
+ * RNDIS packets and their completions, subchannel requests, data path
+ * switches, OID_QUERY_EX and revokes, and none of the initialisation
+ * messages again.
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -86,8 +97,10 @@ static int nsp_init(struct nsp_state *ns, struct hs_chan *ch, const struct vmbus
 		return -EPROTO;
 	if (!nsp_room_for(ch, NVSP_MSG_SIZE))
 		return -EAGAIN;
-	/* netvsp checks the first field only, by exact match */
-	if (version_supported(m->init.ver_min)) {
+	/* netvsp checks the first field only, by exact match; hosts with the
+	 * old send table predate NVSP 6.1 */
+	if (version_supported(m->init.ver_min) &&
+	    !(ns->dev->bus->opts.old_send_table && m->init.ver_min > NVSP_VERSION_6)) {
 		ns->inited = true;
 		ns->nvsp_ver = m->init.ver_min;
 		c.status = NVSP_STATUS_SUCCESS;
@@ -201,24 +214,103 @@ static int nsp_subch(struct nsp_state *ns, struct hs_chan *ch, const struct vmbu
 	return nsp_complete(ch, pkt->tid, &c, sizeof(c));
 }
 
+/* Where hosts up to NVSP 6 put the table: after a whole 40-byte NVSP
+ * message (Linux netvsc_send_table: 4 + sizeof(union nvsp_6_message_uber)). */
+#define NSP_OLD_TABLE_OFFSET 40u
+
 void nsp_send_indirection_table(struct nsp_state *ns)
 {
 	struct hs_chan *ch = ns->dev->chans[0];
-	struct {
-		struct nvsp_send_table h;
-		uint32_t entries[NVSP_SEND_TABLE_SIZE];
-	} msg;
-	unsigned int i, n = nsp_queues(ns);
+	uint8_t msg[NSP_OLD_TABLE_OFFSET + 4u * NVSP_SEND_TABLE_SIZE];
+	struct nvsp_send_table h = { .type = NVSP_MSG_SEND_INDIRECTION_TABLE,
+				     .count = NVSP_SEND_TABLE_SIZE,
+				     .offset = sizeof(h) };
+	uint32_t at = sizeof(h), i, n = nsp_queues(ns), e;
 
-	memset(&msg, 0, sizeof(msg));
-	msg.h.type = NVSP_MSG_SEND_INDIRECTION_TABLE;
-	msg.h.count = NVSP_SEND_TABLE_SIZE;
-	/* netvsp puts the table right after the 12-byte header */
-	msg.h.offset = sizeof(msg.h);
-	for (i = 0; i < NVSP_SEND_TABLE_SIZE; i++)
-		msg.entries[i] = i % n;
-	if (vmbus_chan_send(ch->vc, 0, 0, &msg, sizeof(msg)) == 0)
+	/*
+	 * netvsp puts the table right after the 12-byte header and says so.
+	 * Hosts up to NVSP 6 put it at byte 40 while the offset still said 12
+	 * (the host bug Linux's netvsc_send_table works around: "the offset
+	 * may be wrong"), so a guest reading at 12 finds 7 zeros first.
+	 */
+	if (ns->dev->bus->opts.old_send_table)
+		at = NSP_OLD_TABLE_OFFSET;
+	memset(msg, 0, sizeof(msg));
+	memcpy(msg, &h, sizeof(h));
+	for (i = 0; i < NVSP_SEND_TABLE_SIZE; i++) {
+		e = i % n;
+		memcpy(msg + at + 4 * i, &e, 4);
+	}
+	if (vmbus_chan_send(ch->vc, 0, 0, msg, at + 4u * NVSP_SEND_TABLE_SIZE) == 0)
 		ns->send_table_due = false;
+}
+
+/* What ends OpenVMM's initialisation (NetChannel::is_ready_to_initialize):
+ * the configuration (from NVSP 2), the NDIS version, the receive buffer and,
+ * unless an RNDIS packet came first, the send buffer. */
+static bool nsp_ready_to_init(const struct nsp_state *ns, bool without_send_buffer)
+{
+	return (ns->have_config || ns->nvsp_ver < NVSP_VERSION_2) && ns->have_ndis_ver &&
+	       ns->rxbuf && (ns->chim || without_send_buffer);
+}
+
+/* A protocol violation: says which and whose rule it breaks. */
+int nsp_violation(struct nsp_state *ns, struct hs_chan *ch, const char *fmt, ...)
+{
+	char why[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	ns->protocol_errors++;
+	hs_log("%s: channel %u: %s", ns->dev->guid, ch->subidx, why);
+	return -EPROTO;
+}
+
+/*
+ * Whether message @type may come now: only INIT until a version is
+ * negotiated; then, during initialisation, the configuration, version,
+ * buffers and the RNDIS packet that ends it; afterwards none of those
+ * again (OpenVMM: initialize() answers anything else with
+ * InvalidPacketData, the main loop with an unexpected-packet error, both
+ * ending the worker).
+ */
+static int nsp_in_order(struct nsp_state *ns, struct hs_chan *ch, uint32_t type)
+{
+	bool init_msg = type == NVSP_MSG_NDIS_CONFIG || type == NVSP_MSG_NDIS_VER ||
+			type == NVSP_MSG_RXBUF_CONN || type == NVSP_MSG_CHIM_CONN;
+
+	if (!ns->inited)
+		return type == NVSP_MSG_INIT ?
+			       0 :
+			       nsp_violation(ns, ch, "NVSP message %u before a version was negotiated "
+						 "(OpenVMM: only INIT until then)",
+					 type);
+	if (type == NVSP_MSG_INIT)
+		return nsp_violation(ns, ch, "a second NVSP INIT (OpenVMM: InvalidPacketData)");
+	if (ns->ready)
+		return init_msg ? nsp_violation(ns, ch, "NVSP message %u after initialisation (OpenVMM "
+						    "main loop: unexpected packet)",
+					    type) :
+				  0;
+	if (init_msg)
+		return 0;
+	if (type != NVSP_MSG_RNDIS_PKT)
+		return nsp_violation(ns, ch, "NVSP message %u during initialisation (OpenVMM: "
+					 "InvalidPacketData)",
+				 type);
+	if (!nsp_ready_to_init(ns, true))
+		return nsp_violation(ns, ch, "an RNDIS packet before the NDIS %s (OpenVMM: "
+					 "UnexpectedRndisPacket)",
+				 !ns->have_ndis_ver ? "version" :
+				 !ns->rxbuf && (ns->have_config || ns->nvsp_ver < NVSP_VERSION_2) ?
+						      "receive buffer" :
+						      "configuration");
+	/* the first RNDIS packet ends initialisation; the send buffer may be
+	 * missing (then no RNDIS packet may name a section) */
+	ns->ready = true;
+	return 0;
 }
 
 /* One packet from the guest (hs_dev_ops.packet). */
@@ -234,34 +326,28 @@ int nsp_packet(struct hs_chan *ch, const struct vmbus_pkt *pkt)
 		 pkt->type, pkt->len, pkt->tid);
 	if (pkt->type == VMBUS_PKT_COMPLETION) {
 		/* the guest gives back a receive batch or a control slot */
-		ret = nsp_slots_release(ns, pkt->tid);
-		if (ret) {
-			hs_log("%s: completion for unknown receive transaction %" PRIu64,
-			       ns->dev->guid, pkt->tid);
-			ns->protocol_errors++;
-			return -EPROTO;
-		}
+		if (nsp_slots_release(ns, pkt->tid))
+			return nsp_violation(ns, ch, "completion for unknown receive transaction %" PRIu64
+						 " (OpenVMM: InvalidRndisPacketCompletion)",
+					 pkt->tid);
 		ns->dev->bus->work = true;
 		return 0;
 	}
-	if (pkt->type != VMBUS_PKT_DATA_INBAND && pkt->type != VMBUS_PKT_DATA_GPA_DIRECT) {
-		ns->protocol_errors++;
-		return -EPROTO;
-	}
-	if (pkt->len < sizeof(uint32_t)) {
-		ns->protocol_errors++;
-		return -EPROTO;
-	}
+	if (pkt->type != VMBUS_PKT_DATA_INBAND && pkt->type != VMBUS_PKT_DATA_GPA_DIRECT)
+		return nsp_violation(ns, ch, "packet type %u (NetVSP takes in-band and GPA-direct "
+					 "data and completions)",
+				 pkt->type);
+	if (pkt->len < sizeof(uint32_t))
+		return nsp_violation(ns, ch, "an NVSP message of %u bytes", pkt->len);
 	memset(&m, 0, sizeof(m));
 	memcpy(&m, pkt->data, pkt->len < sizeof(m) ? pkt->len : sizeof(m));
-	if (!ns->inited && m.type != NVSP_MSG_INIT) {
-		ns->protocol_errors++;
-		return -EPROTO;
-	}
-	if (ns->revoked) {
-		ns->protocol_errors++;
-		return -EPROTO; /* the worker stopped at the revoke */
-	}
+	if (ns->revoked)
+		return nsp_violation(ns, ch, "NVSP message %u after a buffer revoke (OpenVMM's worker "
+					 "ends at BufferRevoked)",
+				 m.type);
+	ret = nsp_in_order(ns, ch, m.type);
+	if (ret)
+		return ret;
 
 	switch (m.type) {
 	case NVSP_MSG_INIT:
@@ -269,7 +355,9 @@ int nsp_packet(struct hs_chan *ch, const struct vmbus_pkt *pkt)
 		break;
 	case NVSP_MSG_NDIS_CONFIG:
 		if (ns->have_config || ns->nvsp_ver < NVSP_VERSION_2 || ch->subidx) {
-			ret = -EPROTO;
+			ret = nsp_violation(ns, ch, "NDIS configuration %s (OpenVMM: %s)",
+					ns->have_config ? "twice" : "below NVSP 2",
+					ns->have_config ? "SendNdisConfigExists" : "UnknownType");
 			break;
 		}
 		if (wants && !nsp_room_for(ch, NVSP_MSG_SIZE))
@@ -285,7 +373,7 @@ int nsp_packet(struct hs_chan *ch, const struct vmbus_pkt *pkt)
 		break;
 	case NVSP_MSG_NDIS_VER:
 		if (ns->have_ndis_ver || ch->subidx) {
-			ret = -EPROTO;
+			ret = nsp_violation(ns, ch, "NDIS version twice (OpenVMM: SendNdisVersionExists)");
 			break;
 		}
 		if (wants && !nsp_room_for(ch, NVSP_MSG_SIZE))
@@ -297,9 +385,15 @@ int nsp_packet(struct hs_chan *ch, const struct vmbus_pkt *pkt)
 		break;
 	case NVSP_MSG_RXBUF_CONN:
 		ret = ch->subidx ? -EPROTO : nsp_rxbuf(ns, ch, pkt, &m);
+		if (ret == -EPROTO)
+			nsp_violation(ns, ch, "receive buffer refused (OpenVMM: a duplicate, no NDIS "
+					  "configuration first, or not the device's GPADL)");
 		break;
 	case NVSP_MSG_CHIM_CONN:
 		ret = ch->subidx ? -EPROTO : nsp_chim(ns, ch, pkt, &m);
+		if (ret == -EPROTO)
+			nsp_violation(ns, ch, "send buffer refused (OpenVMM: a duplicate or not the "
+					  "device's GPADL)");
 		break;
 	case NVSP_MSG_RXBUF_REVOKE:
 	case NVSP_MSG_CHIM_REVOKE:
@@ -315,11 +409,19 @@ int nsp_packet(struct hs_chan *ch, const struct vmbus_pkt *pkt)
 		ret = nsp_rndis_pkt(ns, ch, pkt, &m.rndis_pkt, malformed);
 		break;
 	case NVSP_MSG_SUBCH:
+		if (ns->nvsp_ver < NVSP_VERSION_5 || ch->subidx) {
+			ret = nsp_violation(ns, ch, "a subchannel request %s (OpenVMM: %s)",
+					ch->subidx ? "on a subchannel" : "below NVSP 5",
+					ch->subidx ? "unexpected packet" : "UnknownType");
+			break;
+		}
 		ret = nsp_subch(ns, ch, pkt, &m);
 		break;
 	case NVSP_MSG_SWITCH_DATA_PATH:
-		if (ns->nvsp_ver < NVSP_VERSION_4) {
-			ret = -EPROTO;
+		if (ns->nvsp_ver < NVSP_VERSION_4 || ch->subidx) {
+			ret = nsp_violation(ns, ch, "a data path switch %s (OpenVMM: %s)",
+					ch->subidx ? "on a subchannel" : "below NVSP 4",
+					ch->subidx ? "unexpected packet" : "UnknownType");
 			break;
 		}
 		if (wants && !nsp_room_for(ch, NVSP_MSG_SIZE))
@@ -327,22 +429,28 @@ int nsp_packet(struct hs_chan *ch, const struct vmbus_pkt *pkt)
 		ret = wants ? nsp_complete_empty(ch, pkt->tid) : 0;
 		break;
 	case NVSP_MSG_OID_QUERY_EX: {
+		/* netvsp answers NOT_SUPPORTED (an RNDIS status), 0 bytes */
 		struct nvsp_rndis_pkt_comp c = { .type = NVSP_MSG_OID_QUERY_EX_COMP,
-						 .status = NVSP_STATUS_UNSUPPORTED };
+						 .status = RNDIS_STATUS_NOT_SUPPORTED };
 
+		if (ns->nvsp_ver < NVSP_VERSION_5) {
+			ret = nsp_violation(ns, ch, "OID_QUERY_EX below NVSP 5 (OpenVMM parse_packet: "
+						"UnknownType)");
+			break;
+		}
 		if (!nsp_room_for(ch, NVSP_MSG_SIZE))
 			return -EAGAIN;
 		ret = wants ? nsp_complete(ch, pkt->tid, &c, sizeof(c)) : 0;
 		break;
 	}
 	default:
-		ret = -EPROTO;
+		ret = nsp_violation(ns, ch, "unknown NVSP message %u (OpenVMM: UnknownType)", m.type);
 		break;
 	}
+	/* all four there: initialisation is over (OpenVMM initialize()) */
+	if (ret == 0 && ns->inited && !ns->ready && nsp_ready_to_init(ns, false))
+		ns->ready = true;
 	if (ret == -EPROTO) {
-		ns->protocol_errors++;
-		hs_log("%s: NVSP message %u on channel %u breaks the protocol", ns->dev->guid, m.type,
-		       ch->subidx);
 		/* in fail mode the guest still learns that it failed */
 		if (wants && ch->dev->bus->opts.reaction == HS_REACT_FAIL &&
 		    m.type == NVSP_MSG_RNDIS_PKT)

@@ -38,6 +38,10 @@ void nsp_ctl_flush(struct nsp_state *ns)
 		uint32_t s;
 		int ret;
 
+		/* a slow host (--reply-delay): in order, each when due */
+		if (m->due_ns > hs_now_ns())
+			break;
+
 		for (s = 0; s < NSP_CTL_SLOTS && (ns->ctl_busy & (1u << s)); s++)
 			;
 		if (s == NSP_CTL_SLOTS)
@@ -65,7 +69,10 @@ void nsp_ctl_flush(struct nsp_state *ns)
 	vmbus_chan_flush(ch->vc);
 }
 
-static void nsp_ctl_queue(struct nsp_state *ns, const void *msg, uint32_t len)
+/* Queues a control message for the guest; a reply to a request waits
+ * the --reply-delay first (Azure's VSP can take seconds: DPDK d564751748
+ * raised its RNDIS timeout from 5 to 60 s for it). */
+static void nsp_ctl_queue(struct nsp_state *ns, const void *msg, uint32_t len, bool reply)
 {
 	struct nsp_ctl_msg *m;
 
@@ -75,9 +82,12 @@ static void nsp_ctl_queue(struct nsp_state *ns, const void *msg, uint32_t len)
 	}
 	m = &ns->ctlq[(ns->ctl_head + ns->ctl_count) % NSP_CTLQ_CAP];
 	m->len = len;
+	m->due_ns = reply ? hs_now_ns() + (uint64_t)ns->dev->bus->opts.reply_delay_ms * 1000000u : 0;
 	memcpy(m->buf, msg, len);
 	ns->ctl_count++;
 	ns->dev->bus->work = true;
+	if (m->due_ns)
+		ns->dev->timed_work = true;
 }
 
 void nsp_indicate(struct nsp_state *ns, uint32_t status, const void *buf, uint32_t len)
@@ -94,7 +104,7 @@ void nsp_indicate(struct nsp_state *ns, uint32_t status, const void *buf, uint32
 	memcpy(msg, &ind, sizeof(ind));
 	if (len)
 		memcpy(msg + sizeof(ind), buf, len);
-	nsp_ctl_queue(ns, msg, ind.len);
+	nsp_ctl_queue(ns, msg, ind.len, false);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -255,11 +265,14 @@ static int64_t query_oid(struct nsp_state *ns, uint32_t oid, uint8_t *info, size
 		c.hdr.type = NDIS_OBJTYPE_RSS_CAPS;
 		c.hdr.revision = NDIS_RSS_CAPS_REV_2;
 		c.hdr.size = (uint16_t)NDIS_RSS_CAPS_SIZE_REV_2;
-		c.caps = NDIS_HASH_TCP_IPV4 | NDIS_HASH_TCP_IPV6 | NDIS_HASH_FUNCTION_TOEPLITZ;
+		/* netvsp: hash types TCP over IPv4 and IPv6 (the capability
+		 * bits NDIS_RSS_CAPS_HASH_TYPE_TCP_IPV4/6), Toeplitz */
+		c.caps = NDIS_RSS_CAP_IPV4 | NDIS_RSS_CAP_IPV6 | NDIS_HASH_FUNCTION_TOEPLITZ;
 		c.num_msi = 1;
 		c.num_rx_queues = dev->bus->opts.max_queues;
-		/* netvsp: "DPDK gets confused if zero" */
-		c.num_indirection = NDIS_RSS_ITAB_ENTRIES;
+		/* netvsp: the backend's size, or 128 ("DPDK gets confused if
+		 * zero"); hosts with 256 exist (--rss-table) */
+		c.num_indirection = (uint16_t)dev->bus->opts.rss_table;
 		if (cap < NDIS_RSS_CAPS_SIZE_REV_2)
 			return -(int64_t)RNDIS_STATUS_BUFFER_TOO_SHORT;
 		memcpy(info, &c, NDIS_RSS_CAPS_SIZE_REV_2);
@@ -283,20 +296,48 @@ static int64_t query_oid(struct nsp_state *ns, uint32_t oid, uint8_t *info, size
 	return -(int64_t)RNDIS_STATUS_NOT_SUPPORTED;
 }
 
+/* The hash types NDIS defines (IPv4 .. UDP over IPv6 with extensions). */
+#define NSP_HASH_TYPES_KNOWN 0x0001FF00u
+/* NTSTATUS STATUS_INVALID_PARAMETER: what Hyper-V answers to RSS
+ * parameters it cannot use (below). */
+#define NSP_STATUS_INVALID_PARAMETER 0xC000000Du
+
 static uint32_t set_rss(struct nsp_state *ns, const uint8_t *buf, uint32_t len)
 {
 	struct ndis_rss_params p;
-	uint32_t i, n;
+	uint32_t i, n, rows = ns->dev->bus->opts.rss_table;
 
 	if (len < NDIS_RSS_PARAMS_SIZE_REV_1)
 		return RNDIS_STATUS_INVALID_DATA;
 	memcpy(&p, buf, len < sizeof(p) ? len : sizeof(p));
 	if ((p.flags & NDIS_RSS_FLAG_DISABLE) ||
 	    (p.hash_info & NDIS_HASH_FUNCTION_MASK) == 0) {
+		/* netvsp reads nothing else of a disable request; count the
+		 * ones that carry no parameters (Linux fills them in) */
+		ns->rss_disables++;
+		if ((p.hash_info & NDIS_HASH_TYPE_MASK) == 0 || p.itab_size == 0 || p.key_size == 0)
+			ns->rss_disables_empty++;
 		ns->rss_on = false;
 		hs_debug("%s: RSS off", ns->dev->guid);
 		return RNDIS_STATUS_SUCCESS;
 	}
+	/*
+	 * Toeplitz, and at least one hash type Hyper-V knows: Hyper-V answers
+	 * 0xC000000D to Toeplitz without a hash type it can use (DPDK PR #43:
+	 * "hn_rndis_set(): RNDIS set 0x10204 failed: status 0xc000000d" for a
+	 * UDP-only rss_hf mapped to no NDIS hash type).  OpenVMM does not look
+	 * at the hash types.
+	 */
+	if ((p.hash_info & NDIS_HASH_FUNCTION_MASK) != NDIS_HASH_FUNCTION_TOEPLITZ ||
+	    (p.hash_info & NDIS_HASH_TYPE_MASK) == 0 ||
+	    (p.hash_info & NDIS_HASH_TYPE_MASK & ~NSP_HASH_TYPES_KNOWN)) {
+		hs_debug("%s: RSS hash information 0x%x: not Toeplitz over known hash types: "
+			 "0x%x",
+			 ns->dev->guid, p.hash_info, NSP_STATUS_INVALID_PARAMETER);
+		return NSP_STATUS_INVALID_PARAMETER;
+	}
+	/* netvsp oid_set_rss_parameters: key of 40, table a multiple of 4,
+	 * entries below the queue count; a shorter table is repeated */
 	if (p.key_size != NDIS_RSS_KEY_SIZE || p.key_offset > len ||
 	    p.key_size > len - p.key_offset)
 		return RNDIS_STATUS_INVALID_DATA;
@@ -304,6 +345,8 @@ static uint32_t set_rss(struct nsp_state *ns, const uint8_t *buf, uint32_t len)
 	    p.itab_size > len - p.itab_offset)
 		return RNDIS_STATUS_INVALID_DATA;
 	n = p.itab_size / 4;
+	if (n > rows)
+		n = rows; /* netvsp takes at most its own table's size */
 	for (i = 0; i < n; i++) {
 		uint32_t e;
 
@@ -312,27 +355,12 @@ static uint32_t set_rss(struct nsp_state *ns, const uint8_t *buf, uint32_t len)
 			return RNDIS_STATUS_INVALID_DATA;
 	}
 	memcpy(ns->rss_key, buf + p.key_offset, NDIS_RSS_KEY_SIZE);
-	/* a shorter table is repeated to fill all entries */
-	for (i = 0; i < NDIS_RSS_ITAB_ENTRIES; i++)
+	for (i = 0; i < rows; i++)
 		memcpy(&ns->rss_itab[i], buf + p.itab_offset + 4 * (i % n), 4);
 	ns->rss_hash_info = p.hash_info;
+	ns->rss_entries = p.itab_size / 4;
 	ns->rss_on = true;
-	{
-		/* which queues the table spreads frames over */
-		char used[128] = "";
-		size_t ul = 0;
-		unsigned int q;
-
-		for (q = 0; q < ns->dev->bus->opts.max_queues && ul < sizeof(used) - 12; q++) {
-			unsigned int c = 0;
-
-			for (i = 0; i < NDIS_RSS_ITAB_ENTRIES; i++)
-				c += ns->rss_itab[i] == q;
-			if (c)
-				ul += (size_t)snprintf(used + ul, sizeof(used) - ul, " q%u:%u", q, c);
-		}
-		hs_debug("%s: RSS on, %u table entries;%s", ns->dev->guid, n, used);
-	}
+	hs_debug("%s: RSS on, %u table entries", ns->dev->guid, ns->rss_entries);
 	return RNDIS_STATUS_SUCCESS;
 }
 
@@ -386,6 +414,52 @@ static uint32_t set_oid(struct nsp_state *ns, uint32_t oid, const uint8_t *buf, 
 	}
 }
 
+/*
+ * Checks a query's input.  Its buffer must lie in the message, and the
+ * object a capability query carries must be whole: type, revision and a
+ * size no larger than what was sent, no smaller than the object's first
+ * revision (OpenVMM validate_ndis_object_header, which netvsp applies to
+ * the objects of sets; Linux, DPDK and FreeBSD send query objects whole,
+ * zeroed).  No input at all is taken (netvsp reads none).  Returns 0 or an
+ * RNDIS status.
+ */
+static uint32_t check_query_input(struct nsp_state *ns, const struct rndis_query_req *q,
+				  const uint8_t *msg, uint32_t len)
+{
+	uint64_t start = (uint64_t)RNDIS_INFO_OFFSET_BASE + q->info_offset;
+	struct ndis_object_hdr h;
+	uint8_t type;
+	uint32_t min;
+
+	if (q->info_len == 0)
+		return 0;
+	if (start < sizeof(*q) || start > len || q->info_len > len - start) {
+		hs_debug("%s: query of OID 0x%x: input of %u bytes at %u lies outside the "
+			 "%u-byte message: INVALID_DATA",
+			 ns->dev->guid, q->oid, q->info_len, q->info_offset, len);
+		return RNDIS_STATUS_INVALID_DATA;
+	}
+	if (q->oid == RNDIS_OID_GEN_RECEIVE_SCALE_CAPABILITIES) {
+		type = NDIS_OBJTYPE_RSS_CAPS;
+		min = NDIS_RSS_CAPS_SIZE_REV_1;
+	} else if (q->oid == RNDIS_OID_TCP_OFFLOAD_HARDWARE_CAPABILITIES) {
+		type = NDIS_OBJTYPE_OFFLOAD;
+		min = NDIS_OFFLOAD_SIZE_REV_1;
+	} else {
+		return 0;
+	}
+	if (q->info_len < sizeof(h))
+		return RNDIS_STATUS_INVALID_DATA;
+	memcpy(&h, msg + start, sizeof(h));
+	if (h.type != type || h.revision < 1 || h.size > q->info_len || h.size < min) {
+		hs_debug("%s: query of OID 0x%x: input object type 0x%x revision %u size %u, "
+			 "%u bytes sent: not a whole object: INVALID_DATA",
+			 ns->dev->guid, q->oid, h.type, h.revision, h.size, q->info_len);
+		return RNDIS_STATUS_INVALID_DATA;
+	}
+	return 0;
+}
+
 /* One RNDIS control message (a private copy). -EPROTO ends the service. */
 int nsp_rndis_control(struct nsp_state *ns, const uint8_t *msg, uint32_t len)
 {
@@ -396,7 +470,9 @@ int nsp_rndis_control(struct nsp_state *ns, const uint8_t *msg, uint32_t len)
 		return -EPROTO;
 	memcpy(&h, msg, sizeof(h));
 	if (h.len < sizeof(h) || h.len > len)
-		return -EPROTO;
+		return nsp_violation(ns, ns->dev->chans[0], "RNDIS message of %u bytes in %u "
+							    "(OpenVMM: a failed read)",
+				     h.len, len);
 	len = h.len;
 	ns->ctl_requests++;
 	if (h.type == RNDIS_MSG_HALT)
@@ -410,7 +486,8 @@ int nsp_rndis_control(struct nsp_state *ns, const uint8_t *msg, uint32_t len)
 		struct rndis_init_cmplt c;
 
 		if (ns->rndis_inited)
-			return -EPROTO; /* netvsp: InvalidRndisState */
+			return nsp_violation(ns, ns->dev->chans[0], "RNDIS INITIALIZE twice (OpenVMM: "
+									"InvalidRndisState)");
 		memset(&c, 0, sizeof(c));
 		c.type = RNDIS_MSG_INIT_CMPLT;
 		c.len = sizeof(c);
@@ -420,11 +497,11 @@ int nsp_rndis_control(struct nsp_state *ns, const uint8_t *msg, uint32_t len)
 		c.ver_minor = RNDIS_VERSION_MINOR;
 		c.dev_flags = RNDIS_DF_CONNECTIONLESS;
 		c.medium = RNDIS_MEDIUM_802_3;
-		c.max_pkts = 8;
+		c.max_pkts = NSP_MAX_PKTS;
 		c.max_xfer = 0xEFFFFFFF;
 		c.align_factor = 3;
 		ns->rndis_inited = true;
-		nsp_ctl_queue(ns, &c, sizeof(c));
+		nsp_ctl_queue(ns, &c, sizeof(c), true);
 		return 0;
 	}
 	case RNDIS_MSG_QUERY: {
@@ -436,7 +513,9 @@ int nsp_rndis_control(struct nsp_state *ns, const uint8_t *msg, uint32_t len)
 		if (len < sizeof(q))
 			return -EPROTO;
 		memcpy(&q, msg, sizeof(q));
-		n = query_oid(ns, q.oid, out + sizeof(c), sizeof(out) - sizeof(c));
+		c.status = check_query_input(ns, &q, msg, len);
+		n = c.status ? -(int64_t)c.status :
+			       query_oid(ns, q.oid, out + sizeof(c), sizeof(out) - sizeof(c));
 		if (n < 0) {
 			c.status = (uint32_t)-n;
 			n = 0;
@@ -445,7 +524,7 @@ int nsp_rndis_control(struct nsp_state *ns, const uint8_t *msg, uint32_t len)
 		c.info_offset = n ? sizeof(c) - RNDIS_INFO_OFFSET_BASE : 0;
 		c.len = (uint32_t)(sizeof(c) + (size_t)n);
 		memcpy(out, &c, sizeof(c));
-		nsp_ctl_queue(ns, out, c.len);
+		nsp_ctl_queue(ns, out, c.len, true);
 		return 0;
 	}
 	case RNDIS_MSG_SET: {
@@ -460,7 +539,7 @@ int nsp_rndis_control(struct nsp_state *ns, const uint8_t *msg, uint32_t len)
 		/* netvsp reads the buffer right after the request header */
 		avail = len - (uint32_t)sizeof(s);
 		c.status = set_oid(ns, s.oid, msg + sizeof(s), s.info_len < avail ? s.info_len : avail);
-		nsp_ctl_queue(ns, &c, sizeof(c));
+		nsp_ctl_queue(ns, &c, sizeof(c), true);
 		return 0;
 	}
 	case RNDIS_MSG_KEEPALIVE: {
@@ -468,11 +547,16 @@ int nsp_rndis_control(struct nsp_state *ns, const uint8_t *msg, uint32_t len)
 						   .len = sizeof(c), .rid = rid,
 						   .status = RNDIS_STATUS_SUCCESS };
 
-		nsp_ctl_queue(ns, &c, sizeof(c));
+		nsp_ctl_queue(ns, &c, sizeof(c), true);
 		return 0;
 	}
 	default:
 		/* RESET, SET_EX, INDICATE from the guest, or unknown: fatal */
-		return -EPROTO;
+		return nsp_violation(ns, ns->dev->chans[0],
+				     "RNDIS message type 0x%x from the guest (OpenVMM: %s)", h.type,
+				     h.type == RNDIS_MSG_RESET || h.type == RNDIS_MSG_INDICATE ||
+						     h.type == RNDIS_MSG_SET_EX ?
+					     "RndisMessageTypeNotImplemented" :
+					     "UnknownRndisMessageType");
 	}
 }

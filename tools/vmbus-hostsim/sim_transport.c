@@ -1,14 +1,24 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The file-and-socket transport: builds, under a root directory, the tree
- * a real guest has (sysfs-like attribute files, map backing files, a
- * SOCK_SEQPACKET socket per UIO device), so that libvmbus runs the same
- * code as on a real guest.
+ * a real guest has, file for file and link for link (sysfs attribute
+ * files, map backing files, a SOCK_SEQPACKET socket per UIO device), so
+ * that libvmbus, and programs written for a real guest, run the same code
+ * as on one.
  *
- *   ROOT/sys/bus/vmbus/devices/<guid>/{class_id,device_id,id,monitor_id,
- *        driver,uio/uioN,channels/<relid>/{ring,subchannel_id,monitor_id,
- *        in_mask,out_mask,read_avail,write_avail}}
- *   ROOT/sys/class/uio/uioN/{name,version,event,maps/mapK/{name,addr,size,offset}}
+ *   ROOT/sys/devices/LNXSYSTM:00/LNXSYBUS:00/ACPI0004:00/VMBUS:00/<guid>/
+ *        every attribute hv_vmbus gives a device (class_id, device_id, id,
+ *        state, monitor_id and the monitor ones when monitored, modalias,
+ *        numa_node, out_* and in_* of the primary's rings,
+ *        channel_vp_mapping, vendor, device, driver_override), uevent,
+ *        power/, subsystem and driver links,
+ *        channels/<relid>/{ring,subchannel_id,cpu,out_mask,in_mask,
+ *            read_avail,write_avail,interrupts,events,...}
+ *        uio/uioN/{name,version,event,dev,uevent,power/,subsystem,device,
+ *            maps/mapK/{name,addr,size,offset}}
+ *   ROOT/sys/bus/vmbus/devices/<guid>    link to the device directory
+ *   ROOT/sys/bus/vmbus/drivers/<drv>/<guid>   likewise
+ *   ROOT/sys/class/uio/uioN, ROOT/sys/dev/char/243:N   links to uio/uioN
  *   ROOT/dev/uioN          the socket: 4-byte open status on connect, then
  *                          4-byte event counts; 4-byte irqcontrol from the
  *                          guest; a guest-memory registration (below)
@@ -18,7 +28,8 @@
  * Guest memory (for GPA-direct packets): a connection may send one
  * registration {magic, version, size} with a memfd attached; the host maps
  * it and answers {status, base_pfn}.  Page numbers base_pfn + i then name
- * page i of that memory until the connection closes.
+ * page i of that memory until the connection closes.  A guest that
+ * registered none is reached in its own process (sim_guest_copy).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -52,6 +63,7 @@ struct sim_conn {
 	struct hs_dev *dev;
 	bool memory; /* registered guest memory: not an interrupt listener */
 	int region; /* index in the device's regions, or -1 */
+	pid_t pid; /* the guest process (SO_PEERCRED), 0 if unknown */
 };
 
 struct sim_dev {
@@ -61,6 +73,7 @@ struct sim_dev {
 	unsigned int nconns;
 	unsigned int nopen; /* interrupt listeners: what "open" counts */
 	struct sim_region regions[HS_MAX_REGIONS];
+	struct hs_peer_mem *peer; /* a guest that registered no memory */
 	void *maps[5];
 	size_t map_len[5];
 };
@@ -315,6 +328,13 @@ static void listen_event(struct hs_watch *w, uint32_t events)
 		}
 		c->dev = dev;
 		c->region = -1;
+		{
+			struct ucred cred;
+			socklen_t cl = sizeof(cred);
+
+			if (!getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl))
+				c->pid = cred.pid;
+		}
 		c->w.fd = fd;
 		c->w.cb = conn_event;
 		c->w.arg = c;
@@ -333,28 +353,146 @@ static void listen_event(struct hs_watch *w, uint32_t events)
 }
 
 /* ------------------------------------------------------------------------ */
-/* devices                                                                   */
+/* devices: the tree                                                         */
 /* ------------------------------------------------------------------------ */
+
+/*
+ * Where the kernel puts VMBus devices on Hyper-V (the VMBus ACPI device's
+ * children), and the way back up to sys/ from a device directory.  The
+ * bus, driver, class and dev/char entries are links into it, as in sysfs.
+ */
+#define SIM_VMBUS_PARENT "devices/LNXSYSTM:00/LNXSYBUS:00/ACPI0004:00/VMBUS:00"
+#define SIM_DEV_TO_SYS "../../../../../.."
+/* UIO's character device major (dynamic in the kernel; 243 is common) */
+#define SIM_UIO_MAJOR 243
 
 static const char *const map_name_fmt[5] = { "txrx_rings", "int_page", "monitor_page", "recv:%u",
 					     "send:%u" };
 
-static int write_chan_dir(const char *dir, struct hs_chan *ch)
+static int put(const char *dir, const char *name, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Writes attribute @dir/@name. */
+static int put(const char *dir, const char *name, const char *fmt, ...)
+{
+	char p[PATH_MAX], buf[256];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(buf) || mkpath(p, sizeof(p), "%s/%s", dir, name))
+		return -ENAMETOOLONG;
+	return write_text(p, "%s", buf);
+}
+
+static int put_link(const char *dir, const char *name, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Makes @dir/@name a symbolic link to the target @fmt says. */
+static int put_link(const char *dir, const char *name, const char *fmt, ...)
+{
+	char p[PATH_MAX], target[PATH_MAX];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(target, sizeof(target), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(target) || mkpath(p, sizeof(p), "%s/%s", dir, name))
+		return -ENAMETOOLONG;
+	unlink(p);
+	return symlink(target, p) ? -errno : 0;
+}
+
+/* The runtime PM files the driver core gives every device (power/). */
+static int put_power(const char *dir)
 {
 	char p[PATH_MAX];
 	int err;
 
-	if ((err = mkdirs(dir)))
+	if (mkpath(p, sizeof(p), "%s/power", dir))
+		return -ENAMETOOLONG;
+	if ((err = mkdirs(p)) || (err = put(p, "control", "auto\n")) ||
+	    (err = put(p, "runtime_status", "unsupported\n")) ||
+	    (err = put(p, "runtime_active_time", "0\n")) ||
+	    (err = put(p, "runtime_suspended_time", "0\n")))
 		return err;
-	if (mkpath(p, sizeof(p), "%s/subchannel_id", dir) ||
-	    (err = write_text(p, "%u\n", ch->subidx)))
-		return err ? err : -ENAMETOOLONG;
-	if (ch->monitor_id != VMBUS_MONITOR_ID_NONE) {
-		if (mkpath(p, sizeof(p), "%s/monitor_id", dir) ||
-		    (err = write_text(p, "%u\n", ch->monitor_id)))
-			return err ? err : -ENAMETOOLONG;
+	return 0;
+}
+
+/* Bytes to read and to write in a ring, as hv_ringbuffer_get_debuginfo. */
+static void ring_avail(struct vmbus_ring *r, uint64_t *rd, uint64_t *wr)
+{
+	int64_t w = r ? vmbus_ring_writable(r) : 0, d = r ? vmbus_ring_readable(r) : 0;
+
+	*rd = d < 0 ? 0 : (uint64_t)d;
+	*wr = w < 0 ? 0 : (uint64_t)w;
+}
+
+/*
+ * A channel's live attributes (vmbus_drv.c's vmbus_chan_attrs), from the
+ * guest's side: out = its guest-to-host ring (our receive ring), in = the
+ * host-to-guest ring.  interrupts and events count the host's interrupts
+ * and the guest's signals; the monitor ones exist for monitored channels
+ * only (vmbus_chan_attr_is_visible).
+ */
+static int put_chan_live(const char *dir, struct hs_bus *bus, struct hs_chan *ch)
+{
+	struct vmbus_ring *out = ch->vc ? vmbus_chan_rx_ring(ch->vc) : NULL;
+	struct vmbus_ring *in = ch->vc ? vmbus_chan_tx_ring(ch->vc) : NULL;
+	uint64_t out_rd, out_wr, in_rd, in_wr;
+	int err;
+
+	ring_avail(out, &out_rd, &out_wr);
+	ring_avail(in, &in_rd, &in_wr);
+	if ((err = put(dir, "out_mask", "%u\n", out ? vmbus_ring_hdr(out)->interrupt_mask : 0)) ||
+	    (err = put(dir, "in_mask", "%u\n", in ? vmbus_ring_hdr(in)->interrupt_mask : 0)) ||
+	    (err = put(dir, "read_avail", "%" PRIu64 "\n", in_rd)) ||
+	    (err = put(dir, "write_avail", "%" PRIu64 "\n", out_wr)) ||
+	    (err = put(dir, "interrupts", "%" PRIu64 "\n", ch->signals_out)) ||
+	    (err = put(dir, "events", "%" PRIu64 "\n", ch->signals_in)))
+		return err;
+	if (ch->monitor_id != VMBUS_MONITOR_ID_NONE && bus->monitor) {
+		unsigned int g = ch->monitor_id / VMBUS_MONITOR_BITS, b = ch->monitor_id % VMBUS_MONITOR_BITS;
+
+		if ((err = put(dir, "pending", "%u\n", bus->monitor->trigger_group[g].pending)) ||
+		    (err = put(dir, "latency", "%u\n", bus->monitor->latency[g][b])))
+			return err;
 	}
 	return 0;
+}
+
+/* A channel's directory (channels/<relid>): the static attributes, the
+ * live ones as they are now. */
+static int write_chan_dir(const char *dir, struct hs_chan *ch)
+{
+	struct hs_bus *bus = ch->dev->bus;
+	int err;
+
+	if ((err = mkdirs(dir)) || (err = put(dir, "subchannel_id", "%u\n", ch->subidx)) ||
+	    (err = put(dir, "cpu", "0\n")) || (err = put(dir, "intr_in_full", "0\n")) ||
+	    (err = put(dir, "intr_out_empty", "0\n")) || (err = put(dir, "out_full_first", "0\n")) ||
+	    (err = put(dir, "out_full_total", "0\n")))
+		return err;
+	if (ch->monitor_id != VMBUS_MONITOR_ID_NONE) {
+		unsigned int g = ch->monitor_id / VMBUS_MONITOR_BITS, b = ch->monitor_id % VMBUS_MONITOR_BITS;
+
+		if ((err = put(dir, "monitor_id", "%u\n", ch->monitor_id)))
+			return err;
+		/* the host fills the monitor page's parameters for what it
+		 * offers: connection id relid | SINT 2 << 12 (OpenVMM), and the
+		 * latency in 100 ns units */
+		if (bus->monitor) {
+			bus->monitor->parameter[g][b].connection_id = ch->relid | 0x2000u;
+			bus->monitor->parameter[g][b].flag_number = (uint16_t)ch->relid;
+			bus->monitor->latency[g][b] =
+				(uint16_t)(bus->opts.latency_us * 10u > 0xFFFFu ? 0xFFFFu :
+										 bus->opts.latency_us * 10u);
+		}
+	}
+	return put_chan_live(dir, bus, ch);
 }
 
 /* Linux's device type numbers (enum vmbus_device_type), shown as "device". */
@@ -380,28 +518,175 @@ static unsigned int dev_type(const struct vmbus_guid *cls)
 }
 
 /*
- * The attributes hv_vmbus gives every device besides the ids (vmbus_drv.c):
- * driver_override ("(null)" when unset), numa_node, vendor (Microsoft),
- * device (the type number), modalias (the class GUID's bytes in memory
- * order) and channel_vp_mapping.
+ * The device's live attributes (vmbus_dev_attrs): the channel state,
+ * both rings of the primary (out_* the guest's outbound one), its monitor
+ * slots (client: the guest-to-host page we scan; server: the host-to-guest
+ * page, which only the guest kernel has: 0), every channel's target CPU,
+ * and each channel directory's live files.
  */
-static int write_common_attrs(const char *dir, struct hs_dev *dev)
+static void put_dev_live(struct sim_transport *st, const char *dir, struct hs_dev *dev)
 {
-	char p[PATH_MAX], alias[40];
+	struct hs_chan *ch = dev->chans[0];
+	struct vmbus_ring *out = ch && ch->vc ? vmbus_chan_rx_ring(ch->vc) : NULL;
+	struct vmbus_ring *in = ch && ch->vc ? vmbus_chan_tx_ring(ch->vc) : NULL;
+	uint64_t out_rd, out_wr, in_rd, in_wr;
+	char map[HS_MAX_CHANS * 16], p[PATH_MAX];
+	size_t used = 0;
+	unsigned int i;
+
+	if (!ch)
+		return;
+	ring_avail(out, &out_rd, &out_wr);
+	ring_avail(in, &in_rd, &in_wr);
+	/* CHANNEL_OPENED_STATE (3) while the guest has it open, else offered (0) */
+	put(dir, "state", "%d\n", ch->open ? 3 : 0);
+	put(dir, "out_intr_mask", "%u\n", out ? vmbus_ring_hdr(out)->interrupt_mask : 0);
+	put(dir, "out_read_index", "%u\n", out ? vmbus_ring_hdr(out)->read_index : 0);
+	put(dir, "out_write_index", "%u\n", out ? vmbus_ring_hdr(out)->write_index : 0);
+	put(dir, "out_read_bytes_avail", "%" PRIu64 "\n", out_rd);
+	put(dir, "out_write_bytes_avail", "%" PRIu64 "\n", out_wr);
+	put(dir, "in_intr_mask", "%u\n", in ? vmbus_ring_hdr(in)->interrupt_mask : 0);
+	put(dir, "in_read_index", "%u\n", in ? vmbus_ring_hdr(in)->read_index : 0);
+	put(dir, "in_write_index", "%u\n", in ? vmbus_ring_hdr(in)->write_index : 0);
+	put(dir, "in_read_bytes_avail", "%" PRIu64 "\n", in_rd);
+	put(dir, "in_write_bytes_avail", "%" PRIu64 "\n", in_wr);
+	if (ch->monitor_id != VMBUS_MONITOR_ID_NONE) {
+		struct vmbus_monitor_page *m = dev->bus->monitor;
+		unsigned int g = ch->monitor_id / VMBUS_MONITOR_BITS, b = ch->monitor_id % VMBUS_MONITOR_BITS;
+
+		put(dir, "client_monitor_pending", "%u\n", m ? m->trigger_group[g].pending : 0);
+		put(dir, "client_monitor_latency", "%u\n", m ? m->latency[g][b] : 0);
+		put(dir, "client_monitor_conn_id", "%u\n", m ? m->parameter[g][b].connection_id : 0);
+		put(dir, "server_monitor_pending", "0\n");
+		put(dir, "server_monitor_latency", "0\n");
+		put(dir, "server_monitor_conn_id", "0\n");
+	}
+	for (i = 0; i < dev->nchans; i++) {
+		struct hs_chan *c = dev->chans[i];
+
+		if (!c)
+			continue;
+		used += (size_t)snprintf(map + used, sizeof(map) - used, "%u:0\n", c->relid);
+		if (used >= sizeof(map))
+			break;
+		if (!mkpath(p, sizeof(p), "%s/channels/%u", dir, c->relid) && c->vc)
+			put_chan_live(p, dev->bus, c);
+	}
+	put(dir, "channel_vp_mapping", "%s", map);
+	(void)st;
+}
+
+/*
+ * The device directory hv_vmbus makes (vmbus_dev_attrs, shown as
+ * vmbus_dev_attr_is_visible shows them: the monitor ones for monitored
+ * channels only), plus the driver core's uevent, power/, subsystem and
+ * driver links, and the primary's channel directory.
+ */
+static int write_dev_dir(struct sim_transport *st, const char *dir, struct hs_dev *dev,
+			 const char *driver)
+{
+	struct hs_chan *ch = dev->chans[0];
+	char name[VMBUS_GUID_STRLEN], alias[40], p[PATH_MAX];
 	unsigned int i;
 	int err;
 
 	for (i = 0; i < 16; i++)
 		snprintf(alias + 2 * i, 3, "%02x", dev->class_id.b[i]);
-	if (mkpath(p, sizeof(p), "%s/driver_override", dir) || (err = write_text(p, "(null)\n")) ||
-	    mkpath(p, sizeof(p), "%s/numa_node", dir) || (err = write_text(p, "0\n")) ||
-	    mkpath(p, sizeof(p), "%s/vendor", dir) || (err = write_text(p, "0x1414\n")) ||
-	    mkpath(p, sizeof(p), "%s/device", dir) ||
-	    (err = write_text(p, "0x%x\n", dev_type(&dev->class_id))) ||
-	    mkpath(p, sizeof(p), "%s/modalias", dir) || (err = write_text(p, "vmbus:%s\n", alias)) ||
-	    mkpath(p, sizeof(p), "%s/channel_vp_mapping", dir) ||
-	    (err = write_text(p, "%u:0\n", dev->chans[0]->relid)))
-		return err ? err : -ENAMETOOLONG;
+	vmbus_guid_format(&dev->class_id, name);
+	if ((err = mkdirs(dir)) || (err = put(dir, "class_id", "{%s}\n", name)) ||
+	    (err = put(dir, "device_id", "{%s}\n", dev->guid)) ||
+	    (err = put(dir, "id", "%u\n", ch->relid)) ||
+	    (err = put(dir, "modalias", "vmbus:%s\n", alias)) ||
+	    (err = put(dir, "numa_node", "0\n")) || (err = put(dir, "vendor", "0x1414\n")) ||
+	    (err = put(dir, "device", "0x%x\n", dev_type(&dev->class_id))) ||
+	    (err = put(dir, "driver_override", "(null)\n")) ||
+	    (err = put(dir, "uevent", "DRIVER=%s\nMODALIAS=vmbus:%s\n", driver, alias)) ||
+	    (err = put_power(dir)) ||
+	    (err = put_link(dir, "subsystem", SIM_DEV_TO_SYS "/bus/vmbus")) ||
+	    (err = put_link(dir, "driver", SIM_DEV_TO_SYS "/bus/vmbus/drivers/%s", driver)))
+		return err;
+	if (ch->monitor_id != VMBUS_MONITOR_ID_NONE && (err = put(dir, "monitor_id", "%u\n",
+								    ch->monitor_id)))
+		return err;
+	if (mkpath(p, sizeof(p), "%s/channels/%u", dir, ch->relid))
+		return -ENAMETOOLONG;
+	if ((err = write_chan_dir(p, ch)))
+		return err;
+	put_dev_live(st, dir, dev);
+	return 0;
+}
+
+/*
+ * Puts the device built at @tmpdir into place, then the links to it, the
+ * bus's last: a scan sees a device only once it is whole.
+ */
+static int publish_dev(struct sim_transport *st, struct hs_dev *dev, const char *tmpdir,
+		       const char *driver)
+{
+	char dir[PATH_MAX], p[PATH_MAX];
+	int err;
+
+	if (mkpath(dir, sizeof(dir), "%s/sys/" SIM_VMBUS_PARENT "/%s", st->root, dev->guid))
+		return -ENAMETOOLONG;
+	if (rename(tmpdir, dir))
+		return -errno;
+	if (!dev->kernel_driver) {
+		/* the UIO device as the uio class and /sys/dev/char see it */
+		char n[32];
+
+		snprintf(n, sizeof(n), "uio%u", dev->uio_index);
+		if (mkpath(p, sizeof(p), "%s/sys/class/uio", st->root))
+			return -ENAMETOOLONG;
+		if ((err = put_link(p, n, "../../" SIM_VMBUS_PARENT "/%s/uio/uio%u", dev->guid,
+				    dev->uio_index)))
+			return err;
+		snprintf(n, sizeof(n), "%u:%u", SIM_UIO_MAJOR, dev->uio_index);
+		if (mkpath(p, sizeof(p), "%s/sys/dev/char", st->root))
+			return -ENAMETOOLONG;
+		if ((err = put_link(p, n, "../../" SIM_VMBUS_PARENT "/%s/uio/uio%u", dev->guid,
+				    dev->uio_index)))
+			return err;
+	}
+	if (mkpath(p, sizeof(p), "%s/sys/bus/vmbus/drivers/%s", st->root, driver))
+		return -ENAMETOOLONG;
+	if ((err = mkdirs(p)) ||
+	    (err = put_link(p, dev->guid, "../../../../" SIM_VMBUS_PARENT "/%s", dev->guid)))
+		return err;
+	if (mkpath(p, sizeof(p), "%s/sys/bus/vmbus/devices", st->root))
+		return -ENAMETOOLONG;
+	return put_link(p, dev->guid, "../../../" SIM_VMBUS_PARENT "/%s", dev->guid);
+}
+
+/* Takes the device out of the tree: the bus entry first, then the rest. */
+static void unpublish_dev(struct sim_transport *st, struct hs_dev *dev, const char *driver)
+{
+	char p[PATH_MAX], dead[PATH_MAX];
+
+	if (!mkpath(p, sizeof(p), "%s/sys/bus/vmbus/devices/%s", st->root, dev->guid))
+		unlink(p);
+	if (!mkpath(p, sizeof(p), "%s/sys/bus/vmbus/drivers/%s/%s", st->root, driver, dev->guid))
+		unlink(p);
+	if (!dev->kernel_driver) {
+		if (!mkpath(p, sizeof(p), "%s/sys/class/uio/uio%u", st->root, dev->uio_index))
+			unlink(p);
+		if (!mkpath(p, sizeof(p), "%s/sys/dev/char/%u:%u", st->root, SIM_UIO_MAJOR,
+			    dev->uio_index))
+			unlink(p);
+	}
+	/* the directory goes away at once: renamed aside, then removed */
+	if (!mkpath(p, sizeof(p), "%s/sys/" SIM_VMBUS_PARENT "/%s", st->root, dev->guid) &&
+	    !mkpath(dead, sizeof(dead), "%s/sys/" SIM_VMBUS_PARENT "/.%s.dead%u", st->root, dev->guid,
+		    st->dead_seq++) &&
+	    !rename(p, dead))
+		rm_rf(dead);
+}
+
+/* The place a device is built in before it appears. */
+static int dev_tmpdir(struct sim_transport *st, struct hs_dev *dev, char *buf, size_t len)
+{
+	if (mkpath(buf, len, "%s/sys/" SIM_VMBUS_PARENT "/.%s.new", st->root, dev->guid))
+		return -ENAMETOOLONG;
+	rm_rf(buf);
 	return 0;
 }
 
@@ -412,12 +697,8 @@ static int write_common_attrs(const char *dir, struct hs_dev *dev)
  */
 static int sim_offer_other(struct sim_transport *st, struct hs_dev *dev)
 {
-	struct hs_chan *ch = dev->chans[0];
-	char tmpdir[PATH_MAX], dir[PATH_MAX], p[PATH_MAX], name[VMBUS_GUID_STRLEN];
-	static const char *const zero_attrs[] = { "in_mask", "out_mask", "read_avail",
-						  "interrupts", "events" };
+	char tmpdir[PATH_MAX];
 	struct sim_dev *sd;
-	unsigned int i;
 	int err;
 
 	sd = calloc(1, sizeof(*sd));
@@ -425,52 +706,18 @@ static int sim_offer_other(struct sim_transport *st, struct hs_dev *dev)
 		return -ENOMEM;
 	dev->tpriv = sd;
 	sd->listen.fd = -1;
-	if (mkpath(p, sizeof(p), "%s/sys/bus/vmbus/drivers/%s", st->root, dev->kernel_driver) ||
-	    mkpath(tmpdir, sizeof(tmpdir), "%s/sys/bus/vmbus/devices/.%s.new", st->root, dev->guid) ||
-	    mkpath(dir, sizeof(dir), "%s/sys/bus/vmbus/devices/%s", st->root, dev->guid))
-		return -ENAMETOOLONG;
-	if ((err = mkdirs(p)))
+	if ((err = dev_tmpdir(st, dev, tmpdir, sizeof(tmpdir))) ||
+	    (err = write_dev_dir(st, tmpdir, dev, dev->kernel_driver)))
 		return err;
-	rm_rf(tmpdir);
-	if ((err = mkdirs(tmpdir)))
-		return err;
-	vmbus_guid_format(&dev->class_id, name);
-	if (mkpath(p, sizeof(p), "%s/class_id", tmpdir) || (err = write_text(p, "{%s}\n", name)) ||
-	    mkpath(p, sizeof(p), "%s/device_id", tmpdir) ||
-	    (err = write_text(p, "{%s}\n", dev->guid)) || mkpath(p, sizeof(p), "%s/id", tmpdir) ||
-	    (err = write_text(p, "%u\n", ch->relid)) || (err = write_common_attrs(tmpdir, dev)))
-		return err ? err : -ENAMETOOLONG;
-	if (ch->monitor_id != VMBUS_MONITOR_ID_NONE &&
-	    (mkpath(p, sizeof(p), "%s/monitor_id", tmpdir) ||
-	     (err = write_text(p, "%u\n", ch->monitor_id))))
-		return err ? err : -ENAMETOOLONG;
-	if (mkpath(p, sizeof(p), "%s/driver", tmpdir))
-		return -ENAMETOOLONG;
-	{
-		char target[PATH_MAX];
-
-		if (mkpath(target, sizeof(target), "../../../bus/vmbus/drivers/%s",
-			   dev->kernel_driver))
-			return -ENAMETOOLONG;
-		if (symlink(target, p))
-			return -errno;
-	}
-	if (mkpath(p, sizeof(p), "%s/channels/%u", tmpdir, ch->relid) ||
-	    (err = write_chan_dir(p, ch)))
-		return err ? err : -ENAMETOOLONG;
-	for (i = 0; i < sizeof(zero_attrs) / sizeof(zero_attrs[0]); i++)
-		if (mkpath(p, sizeof(p), "%s/channels/%u/%s", tmpdir, ch->relid, zero_attrs[i]) ||
-		    (err = write_text(p, "0\n")))
-			return err ? err : -ENAMETOOLONG;
 	/* the guest's driver keeps its rings empty: all of it is writable */
-	if (mkpath(p, sizeof(p), "%s/channels/%u/write_avail", tmpdir, ch->relid) ||
-	    (err = write_text(p, "%zu\n", dev->ring_size - VMBUS_HV_PAGE_SIZE)) ||
-	    mkpath(p, sizeof(p), "%s/channels/%u/cpu", tmpdir, ch->relid) ||
-	    (err = write_text(p, "0\n")))
-		return err ? err : -ENAMETOOLONG;
-	if (rename(tmpdir, dir))
-		return -errno;
-	return 0;
+	{
+		char p[PATH_MAX];
+
+		if (mkpath(p, sizeof(p), "%s/channels/%u", tmpdir, dev->chans[0]->relid) ||
+		    (err = put(p, "write_avail", "%zu\n", dev->ring_size - VMBUS_HV_PAGE_SIZE)))
+			return err ? err : -ENAMETOOLONG;
+	}
+	return publish_dev(st, dev, tmpdir, dev->kernel_driver);
 }
 
 static int sim_offer(struct hs_transport *t, struct hs_dev *dev)
@@ -503,8 +750,12 @@ static int sim_offer(struct hs_transport *t, struct hs_dev *dev)
 	sizes[3] = dev->recv_size;
 	sizes[4] = dev->send_size;
 
-	/* the UIO class directory and the map backing files first */
-	if (mkpath(dir, sizeof(dir), "%s/sys/class/uio/uio%u", st->root, dev->uio_index))
+	/* the device directory is built aside, its UIO device inside it
+	 * (as uio_register_device puts it under the parent), with the map
+	 * backing files */
+	if ((err = dev_tmpdir(st, dev, tmpdir, sizeof(tmpdir))))
+		goto fail;
+	if (mkpath(dir, sizeof(dir), "%s/uio/uio%u", tmpdir, dev->uio_index))
 		goto fail_path;
 	for (i = 0; i < nmaps; i++) {
 		if (mkpath(p, sizeof(p), "%s/maps/map%u", dir, i) || (err = mkdirs(p)))
@@ -541,10 +792,16 @@ static int sim_offer(struct hs_transport *t, struct hs_dev *dev)
 		}
 		sd->map_len[i] = sizes[i];
 	}
-	if (mkpath(p, sizeof(p), "%s/name", dir) ||
-	    (err = write_text(p, "%s\n", UIO_DRIVER_NAME)) || mkpath(p, sizeof(p), "%s/version", dir) ||
-	    (err = write_text(p, "%s\n", UIO_DRIVER_VERSION)) ||
-	    mkpath(p, sizeof(p), "%s/event", dir) || (err = write_text(p, "0\n")))
+	/* the UIO core's attributes (uio.c uio_groups) and the driver core's */
+	if ((err = put(dir, "name", "%s\n", UIO_DRIVER_NAME)) ||
+	    (err = put(dir, "version", "%s\n", UIO_DRIVER_VERSION)) ||
+	    (err = put(dir, "event", "0\n")) ||
+	    (err = put(dir, "dev", "%u:%u\n", SIM_UIO_MAJOR, dev->uio_index)) ||
+	    (err = put(dir, "uevent", "MAJOR=%u\nMINOR=%u\nDEVNAME=uio%u\n", SIM_UIO_MAJOR,
+		       dev->uio_index, dev->uio_index)) ||
+	    (err = put_power(dir)) ||
+	    (err = put_link(dir, "subsystem", "../../" SIM_DEV_TO_SYS "/class/uio")) ||
+	    (err = put_link(dir, "device", "../../../%s", dev->guid)))
 		goto fail;
 
 	ch->ring_mem = sd->maps[0];
@@ -572,36 +829,9 @@ static int sim_offer(struct hs_transport *t, struct hs_dev *dev)
 	if ((err = hs_watch_add(dev->bus, &sd->listen, EPOLLIN)))
 		goto fail;
 
-	/* the device directory, built aside and renamed into place at once */
-	if (mkpath(tmpdir, sizeof(tmpdir), "%s/sys/bus/vmbus/devices/.%s.new", st->root, dev->guid) ||
-	    mkpath(dir, sizeof(dir), "%s/sys/bus/vmbus/devices/%s", st->root, dev->guid))
-		goto fail_path;
-	rm_rf(tmpdir);
-	if ((err = mkdirs(tmpdir)))
-		goto fail;
-	vmbus_guid_format(&dev->class_id, name);
-	if (mkpath(p, sizeof(p), "%s/class_id", tmpdir) || (err = write_text(p, "{%s}\n", name)))
-		goto fail;
-	if (mkpath(p, sizeof(p), "%s/device_id", tmpdir) ||
-	    (err = write_text(p, "{%s}\n", dev->guid)) || mkpath(p, sizeof(p), "%s/id", tmpdir) ||
-	    (err = write_text(p, "%u\n", ch->relid)) || (err = write_common_attrs(tmpdir, dev)))
-		goto fail;
-	if (ch->monitor_id != VMBUS_MONITOR_ID_NONE) {
-		if (mkpath(p, sizeof(p), "%s/monitor_id", tmpdir) ||
-		    (err = write_text(p, "%u\n", ch->monitor_id)))
-			goto fail;
-	}
-	if (mkpath(p, sizeof(p), "%s/uio/uio%u", tmpdir, dev->uio_index) || (err = mkdirs(p)))
-		goto fail;
-	if (mkpath(p, sizeof(p), "%s/driver", tmpdir))
-		goto fail_path;
-	if (symlink("../../../bus/vmbus/drivers/" UIO_DRIVER_NAME, p)) {
-		err = -errno;
-		goto fail;
-	}
-	/* the primary's channel directory, its ring file the same memory as map 0 */
-	if (mkpath(p, sizeof(p), "%s/channels/%u", tmpdir, ch->relid) ||
-	    (err = write_chan_dir(p, ch)))
+	/* the device's own attributes and the primary's channel directory,
+	 * its ring file the same memory as map 0 */
+	if ((err = write_dev_dir(st, tmpdir, dev, UIO_DRIVER_NAME)))
 		goto fail;
 	if (mkpath(p, sizeof(p), "%s/channels/%u/ring", tmpdir, ch->relid) ||
 	    mkpath(p2, sizeof(p2), "%s/dev/uio%u.map0", st->root, dev->uio_index))
@@ -610,10 +840,8 @@ static int sim_offer(struct hs_transport *t, struct hs_dev *dev)
 		err = -errno;
 		goto fail;
 	}
-	if (rename(tmpdir, dir)) {
-		err = -errno;
+	if ((err = publish_dev(st, dev, tmpdir, UIO_DRIVER_NAME)))
 		goto fail;
-	}
 	return 0;
 fail_path:
 	err = -ENAMETOOLONG;
@@ -642,9 +870,12 @@ static int sim_offer_chan(struct hs_transport *t, struct hs_chan *ch)
 	ch->ring_mem = map_file(p, ch->ring_size, 0600);
 	if (!ch->ring_mem)
 		return -errno;
-	/* appears all at once, its ring already "opened" by the driver */
+	/* appears all at once, its ring already opened by the driver: the
+	 * host is attached before the guest can write to it */
+	hs_chan_ready(ch);
 	if (rename(tmpdir, dir)) {
 		err = -errno;
+		hs_chan_closed(ch);
 		munmap(ch->ring_mem, ch->ring_size);
 		ch->ring_mem = NULL;
 		return err;
@@ -656,7 +887,7 @@ static void sim_rescind(struct hs_transport *t, struct hs_dev *dev)
 {
 	struct sim_transport *st = sim_of(t);
 	struct sim_dev *sd = dev->tpriv;
-	char p[PATH_MAX], dead[PATH_MAX];
+	char p[PATH_MAX];
 	unsigned int i;
 
 	if (!sd)
@@ -664,6 +895,8 @@ static void sim_rescind(struct hs_transport *t, struct hs_dev *dev)
 	/* hang up every guest handle: reads see EOF, writes EPIPE */
 	while (sd->nconns)
 		conn_free(sd, sd->conns[0]);
+	hs_peer_mem_close(sd->peer);
+	sd->peer = NULL;
 	sd->nopen = 0;
 	if (sd->listen.fd >= 0) {
 		hs_watch_del(dev->bus, &sd->listen);
@@ -672,15 +905,8 @@ static void sim_rescind(struct hs_transport *t, struct hs_dev *dev)
 		sd->listen.fd = -1;
 		unlink(sd->sock_path);
 	}
-	/* the tree goes away at once: renamed aside, then removed */
-	if (!mkpath(p, sizeof(p), "%s/sys/bus/vmbus/devices/%s", st->root, dev->guid) &&
-	    !mkpath(dead, sizeof(dead), "%s/sys/bus/vmbus/devices/.%s.dead%u", st->root, dev->guid,
-		    st->dead_seq++) &&
-	    !rename(p, dead))
-		rm_rf(dead);
-	if (!mkpath(p, sizeof(p), "%s/sys/class/uio/uio%u", st->root, dev->uio_index))
-		rm_rf(p);
-	for (i = 0; i < 5; i++) {
+	unpublish_dev(st, dev, dev->kernel_driver ? dev->kernel_driver : UIO_DRIVER_NAME);
+	for (i = 0; i < 5 && !dev->kernel_driver; i++) {
 		if (!mkpath(p, sizeof(p), "%s/dev/uio%u.map%u", st->root, dev->uio_index, i))
 			unlink(p);
 	}
@@ -731,59 +957,84 @@ static int sim_signal(struct hs_transport *t, struct hs_chan *ch)
 	return 0;
 }
 
-static void *sim_guest_mem(struct hs_transport *t, struct hs_dev *dev, uint64_t pfn, uint32_t off,
-			   uint32_t len)
+/*
+ * Guest memory by page number, as a real host reaches any page its guest
+ * names: the regions the guest registered (libvmbus's DMA memory) and,
+ * for a guest that registered none, the memory of the process holding the
+ * device open (peer_mem.c, as root).  Every refusal is logged at -v with
+ * its reason.
+ */
+static int sim_guest_copy(struct hs_transport *t, struct hs_dev *dev, uint64_t pfn, uint32_t off,
+			  void *buf, uint32_t len, bool write)
 {
 	struct sim_dev *sd = dev->tpriv;
-	uint64_t slot = (pfn >> 32), page = pfn & 0xffffffffu, start;
-	struct sim_region *r;
+	char why_buf[96];
+	const char *why = NULL;
+	unsigned int i, nreg = 0;
+	pid_t pid = 0;
 
 	(void)t;
-	if (!sd || slot == 0 || slot > HS_MAX_REGIONS || off >= VMBUS_HV_PAGE_SIZE)
-		return NULL;
-	r = &sd->regions[slot - 1];
-	if (!r->used)
-		return NULL;
-	start = page * VMBUS_HV_PAGE_SIZE + off;
-	if (start > r->size || len > r->size - start)
-		return NULL;
-	return (uint8_t *)r->mem + start;
+	if (!sd) {
+		why = "the device is gone";
+	} else if (off >= VMBUS_HV_PAGE_SIZE || len > VMBUS_HV_PAGE_SIZE - off) {
+		why = "the range does not fit in the page";
+	} else {
+		for (i = 0; i < HS_MAX_REGIONS; i++) {
+			struct sim_region *r = &sd->regions[i];
+			uint64_t base = VMBUS_SIM_REGION_PFN(i);
+			uint8_t *p;
+
+			if (!r->used)
+				continue;
+			nreg++;
+			if (pfn < base || pfn - base >= r->size / VMBUS_HV_PAGE_SIZE)
+				continue;
+			p = (uint8_t *)r->mem + (pfn - base) * VMBUS_HV_PAGE_SIZE + off;
+			if (write)
+				memcpy(p, buf, len);
+			else
+				memcpy(buf, p, len);
+			return 0;
+		}
+		for (i = 0; i < sd->nconns && !pid; i++)
+			if (!sd->conns[i]->memory)
+				pid = sd->conns[i]->pid;
+		if (nreg) {
+			snprintf(why_buf, sizeof(why_buf),
+				 "in none of the %u memory region(s) the guest registered", nreg);
+			why = why_buf;
+		} else if (!pid) {
+			why = "no guest process holds the device open";
+		} else {
+			if (sd->peer && hs_peer_mem_pid(sd->peer) != pid) {
+				hs_peer_mem_close(sd->peer);
+				sd->peer = NULL;
+			}
+			if (!sd->peer && hs_peer_mem_open(pid, &sd->peer)) {
+				sd->peer = NULL;
+				why = "cannot open the guest process's page map (run as root)";
+			} else if (hs_peer_mem_copy(sd->peer, pfn, off, buf, len, write, &why) == 0) {
+				return 0;
+			}
+		}
+	}
+	hs_debug("%s: guest page 0x%" PRIx64 " (+%u, %u bytes) refused: %s", dev->guid, pfn, off,
+		 len, why);
+	return -EFAULT;
 }
 
 static void sim_update_attrs(struct hs_transport *t, struct hs_dev *dev)
 {
 	struct sim_transport *st = sim_of(t);
 	char p[PATH_MAX];
-	unsigned int i;
 
 	if (!dev->tpriv)
 		return;
-	if (!mkpath(p, sizeof(p), "%s/sys/class/uio/uio%u/event", st->root, dev->uio_index))
+	if (!dev->kernel_driver &&
+	    !mkpath(p, sizeof(p), "%s/sys/class/uio/uio%u/event", st->root, dev->uio_index))
 		write_text(p, "%u\n", dev->events);
-	for (i = 0; i < dev->nchans; i++) {
-		struct hs_chan *ch = dev->chans[i];
-		struct vmbus_ring_hdr *out, *in;
-		char d[PATH_MAX];
-		int64_t rd, wr;
-
-		if (!ch || !ch->vc ||
-		    mkpath(d, sizeof(d), "%s/sys/bus/vmbus/devices/%s/channels/%u", st->root,
-			   dev->guid, ch->relid))
-			continue;
-		/* guest's view: out = guest-to-host ring (our rx), in = ours to it */
-		out = vmbus_ring_hdr(vmbus_chan_rx_ring(ch->vc));
-		in = vmbus_ring_hdr(vmbus_chan_tx_ring(ch->vc));
-		rd = vmbus_ring_readable(vmbus_chan_tx_ring(ch->vc));
-		wr = vmbus_ring_writable(vmbus_chan_rx_ring(ch->vc));
-		if (!mkpath(p, sizeof(p), "%s/out_mask", d))
-			write_text(p, "%u\n", out->interrupt_mask);
-		if (!mkpath(p, sizeof(p), "%s/in_mask", d))
-			write_text(p, "%u\n", in->interrupt_mask);
-		if (!mkpath(p, sizeof(p), "%s/read_avail", d))
-			write_text(p, "%" PRId64 "\n", rd < 0 ? 0 : rd);
-		if (!mkpath(p, sizeof(p), "%s/write_avail", d))
-			write_text(p, "%" PRId64 "\n", wr < 0 ? 0 : wr);
-	}
+	if (!mkpath(p, sizeof(p), "%s/sys/bus/vmbus/devices/%s", st->root, dev->guid))
+		put_dev_live(st, p, dev);
 }
 
 static void sim_destroy(struct hs_transport *t)
@@ -812,7 +1063,7 @@ static const struct hs_transport_ops sim_ops = {
 	.rescind_chan = sim_rescind_chan,
 	.rescind = sim_rescind,
 	.signal = sim_signal,
-	.guest_mem = sim_guest_mem,
+	.guest_copy = sim_guest_copy,
 	.update_attrs = sim_update_attrs,
 	.destroy = sim_destroy,
 };
@@ -844,7 +1095,11 @@ int hs_sim_transport_create(struct hs_bus *bus, const char *root, struct hs_tran
 	if (mkpath(p, sizeof(p), "%s/sys/bus/vmbus/devices", root) || (err = mkdirs(p)) ||
 	    mkpath(p, sizeof(p), "%s/sys/bus/vmbus/drivers/%s", root, UIO_DRIVER_NAME) ||
 	    (err = mkdirs(p)) || mkpath(p, sizeof(p), "%s/sys/class/uio", root) ||
-	    (err = mkdirs(p)) || mkpath(p, sizeof(p), "%s/dev", root) || (err = mkdirs(p))) {
+	    (err = mkdirs(p)) || mkpath(p, sizeof(p), "%s/sys/" SIM_VMBUS_PARENT, root) ||
+	    (err = mkdirs(p)) || mkpath(p, sizeof(p), "%s/sys/dev/char", root) ||
+	    (err = mkdirs(p)) || mkpath(p, sizeof(p), "%s/sys/bus/vmbus", root) ||
+	    (err = put(p, "hibernation", "0\n")) || mkpath(p, sizeof(p), "%s/dev", root) ||
+	    (err = mkdirs(p))) {
 		hs_log("cannot create the VMBus tree under %s: %s", root, strerror(errno));
 		free(st);
 		return -errno ? -errno : -EIO;

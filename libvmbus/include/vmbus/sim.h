@@ -34,10 +34,17 @@ extern "C" {
 
 #define VMBUS_SIM_MEMREG_MAGIC 0x4d47564du /* "MVGM" */
 #define VMBUS_SIM_MEMREG_VERSION 1u
-/* Largest registered region: page numbers of a region fit in 32 bits. */
-#define VMBUS_SIM_REGION_MAX (1ull << 40)
-/* The first page number of region slot @slot (0-based). */
-#define VMBUS_SIM_REGION_PFN(slot) (((uint64_t)(slot) + 1) << 32)
+/* Largest registered region: 4 GiB. */
+#define VMBUS_SIM_REGION_MAX (4ull << 30)
+/*
+ * The first page number of region slot @slot (0-based).  Laid out like a
+ * guest's memory above 4 GiB, where its RAM goes on past the MMIO hole:
+ * slot 0 at 4 GiB (page 0x100000), each slot 4 GiB further, 16 slots end
+ * at 68 GiB.  Page numbers stay far below 2^32, as DPDK keeps them in 32
+ * bits.
+ */
+#define VMBUS_SIM_REGION_PFN(slot)                                                                 \
+	(0x100000ull + (uint64_t)(slot) * (VMBUS_SIM_REGION_MAX / 4096u))
 
 struct vmbus_sim_memreg {
 	uint32_t magic; /* VMBUS_SIM_MEMREG_MAGIC */

@@ -267,7 +267,7 @@ struct netvsc_info {
 	unsigned int subchannels_granted;
 	bool rss; /* RSS programmed: key, indirection table */
 	uint32_t rss_hash_info; /* NDIS_HASH_FUNCTION_* | NDIS_HASH_* */
-	uint32_t rss_indirection_size; /* entries the host supports */
+	uint32_t rss_indirection_size; /* entries of the table programmed (the host's, 128 if it said none) */
 	bool send_table_valid;
 	uint32_t send_table[16]; /* host's transmit indirection table */
 	/* offloads */
@@ -282,8 +282,19 @@ struct netvsc_info {
 	bool simulated;
 	char uio_name[64];
 	size_t ring_size;
+	/*
+	 * RNDIS control messages go by page reference from a page of DMA
+	 * memory, as Linux and DPDK send them; false: no such memory could
+	 * be had (a real guest without hugepages or root), so they go in
+	 * send sections kept for them (notice says why).
+	 */
+	bool control_by_page;
+	unsigned int subchannels_opened; /* of those granted: offered and opened in time */
+	/* What attach did other than asked, and why ("" if nothing): fewer
+	 * queues than granted, control messages in sections. */
+	char notice[256];
 };
-#define netvsc_info__last ring_size
+#define netvsc_info__last notice
 
 /* Fills *out (out->sz set by the caller).  Returns 0 or -EINVAL. */
 int netvsc_info(const struct netvsc_dev *nd, struct netvsc_info *out);

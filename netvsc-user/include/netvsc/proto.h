@@ -841,7 +841,7 @@ struct ndis_rss_caps {
 	uint32_t caps; /* NDIS_RSS_CAP_* | NDIS_HASH_FUNCTION_* */
 	uint32_t num_msi;
 	uint32_t num_rx_queues;
-	uint16_t num_indirection; /* revision 2 only; <= 128, a power of 2 */
+	uint16_t num_indirection; /* revision 2 only; a power of 2 (128 or 256 on hosts seen) */
 	uint16_t pad;
 } NETVSC_PACKED;
 
@@ -900,7 +900,13 @@ struct ndis_rss_params {
 #define NDIS_RSS_FLAG_KEY_UNCHANGED 0x0008u
 #define NDIS_RSS_FLAG_DISABLE 0x0010u
 
+/*
+ * Indirection table entries: a host that does not say (or says something
+ * unusable) gets 128, Linux hv_netvsc's ITAB_NUM; the most a guest takes
+ * from a host's capability is 256, Linux's ITAB_NUM_MAX.
+ */
 #define NDIS_RSS_ITAB_ENTRIES 128u
+#define NDIS_RSS_ITAB_MAX 256u
 #define NDIS_RSS_KEY_SIZE 40u /* Toeplitz */
 
 /*
@@ -917,12 +923,13 @@ struct ndis_rss_params {
 		0xfa,                                                                              \
 	}
 
-/* What the guest sends: the parameters, 128 channel indices, the key. */
-struct ndis_rss_params_toeplitz {
-	struct ndis_rss_params params;
-	uint32_t itab[NDIS_RSS_ITAB_ENTRIES];
-	uint8_t key[NDIS_RSS_KEY_SIZE];
-} NETVSC_PACKED;
+/*
+ * What a guest sends: the parameters, then its indirection table of @n
+ * channel indices (u32 each), then the Toeplitz key; 592 bytes for 128
+ * entries, 1104 for 256.
+ */
+#define NDIS_RSS_PARAMS_TOEPLITZ_SIZE(n)                                                           \
+	(sizeof(struct ndis_rss_params) + 4u * (n) + NDIS_RSS_KEY_SIZE)
 
 /* --- link state (OID_GEN_LINK_STATE) and speed (OID_GEN_MAX_LINK_SPEED) --- */
 
@@ -1324,10 +1331,7 @@ NETVSC_CHECK_OFF(ndis_rss_params, cpumask_count, 32);
 NETVSC_CHECK_OFF(ndis_rss_params, cpumask_entry_size, 36);
 _Static_assert(NDIS_RSS_PARAMS_SIZE_REV_1 == 28, "RSS params rev 1 size");
 
-NETVSC_CHECK_SIZE(ndis_rss_params_toeplitz, 592);
-NETVSC_CHECK_OFF(ndis_rss_params_toeplitz, params, 0);
-NETVSC_CHECK_OFF(ndis_rss_params_toeplitz, itab, 40);
-NETVSC_CHECK_OFF(ndis_rss_params_toeplitz, key, 552);
+_Static_assert(NDIS_RSS_PARAMS_TOEPLITZ_SIZE(NDIS_RSS_ITAB_ENTRIES) == 592, "RSS params, 128");
 
 NETVSC_CHECK_SIZE(ndis_link_state, 40);
 NETVSC_CHECK_OFF(ndis_link_state, hdr, 0);
