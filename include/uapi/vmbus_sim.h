@@ -22,6 +22,8 @@
  *                                         records; poll() for POLLIN
  * see ring and GPADL memory               mmap() at VMBUS_SIM_MMAP_GPADL(h)
  * see the interrupt and monitor pages     mmap() at VMBUS_SIM_PGOFF_* * page
+ * read or write guest pages a packet      VMBUS_SIM_IOC_GUEST_MEM (ABI 2)
+ * names (GPA direct)
  *
  * Channel life, as the guest sees it: OFFER creates the channel (state
  * OFFER), the guest processes the offer (state OPEN: offered, not open;
@@ -56,7 +58,7 @@
 #include <linux/ioctl.h>
 #include <linux/types.h>
 
-#define VMBUS_SIM_ABI_VERSION 1
+#define VMBUS_SIM_ABI_VERSION 2
 #define VMBUS_SIM_DEV_NAME "vmbus_sim"
 
 /* Relids the host may offer: 1 .. VMBUS_SIM_RELID_MAX. */
@@ -346,5 +348,46 @@ struct vmbus_sim_fault {
 #define VMBUS_SIM_FAULT_HOLD_OPEN 3u
 
 #define VMBUS_SIM_IOC_FAULT _IOW(VMBUS_SIM_IOC_MAGIC, 9, struct vmbus_sim_fault)
+
+/* ------------------------------------------------------------------------ */
+/* guest pages named by packets (ABI 2)                                      */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * A GPA-direct packet (VM_PKT_DATA_USING_GPA_DIRECT: page-buffer and
+ * multi-page ranges alike) names guest pages by their 4 KiB page number;
+ * the host reads (or writes) them in place, as Hyper-V does.  This copies
+ * @len bytes starting at byte @offset of page @pfn (on into the following
+ * pages when it runs past the end) from guest memory into the host's
+ * buffer @buf, or with VMBUS_SIM_GUEST_MEM_WRITE from @buf into guest
+ * memory.
+ *
+ * Every byte must lie in a range that a packet of the device owning
+ * channel @relid names, sent and not yet done: the pages are granted when
+ * the guest writes the packet to a ring and taken back when its driver
+ * takes the packet's completion (its request id comes back), or the
+ * channel closes.  Hyper-V could reach any guest page; the stand-in refuses
+ * the others so that a host touching memory it was not given, or a page
+ * after completing its packet, fails at once.
+ *
+ * Errors: EINVAL (offset >= 4096, len 0 or above VMBUS_SIM_GUEST_MEM_MAX,
+ * unknown flags, reserved not 0), ENOENT (no such channel), EACCES (a byte
+ * no outstanding packet of the device names), EFAULT (@buf, or no memory
+ * behind the page number).
+ */
+struct vmbus_sim_guest_mem {
+	__u32 relid;  /* any channel of the device */
+	__u32 flags;  /* VMBUS_SIM_GUEST_MEM_* */
+	__u64 pfn;    /* guest page number, 4 KiB pages */
+	__u32 offset; /* in that page */
+	__u32 len;
+	__u64 buf;    /* the host's buffer */
+	__u64 reserved;
+};
+
+#define VMBUS_SIM_GUEST_MEM_WRITE 0x1u /* host to guest */
+#define VMBUS_SIM_GUEST_MEM_MAX (1u << 20)
+
+#define VMBUS_SIM_IOC_GUEST_MEM _IOW(VMBUS_SIM_IOC_MAGIC, 11, struct vmbus_sim_guest_mem)
 
 #endif /* _UAPI_VMBUS_SIM_H */

@@ -100,6 +100,15 @@ struct hs_transport_ops {
 	 * for a page it cannot reach (logged at -v with the reason). */
 	int (*guest_copy)(struct hs_transport *t, struct hs_dev *dev, uint64_t pfn, uint32_t off,
 			  void *buf, uint32_t len, bool write);
+	/*
+	 * Whether @handle is a buffer GPADL of @dev that the guest created but
+	 * the host has not heard of yet (NULL: the host hears of GPADLs before
+	 * the guest can name them).  Hyper-V answers a GPADL before the guest
+	 * may use it; a host learning of it from an event stream can see a
+	 * message naming it first, and then waits: the transport kicks the
+	 * device's first channel once it knows the GPADL.
+	 */
+	bool (*gpadl_pending)(struct hs_transport *t, struct hs_dev *dev, uint32_t handle);
 	/* Refreshes the live attributes (masks, available bytes, events). */
 	void (*update_attrs)(struct hs_transport *t, struct hs_dev *dev);
 	/* Runs @fn for @dev, surviving memory the guest revokes meanwhile

@@ -13,6 +13,11 @@
  *                   first is the receive buffer, the second the send buffer
  *   GPADL_TEARDOWN  a buffer is gone: its mapping has been revoked
  *
+ * Pages a GPA-direct packet names (RNDIS control messages and large frames
+ * of a kernel driver such as hv_netvsc) are read through the module
+ * (VMBUS_SIM_IOC_GUEST_MEM), which lets the host reach exactly the bytes
+ * of the packets it has not completed yet.
+ *
  * The module revokes a mapping the moment the guest tears its GPADL down,
  * possibly while the host is reading it; an access then raises SIGBUS.
  * kern_guard() turns that into the end of the device's service instead
@@ -173,6 +178,9 @@ static void ev_gpadl_create(struct kern_transport *k, const struct vmbus_sim_eve
 	}
 	hs_debug("%s: guest buffer GPADL %u, %llu bytes", dev->guid, e->gpadl,
 		 (unsigned long long)e->size);
+	/* a message naming it may be waiting (kern_gpadl_pending) */
+	if (ch->open)
+		hs_chan_kick(ch);
 }
 
 static void ev_gpadl_teardown(struct kern_transport *k, const struct vmbus_sim_event *e)
@@ -352,17 +360,52 @@ static int kern_signal(struct hs_transport *t, struct hs_chan *ch)
 	return 0;
 }
 
-/* GPA-direct pages are guest physical memory this device cannot map. */
+/*
+ * GPA-direct pages: guest memory a packet names, copied through the
+ * module, which refuses (EACCES) bytes that no packet of @dev still
+ * waiting for its completion names.
+ */
 static int kern_guest_copy(struct hs_transport *t, struct hs_dev *dev, uint64_t pfn, uint32_t off,
 			   void *buf, uint32_t len, bool write)
 {
-	(void)t;
-	(void)buf;
-	(void)write;
-	hs_debug("%s: guest page 0x%" PRIx64 " (+%u, %u bytes) refused: the test module gives "
-		 "no access to guest pages outside GPADLs",
-		 dev->guid, pfn, off, len);
-	return -EFAULT;
+	struct vmbus_sim_guest_mem m;
+
+	if (!dev->chans[0] || len == 0 || off >= VMBUS_HV_PAGE_SIZE ||
+	    len > VMBUS_HV_PAGE_SIZE - off)
+		return -EINVAL;
+	memset(&m, 0, sizeof(m));
+	m.relid = dev->chans[0]->relid;
+	m.flags = write ? VMBUS_SIM_GUEST_MEM_WRITE : 0;
+	m.pfn = pfn;
+	m.offset = off;
+	m.len = len;
+	m.buf = (uintptr_t)buf;
+	if (ioctl(kern_of(t)->w.fd, VMBUS_SIM_IOC_GUEST_MEM, &m)) {
+		int err = errno;
+
+		hs_debug("%s: guest page 0x%" PRIx64 " (+%u, %u bytes) refused by the test module: "
+			 "%s%s",
+			 dev->guid, pfn, off, len, strerror(err),
+			 err == EACCES ? " (no packet waiting for its completion names them)" : "");
+		return -err;
+	}
+	return 0;
+}
+
+/*
+ * The module queues a GPADL's creation before vmbus_establish_gpadl()
+ * returns, so a guest message naming it is at most behind the event: the
+ * module says whether the GPADL exists as a buffer of @dev's channel.
+ */
+static bool kern_gpadl_pending(struct hs_transport *t, struct hs_dev *dev, uint32_t handle)
+{
+	struct vmbus_sim_gpadl_info gi = { .handle = handle };
+
+	if (!dev->chans[0] || gpadl_find(kern_of(t), handle))
+		return false;
+	if (ioctl(kern_of(t)->w.fd, VMBUS_SIM_IOC_GPADL_INFO, &gi))
+		return false;
+	return gi.relid == dev->chans[0]->relid && gi.type == VMBUS_SIM_GPADL_BUFFER;
 }
 
 static void kern_update_attrs(struct hs_transport *t, struct hs_dev *dev)
@@ -395,6 +438,7 @@ static const struct hs_transport_ops kern_ops = {
 	.rescind = kern_rescind,
 	.signal = kern_signal,
 	.guest_copy = kern_guest_copy,
+	.gpadl_pending = kern_gpadl_pending,
 	.update_attrs = kern_update_attrs,
 	.guard = kern_guard,
 	.destroy = kern_destroy,

@@ -6,6 +6,7 @@
  *   netvsp_nvsp.c   NVSP messages from the guest and the host's answers
  *   netvsp_rndis.c  RNDIS control: queries, sets, indications, replies
  *   netvsp_data.c   receive slots, RSS, frames to and from the guest
+ *   netvsp_offload.c checksums and segmentation the guest leaves to the host
  *   netvsp_fault.c  faults the control interface injects
  * Names carry nsp_ (the host's), never the guest driver's nv_.
  */
@@ -53,7 +54,9 @@ struct nsp_queue {
 struct nsp_ctl_msg {
 	uint64_t due_ns; /* not sent before (--reply-delay) */
 	uint32_t len;
-	uint8_t buf[512];
+	/* the largest reply: a query answer of 600 bytes after its 28-byte
+	 * header (the 512-byte friendly name Linux asks for at probe) */
+	uint8_t buf[640];
 };
 
 struct nsp_delayed {
@@ -165,5 +168,21 @@ void nsp_rx_flush(struct nsp_state *ns, unsigned int qi);
 /* An RNDIS_PKT from the guest: control, or frames for the wire. */
 int nsp_rndis_pkt(struct nsp_state *ns, struct hs_chan *ch, const struct vmbus_pkt *pkt,
 		  const struct nvsp_rndis_pkt *rp, bool malformed);
+
+/* netvsp_offload.c */
+/* The offloads a guest asks for on one frame (its per-packet information). */
+struct nsp_txoff {
+	uint32_t csum; /* RNDIS_PPI_CSUM: NDIS_TXCSUM_* */
+	uint32_t lso;  /* RNDIS_PPI_LSO: NDIS_LSO2_* */
+	bool has_csum, has_lso;
+};
+/*
+ * Frame @f from the guest with what @o asks done: its checksums filled in,
+ * or its TCP payload cut into segments; each frame that results goes to
+ * @emit.  -EINVAL if the frame cannot be what @o says; else what @emit
+ * returned first that was not 0.
+ */
+int nsp_tx_offload(struct nsp_state *ns, const uint8_t *f, uint32_t len, const struct nsp_txoff *o,
+		   int (*emit)(void *arg, const uint8_t *frame, uint32_t len), void *arg);
 
 #endif /* HOSTSIM_NETVSP_H */

@@ -480,12 +480,13 @@ static int64_t gather(struct nsp_state *ns, struct hs_chan *ch, const struct vmb
 /* Checks one RNDIS_PACKET at @p (@avail bytes) and finds its frame. */
 static int parse_data_packet(const uint8_t *p, uint32_t avail, uint32_t *msg_len,
 			     const uint8_t **frame, uint32_t *frame_len, uint32_t *vlan_tci,
-			     bool *has_vlan)
+			     bool *has_vlan, struct nsp_txoff *txo)
 {
 	struct rndis_packet pk;
 	uint32_t body;
 
 	*has_vlan = false;
+	memset(txo, 0, sizeof(*txo));
 	if (avail < sizeof(pk))
 		return -EBADMSG;
 	memcpy(&pk, p, sizeof(pk));
@@ -516,6 +517,15 @@ static int parse_data_packet(const uint8_t *p, uint32_t avail, uint32_t *msg_len
 			    !(ppi.type & RNDIS_PPI_INTERNAL) && ppi.size - ppi.offset >= 4) {
 				memcpy(vlan_tci, p + RNDIS_PACKET_OFFSET_BASE + off + ppi.offset, 4);
 				*has_vlan = true;
+			}
+			/* what the guest leaves to the host (netvsp_offload.c) */
+			if (ppi.type == RNDIS_PPI_CSUM && ppi.size - ppi.offset >= 4) {
+				memcpy(&txo->csum, p + RNDIS_PACKET_OFFSET_BASE + off + ppi.offset, 4);
+				txo->has_csum = true;
+			}
+			if (ppi.type == RNDIS_PPI_LSO && ppi.size - ppi.offset >= 4) {
+				memcpy(&txo->lso, p + RNDIS_PACKET_OFFSET_BASE + off + ppi.offset, 4);
+				txo->has_lso = true;
 			}
 			off += ppi.size;
 		}
@@ -550,7 +560,48 @@ struct nsp_txframe {
 	uint32_t len;
 	uint32_t tci;
 	bool has_vlan;
+	struct nsp_txoff off;
 };
+
+/* Where the frames of one guest frame go: its queue, tag and status. */
+struct nsp_txemit {
+	struct nsp_state *ns;
+	struct nsp_queue *q;
+	struct hs_wire *w;
+	const struct nsp_txframe *fr;
+};
+
+/* One frame on the wire, with the guest's 802.1Q tag put back in. */
+static int tx_emit(void *arg, const uint8_t *f, uint32_t fl)
+{
+	struct nsp_txemit *e = arg;
+	uint32_t tci = e->fr->tci;
+	uint8_t tagged[NSP_FRAME_MAX + 4];
+
+	if (fl < 14 || fl > e->ns->mtu)
+		return -EINVAL;
+	if (e->fr->has_vlan) {
+		/* the host puts the tag from the PPI back into the frame:
+		 * 802.1Q order, priority 15..13, DEI 12, VLAN id 11..0 */
+		uint16_t t = (uint16_t)((tci & NDIS_VLAN_PRI_MASK) << 13 |
+					((tci & NDIS_VLAN_CFI) ? 0x1000 : 0) |
+					(tci & NDIS_VLAN_ID_MASK) >> NDIS_VLAN_ID_SHIFT);
+
+		memcpy(tagged, f, 12);
+		tagged[12] = 0x81;
+		tagged[13] = 0x00;
+		tagged[14] = (uint8_t)(t >> 8);
+		tagged[15] = (uint8_t)t;
+		memcpy(tagged + 16, f + 12, fl - 12);
+		f = tagged;
+		fl += 4;
+	}
+	e->q->tx_frames++;
+	e->q->tx_bytes += fl;
+	if (e->w)
+		e->w->ops->tx(e->w, e->ns->dev, f, fl);
+	return 0;
+}
 
 /* Data packets: one or more RNDIS_PACKETs, each a frame for the wire. */
 static int rndis_data(struct nsp_state *ns, struct hs_chan *ch, const struct vmbus_pkt *pkt,
@@ -580,7 +631,8 @@ static int rndis_data(struct nsp_state *ns, struct hs_chan *ch, const struct vmb
 			break;
 		}
 		if (parse_data_packet(ns->scratch + off, len - off, &ml, &fr[nframes].data,
-				      &fr[nframes].len, &fr[nframes].tci, &fr[nframes].has_vlan)) {
+				      &fr[nframes].len, &fr[nframes].tci, &fr[nframes].has_vlan,
+				      &fr[nframes].off)) {
 			hs_debug("%s: channel %u: malformed RNDIS packet %u of the message: FAILURE",
 				 ns->dev->guid, ch->subidx, nframes);
 			status = NVSP_STATUS_FAILURE;
@@ -602,36 +654,20 @@ static int rndis_data(struct nsp_state *ns, struct hs_chan *ch, const struct vmb
 		return -EAGAIN; /* the wire cannot take them yet: leave them in the ring */
 	}
 	for (i = 0; i < nframes; i++) {
-		const uint8_t *f = fr[i].data;
-		uint32_t fl = fr[i].len, tci = fr[i].tci;
-		uint8_t tagged[NSP_FRAME_MAX + 4];
+		struct nsp_txemit e = { .ns = ns, .q = q, .w = w, .fr = &fr[i] };
+		int err;
 
-		if (fl < 14 || fl > ns->mtu) {
+		/* checksums and segments the guest left to the host, then the wire */
+		if (fr[i].off.has_csum || fr[i].off.has_lso)
+			err = nsp_tx_offload(ns, fr[i].data, fr[i].len, &fr[i].off, tx_emit, &e);
+		else
+			err = tx_emit(&e, fr[i].data, fr[i].len);
+		if (err) {
 			q->tx_errors++;
 			status = NVSP_STATUS_FAILURE;
 			continue;
 		}
-		if (fr[i].has_vlan) {
-			/* the host puts the tag from the PPI back into the frame:
-			 * 802.1Q order, priority 15..13, DEI 12, VLAN id 11..0 */
-			uint16_t t = (uint16_t)((tci & NDIS_VLAN_PRI_MASK) << 13 |
-						((tci & NDIS_VLAN_CFI) ? 0x1000 : 0) |
-						(tci & NDIS_VLAN_ID_MASK) >> NDIS_VLAN_ID_SHIFT);
-
-			memcpy(tagged, f, 12);
-			tagged[12] = 0x81;
-			tagged[13] = 0x00;
-			tagged[14] = (uint8_t)(t >> 8);
-			tagged[15] = (uint8_t)t;
-			memcpy(tagged + 16, f + 12, fl - 12);
-			f = tagged;
-			fl += 4;
-		}
-		q->tx_frames++;
-		q->tx_bytes += fl;
 		ns->tx_total++;
-		if (w)
-			w->ops->tx(w, ns->dev, f, fl);
 		if (ns->fault == HS_FAULT_RESCIND_TRAFFIC && ns->fault_arg && --ns->fault_arg == 0) {
 			ns->fault = HS_FAULT_NONE;
 			tx_completion(ns, ch, pkt->tid, status);

@@ -115,6 +115,14 @@ static int nsp_init(struct nsp_state *ns, struct hs_chan *ch, const struct vmbus
 	return vmbus_chan_send(ch->vc, VMBUS_SEND_MORE, 0, &c, sizeof(c));
 }
 
+/* A GPADL the guest created whose creation the host has not read yet. */
+static bool nsp_gpadl_pending(struct hs_dev *dev, uint32_t handle)
+{
+	struct hs_transport *t = dev->bus->tp;
+
+	return t->ops->gpadl_pending && t->ops->gpadl_pending(t, dev, handle);
+}
+
 static int nsp_rxbuf(struct nsp_state *ns, struct hs_chan *ch, const struct vmbus_pkt *pkt,
 		     const union nvsp_msg *m)
 {
@@ -124,6 +132,8 @@ static int nsp_rxbuf(struct nsp_state *ns, struct hs_chan *ch, const struct vmbu
 
 	if (ns->rxbuf || (ns->nvsp_ver >= NVSP_VERSION_2 && !ns->have_config))
 		return -EPROTO;
+	if (m->rxbuf_conn.gpadl != dev->recv_gpadl && nsp_gpadl_pending(dev, m->rxbuf_conn.gpadl))
+		return -EAGAIN;
 	if (m->rxbuf_conn.gpadl != dev->recv_gpadl) {
 		hs_log("%s: receive buffer GPADL %u is not the device's (%u)", dev->guid,
 		       m->rxbuf_conn.gpadl, dev->recv_gpadl);
@@ -165,6 +175,8 @@ static int nsp_chim(struct nsp_state *ns, struct hs_chan *ch, const struct vmbus
 
 	if (ns->chim || (ns->nvsp_ver >= NVSP_VERSION_2 && !ns->have_config))
 		return -EPROTO;
+	if (m->chim_conn.gpadl != dev->send_gpadl && nsp_gpadl_pending(dev, m->chim_conn.gpadl))
+		return -EAGAIN;
 	if (m->chim_conn.gpadl != dev->send_gpadl) {
 		hs_log("%s: send buffer GPADL %u is not the device's (%u)", dev->guid,
 		       m->chim_conn.gpadl, dev->send_gpadl);

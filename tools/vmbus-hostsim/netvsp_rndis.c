@@ -117,16 +117,25 @@ static void fill_offload(struct ndis_offload *o)
 	o->hdr.type = NDIS_OBJTYPE_OFFLOAD;
 	o->hdr.revision = NDIS_OFFLOAD_REV_3;
 	o->hdr.size = (uint16_t)NDIS_OFFLOAD_SIZE_REV_3;
-	/* receive checksums always validated; transmit checksums done here too */
+	/*
+	 * Receive checksums always validated; transmit checksums and large
+	 * sends done here (netvsp_offload.c).  With each checksum netvsp also
+	 * announces IP and TCP options (IPv6 extension headers) supported,
+	 * and Linux's hv_netvsc uses TCP checksum offload and TSO only when
+	 * they are (NDIS_TXCSUM_ALL_TCP4, NDIS_LSOV2_CAP_IP6).
+	 */
 	o->csum.ip4_txenc = o->csum.ip4_rxenc = NDIS_OFFLOAD_ENCAP_8023;
 	o->csum.ip6_txenc = o->csum.ip6_rxenc = NDIS_OFFLOAD_ENCAP_8023;
-	o->csum.ip4_txcsum = NDIS_TXCSUM_CAP_IP4 | NDIS_TXCSUM_CAP_TCP4 | NDIS_TXCSUM_CAP_UDP4;
-	o->csum.ip4_rxcsum = NDIS_TXCSUM_CAP_IP4 | NDIS_TXCSUM_CAP_TCP4 | NDIS_TXCSUM_CAP_UDP4;
-	o->csum.ip6_txcsum = NDIS_TXCSUM_CAP_TCP6 | NDIS_TXCSUM_CAP_UDP6;
-	o->csum.ip6_rxcsum = NDIS_TXCSUM_CAP_TCP6 | NDIS_TXCSUM_CAP_UDP6;
+	o->csum.ip4_txcsum = NDIS_TXCSUM_CAP_IP4OPT | NDIS_TXCSUM_CAP_TCP4OPT |
+			     NDIS_TXCSUM_CAP_IP4 | NDIS_TXCSUM_CAP_TCP4 | NDIS_TXCSUM_CAP_UDP4;
+	o->csum.ip4_rxcsum = o->csum.ip4_txcsum;
+	o->csum.ip6_txcsum = NDIS_TXCSUM_CAP_IP6EXT | NDIS_TXCSUM_CAP_TCP6OPT |
+			     NDIS_TXCSUM_CAP_TCP6 | NDIS_TXCSUM_CAP_UDP6;
+	o->csum.ip6_rxcsum = o->csum.ip6_txcsum;
 	o->lsov2.ip4_encap = o->lsov2.ip6_encap = NDIS_OFFLOAD_ENCAP_8023;
 	o->lsov2.ip4_max_size = o->lsov2.ip6_max_size = 0xF53C;
 	o->lsov2.ip4_min_segs = o->lsov2.ip6_min_segs = 2;
+	o->lsov2.ip6_opts = NDIS_LSOV2_CAP_IP6EXT | NDIS_LSOV2_CAP_TCP6OPT;
 }
 
 /* Answers a QUERY: @info gets the value, returns its length or -status. */
@@ -309,6 +318,7 @@ static uint32_t set_rss(struct nsp_state *ns, const uint8_t *buf, uint32_t len)
 		if ((p.hash_info & NDIS_HASH_TYPE_MASK) == 0 || p.itab_size == 0 || p.key_size == 0)
 			ns->rss_disables_empty++;
 		ns->rss_on = false;
+		hs_debug("%s: RSS off", ns->dev->guid);
 		return RNDIS_STATUS_SUCCESS;
 	}
 	/*

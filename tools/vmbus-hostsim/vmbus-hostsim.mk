@@ -6,7 +6,7 @@
 # kernel transport speaks.
 
 HOSTSIM_SRCS := $(addprefix $(TOP)tools/vmbus-hostsim/,bus.c ctl.c kern_transport.c main.c \
-	netvsp.c netvsp_data.c netvsp_fault.c netvsp_nvsp.c netvsp_rndis.c offers.c peer_mem.c \
+	netvsp.c netvsp_data.c netvsp_fault.c netvsp_nvsp.c netvsp_offload.c netvsp_rndis.c offers.c peer_mem.c \
 	sim_transport.c wires.c)
 HOSTSIM_CPPFLAGS := $(LIBVMBUS_INCLUDE) $(NETVSC_INCLUDE) -I$(TOP)include
 HOSTSIM_LDLIBS := -lpthread

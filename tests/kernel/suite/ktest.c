@@ -907,6 +907,30 @@ int kt_kmsg_count(int fd, const char *needle)
 	return found;
 }
 
+int kt_kmsg_errors(int fd, const char *needle)
+{
+	char rec[8192];
+	int found = 0;
+
+	for (;;) {
+		ssize_t n = read(fd, rec, sizeof(rec) - 1);
+		char *text;
+
+		if (n < 0 && errno == EPIPE)
+			continue;
+		if (n <= 0)
+			break;
+		rec[n] = '\0';
+		/* "facility*8+level,seq,usec,flags;text" */
+		text = strchr(rec, ';');
+		if (!text || (strtol(rec, NULL, 10) & 7) > 3 || !strstr(text, needle))
+			continue;
+		printf("# kernel error: %s", text + 1);
+		found++;
+	}
+	return found;
+}
+
 bool kt_kmsg_find(int fd, const char *needle)
 {
 	return kt_kmsg_count(fd, needle) > 0;
@@ -1087,9 +1111,9 @@ static bool registered(const char *guid)
 	return found;
 }
 
-void kt_hostsim_start(const char *guid, const char *const *argv)
+void kt_hostsim_launch(const char *guid, const char *const *argv)
 {
-	const char *args[32] = { KT_HOSTSIM, "--root", "/tmp/hostsim", "--transport", "kernel",
+	const char *args[32] = { KT_HOSTSIM, "--root", KT_HOSTSIM_ROOT, "--transport", "kernel",
 				 "--device", guid, "--link-flap-ms", "0" };
 	unsigned int n = 9, i;
 	char line[64] = "";
@@ -1130,6 +1154,11 @@ void kt_hostsim_start(const char *guid, const char *const *argv)
 	for (i = 0; i < KT_TIMEOUT_MS / 10 && !registered(guid); i++)
 		usleep(10000);
 	KT_ASSERT(registered(guid), "the offer of %s reached the guest", guid);
+}
+
+void kt_hostsim_start(const char *guid, const char *const *argv)
+{
+	kt_hostsim_launch(guid, argv);
 	kt_bind_driver(guid);
 	KT_ASSERT(kt_uio_index(guid) >= 0, "a UIO device for %s", guid);
 }

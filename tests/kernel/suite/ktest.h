@@ -16,6 +16,7 @@
 #ifndef KTEST_H
 #define KTEST_H
 
+#include <net/if.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -237,6 +238,8 @@ long kt_meminfo(const char *field);
 
 #define KT_HOSTSIM "/bin/vmbus-hostsim"
 #define KT_NETVSC_USER "/bin/netvsc-user"
+/* where vmbus-hostsim keeps its control socket in the guest */
+#define KT_HOSTSIM_ROOT "/tmp/hostsim"
 
 /*
  * Makes vmbus-hostsim the host: releases /dev/vmbus_sim, starts it on its
@@ -246,10 +249,68 @@ long kt_meminfo(const char *field);
  * program is not in the guest.
  */
 void kt_hostsim_start(const char *guid, const char *const *argv);
+/* The same up to the device's registration: no driver is bound by the test
+ * (one whose id table matches, such as hv_netvsc, has probed it). */
+void kt_hostsim_launch(const char *guid, const char *const *argv);
+/* Runs "vmbus-hostsim ctl COMMAND ARGS..." (NULL-terminated); its exit status. */
+int kt_hostsim_ctl(const char *cmd, ...) __attribute__((sentinel));
+/* The same, with its output (up to @len - 1 bytes) in @out. */
+int kt_hostsim_ctl_out(char *out, size_t len, const char *cmd, ...) __attribute__((sentinel));
 /* Stops it; fails the test unless it exits 0. */
 void kt_hostsim_stop(void);
 /* Runs @argv (NULL-terminated) and returns its exit status (-1 if killed). */
 int kt_run(const char *const *argv);
+
+/* ---- Linux's hv_netvsc and the guest's network (knet.c) ---- */
+
+#define KT_NETVSC_KO "/lib/modules/hv_netvsc.ko"
+
+/*
+ * Loads Debian's hv_netvsc (symbol versions rewritten for the stand-in,
+ * test only) unless it is loaded; unloaded again at exit.  Skips the test
+ * where the module is not in the guest or the stand-in plays another
+ * generation than 6.1, whose structures hv_netvsc was built for.
+ */
+void kt_netvsc_load(void);
+int kt_netvsc_unload(void); /* 0 or -errno */
+bool kt_netvsc_loaded(void);
+/* The interface hv_netvsc created for device @guid (its net/ entry). */
+bool kt_nic_ifname(const char *guid, char out[IFNAMSIZ]);
+/*
+ * Waits until @cond(@arg) holds, woken by rtnetlink link and address
+ * events (and once a second for changes that send none); true if it does
+ * within @timeout_ms.
+ */
+bool kt_net_wait(bool (*cond)(void *arg), void *arg, int timeout_ms);
+bool kt_wait_ifname(const char *guid, char out[IFNAMSIZ], int timeout_ms);
+bool kt_wait_no_ifname(const char *guid, int timeout_ms);
+/* /sys/class/net/IF/carrier: 1, 0 or -errno (EINVAL while the interface is down). */
+int kt_if_carrier(const char *ifname);
+bool kt_wait_carrier(const char *ifname, bool up, int timeout_ms);
+/* ethtool -l / -L / -S through SIOCETHTOOL; 0 or -errno */
+int kt_ethtool_channels(const char *ifname, unsigned int *combined, unsigned int *max);
+int kt_ethtool_set_channels(const char *ifname, unsigned int combined);
+int kt_ethtool_stat(const char *ifname, const char *name, uint64_t *value);
+/* A legacy on/off setting (ETHTOOL_GTSO, ETHTOOL_GTXCSUM ...): 1, 0 or -errno. */
+int kt_ethtool_flag(const char *ifname, uint32_t cmd);
+/* Runs a shell command line (busybox); its exit status. */
+__attribute__((format(printf, 1, 2))) int kt_sh(const char *fmt, ...);
+/*
+ * A peer: a process in a network namespace of its own, with lo up and a
+ * TCP server echoing every connection on @port; killed at exit.
+ */
+pid_t kt_peer_start(uint16_t port);
+/* Runs a shell command line in the peer's network namespace. */
+__attribute__((format(printf, 1, 2))) int kt_peer_sh(const char *fmt, ...);
+/* Moves @ifname into the peer's namespace, gives it @cidr (and @mtu unless 0), up. */
+void kt_peer_take(const char *ifname, const char *cidr, unsigned int mtu);
+/*
+ * A TCP connection to the peer's echo server at @addr:@port (IPv4 or
+ * IPv6): @bytes of a
+ * pattern particular to stream @id sent, echoed and checked byte for byte.
+ * 0, or -errno (-EBADMSG: a byte came back wrong).
+ */
+int kt_tcp_echo(const char *addr, uint16_t port, unsigned int id, size_t bytes);
 
 /* ---- kernel log ---- */
 
@@ -261,6 +322,11 @@ int kt_kmsg_open(void);
 bool kt_kmsg_find(int fd, const char *needle);
 /* How many records read from @fd since (up to now) contain @needle. */
 int kt_kmsg_count(int fd, const char *needle);
+/*
+ * Records read from @fd since that contain @needle and have level error or
+ * worse; each is printed.
+ */
+int kt_kmsg_errors(int fd, const char *needle);
 
 /* ---- the driver module ---- */
 

@@ -157,34 +157,6 @@ SIM_MONITOR_ATTR(client_monitor_latency, 1, MON_LATENCY);
 SIM_MONITOR_ATTR(server_monitor_conn_id, 0, MON_CONN_ID);
 SIM_MONITOR_ATTR(client_monitor_conn_id, 1, MON_CONN_ID);
 
-/*
- * What the ring header says, as hv_ringbuffer_get_debuginfo() reports it;
- * -EINVAL while the channel has no ring.
- */
-static int sim_ring_info(struct hv_ring_buffer_info *rbi,
-			 struct hv_ring_buffer_debug_info *out)
-{
-	struct hv_ring_buffer *rb;
-	u32 r, w, size;
-
-	mutex_lock(&rbi->ring_buffer_mutex);
-	rb = rbi->ring_buffer;
-	if (!rb) {
-		mutex_unlock(&rbi->ring_buffer_mutex);
-		return -EINVAL;
-	}
-	r = READ_ONCE(rb->read_index);
-	w = READ_ONCE(rb->write_index);
-	size = rbi->ring_datasize;
-	out->current_interrupt_mask = READ_ONCE(rb->interrupt_mask);
-	out->current_read_index = r;
-	out->current_write_index = w;
-	out->bytes_avail_towrite = w >= r ? size - (w - r) : r - w;
-	out->bytes_avail_toread = size - out->bytes_avail_towrite;
-	mutex_unlock(&rbi->ring_buffer_mutex);
-	return 0;
-}
-
 enum sim_ring_field { RING_MASK, RING_READ, RING_WRITE, RING_TOREAD,
 		      RING_TOWRITE };
 
@@ -198,7 +170,7 @@ static ssize_t ring_show(struct device *dev, char *buf, bool out,
 
 	if (!chan)
 		return -ENODEV;
-	err = sim_ring_info(out ? &chan->outbound : &chan->inbound, &info);
+	err = hv_ringbuffer_get_debuginfo(out ? &chan->outbound : &chan->inbound, &info);
 	if (err)
 		return err;
 	switch (field) {
@@ -625,7 +597,7 @@ static ssize_t chan_ring_show(struct hv_ring_buffer_info *rbi, char *buf,
 	struct hv_ring_buffer_debug_info info;
 	int err;
 
-	err = sim_ring_info(rbi, &info);
+	err = hv_ringbuffer_get_debuginfo(rbi, &info);
 	if (err)
 		return err;
 	if (mask)

@@ -20,12 +20,19 @@
 
 #include "sim_priv.h"
 
-static void sim_ring_init(struct hv_ring_buffer_info *rbi, struct page *page,
-			  u32 pages)
+/*
+ * hv_ringbuffer_init(): a new connection starts at index 0, keeps the
+ * interrupt mask, announces pending_send_sz, and (inbound) gets the buffer
+ * packets are copied into.  hv_vmbus allocates that buffer (and maps the
+ * ring again) at every open and frees it in vmbus_free_ring() only, so a
+ * ring connected again after vmbus_disconnect_ring() leaks the previous
+ * one; the stand-in frees it.
+ */
+static int sim_ring_init(struct hv_ring_buffer_info *rbi, struct page *page,
+			 u32 pages, u32 max_pkt_size)
 {
 	struct hv_ring_buffer *rb = page_address(page);
 
-	/* a new connection starts at index 0; the interrupt mask is kept */
 	rb->read_index = 0;
 	rb->write_index = 0;
 	rb->feature_bits.value = 1;
@@ -34,7 +41,17 @@ static void sim_ring_init(struct hv_ring_buffer_info *rbi, struct page *page,
 	rbi->ring_size_div10_reciprocal = reciprocal_value(rbi->ring_size / 10);
 	rbi->ring_datasize = rbi->ring_size - sizeof(struct hv_ring_buffer);
 	rbi->priv_read_index = 0;
+	kfree(rbi->pkt_buffer);
+	rbi->pkt_buffer = NULL;
+	rbi->pkt_buffer_size = 0;
 	spin_lock_init(&rbi->ring_lock);
+	if (!max_pkt_size)
+		return 0;
+	rbi->pkt_buffer = kzalloc(max_pkt_size, GFP_KERNEL);
+	if (!rbi->pkt_buffer)
+		return -ENOMEM;
+	rbi->pkt_buffer_size = max_pkt_size;
+	return 0;
 }
 
 static void sim_ring_cleanup(struct hv_ring_buffer_info *rbi)
@@ -42,6 +59,9 @@ static void sim_ring_cleanup(struct hv_ring_buffer_info *rbi)
 	mutex_lock(&rbi->ring_buffer_mutex);
 	rbi->ring_buffer = NULL;
 	mutex_unlock(&rbi->ring_buffer_mutex);
+	kfree(rbi->pkt_buffer);
+	rbi->pkt_buffer = NULL;
+	rbi->pkt_buffer_size = 0;
 }
 
 int vmbus_alloc_ring(struct vmbus_channel *chan, u32 send_size, u32 recv_size)
@@ -246,6 +266,11 @@ static int sim_open(struct vmbus_channel *chan, void *userdata,
 		return -EINVAL;
 	}
 
+	/* request ids for the packets that ask for a completion */
+	err = sim_rqstor_init(chan);
+	if (err)
+		return err;
+
 	chan->state = CHANNEL_OPENING_STATE;
 	chan->onchannel_callback = cb;
 	chan->channel_callback_context = context;
@@ -263,8 +288,12 @@ static int sim_open(struct vmbus_channel *chan, void *userdata,
 #endif
 	if (err)
 		goto fail_ring;
-	sim_ring_init(&chan->outbound, page, send_pages);
-	sim_ring_init(&chan->inbound, page + send_pages, recv_pages);
+	err = sim_ring_init(&chan->outbound, page, send_pages, 0);
+	if (!err)
+		err = sim_ring_init(&chan->inbound, page + send_pages, recv_pages,
+				    chan->max_pkt_size);
+	if (err)
+		goto fail_gpadl;
 
 	if (chan->rescind) {
 		err = -ENODEV;
@@ -294,6 +323,7 @@ fail_gpadl:
 fail_ring:
 	sim_ring_cleanup(&chan->outbound);
 	sim_ring_cleanup(&chan->inbound);
+	sim_rqstor_free(chan);
 	chan->state = CHANNEL_OPEN_STATE;
 	return err;
 }
@@ -342,14 +372,16 @@ static int sim_close(struct vmbus_channel *chan)
 		return -ENOBUFS;
 	}
 	sim_host_close(sc);
-	if (!SIM_RING_GPADL(chan))
-		return 0;
-	gone = sim_ring_teardown(chan);
-	if (!SIM_HAVE_GPADL && !gone && !chan->rescind) {
-		/* 5.14 reports the error, and forgets the handle */
-		SIM_RING_GPADL(chan) = 0;
-		return -ENOBUFS;
+	if (SIM_RING_GPADL(chan)) {
+		gone = sim_ring_teardown(chan);
+		if (!SIM_HAVE_GPADL && !gone && !chan->rescind) {
+			/* 5.14 reports the error, and forgets the handle */
+			SIM_RING_GPADL(chan) = 0;
+			return -ENOBUFS;
+		}
 	}
+	/* hv_vmbus frees the request ids only after a close that worked */
+	sim_rqstor_free(chan);
 	return 0;
 }
 

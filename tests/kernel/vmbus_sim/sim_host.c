@@ -668,6 +668,7 @@ static long sim_host_fop_ioctl(struct file *file, unsigned int cmd,
 		struct vmbus_sim_chan_info chan;
 		struct vmbus_sim_gpadl_info gpadl;
 		struct vmbus_sim_fault fault;
+		struct vmbus_sim_guest_mem mem;
 		u32 mode;
 		u32 gen;
 	} u;
@@ -723,6 +724,8 @@ static long sim_host_fop_ioctl(struct file *file, unsigned int cmd,
 		return sim_ioc_set_mode(u.mode);
 	case VMBUS_SIM_IOC_FAULT:
 		return sim_ioc_fault(&u.fault);
+	case VMBUS_SIM_IOC_GUEST_MEM:
+		return sim_guest_mem(&u.mem);
 	case VMBUS_SIM_IOC_GET_GEN:
 		u.gen = VMBUS_SIM_GEN;
 		ret = 0;

@@ -159,25 +159,27 @@ void sim_channel_kobj_release(struct kobject *kobj)
 	sim_channel_put(to_sim_channel(chan));
 }
 
-/* Runs a channel callback outside the interrupt, as hv_vmbus's tasklet. */
+/*
+ * vmbus_on_event(): the channel's tasklet runs the callback of a channel in
+ * HV_CALL_DIRECT or HV_CALL_BATCHED mode.  In batched mode the interrupt
+ * set interrupt_mask before scheduling it; the callback read the ring, the
+ * mask is cleared, and if the host wrote more meanwhile the mask goes up
+ * again and the tasklet runs once more.
+ */
 static void sim_channel_tasklet(struct tasklet_struct *t)
 {
 	struct vmbus_channel *chan = from_tasklet(chan, t, callback_event);
 	void (*cb)(void *context);
-	int budget = 3;
 
-	do {
-		cb = READ_ONCE(chan->onchannel_callback);
-		if (!cb)
-			return;
-		cb(chan->channel_callback_context);
-		if (chan->callback_mode != HV_CALL_BATCHED ||
-		    !chan->inbound.ring_buffer)
-			return;
-		if (hv_end_read(&chan->inbound) == 0)
-			return;
-		hv_begin_read(&chan->inbound);
-	} while (--budget);
+	cb = READ_ONCE(chan->onchannel_callback);
+	if (!cb)
+		return;
+	cb(chan->channel_callback_context);
+	if (chan->callback_mode != HV_CALL_BATCHED)
+		return;
+	if (hv_end_read(&chan->inbound) == 0)
+		return;
+	hv_begin_read(&chan->inbound);
 	tasklet_schedule(&chan->callback_event);
 }
 
@@ -193,6 +195,7 @@ static struct sim_channel *sim_channel_alloc(void)
 	refcount_set(&sc->ref, 1);
 	INIT_LIST_HEAD(&sc->all_node);
 	INIT_LIST_HEAD(&sc->open_node);
+	INIT_LIST_HEAD(&sc->grants);
 	init_completion(&sc->added);
 	init_completion(&sc->open_done);
 	atomic64_set(&sc->guest_sig_monitor, 0);
@@ -249,6 +252,8 @@ void sim_channel_remove(struct vmbus_channel *chan)
 	list_del_init(&sc->all_node);
 
 	sim_gpadl_remove_chan(chan);
+	/* a close that never reached the host left them (as in hv_vmbus) */
+	sim_rqstor_free(chan);
 	sim_host_event(VMBUS_SIM_EV_RELID_RELEASED, relid, 0, 0, 0, 0, 0);
 
 	tasklet_kill(&chan->callback_event);
@@ -744,8 +749,9 @@ int sim_rescind(u32 relid, bool wait)
 /* ------------------------------------------------------------------------ */
 
 /*
- * Host to guest: the channel callback runs from a hard interrupt, as it
- * does from the VMBus interrupt.  One signal at a time.
+ * Host to guest: the channel callback runs from a hard interrupt on the
+ * channel's target CPU, as it does from the VMBus interrupt the host sends
+ * to the channel's target VP.  One signal at a time.
  */
 static DEFINE_MUTEX(sim_signal_lock);
 static u32 sim_signal_relid;
@@ -786,18 +792,32 @@ out:
 
 static struct irq_work sim_signal_work = IRQ_WORK_INIT_HARD(sim_signal_irq);
 
+/* Runs on the target CPU and raises the interrupt there (modules have no irq_work_queue_on()). */
+static void sim_signal_raise(void *unused)
+{
+	irq_work_queue(&sim_signal_work);
+}
+
 int sim_signal_guest(u32 relid)
 {
+	struct vmbus_channel *chan;
+	unsigned int cpu = 0;
 	int ret;
 
 	rcu_read_lock();
-	ret = sim_relid2channel(relid) ? 0 : -ENOENT;
+	chan = sim_relid2channel(relid);
+	if (chan)
+		cpu = READ_ONCE(chan->target_cpu);
 	rcu_read_unlock();
-	if (ret)
-		return ret;
+	if (!chan)
+		return -ENOENT;
 	mutex_lock(&sim_signal_lock);
 	sim_signal_relid = relid;
-	irq_work_queue(&sim_signal_work);
+	cpus_read_lock();
+	if (cpu >= nr_cpu_ids || !cpu_online(cpu))
+		cpu = raw_smp_processor_id();
+	smp_call_function_single(cpu, sim_signal_raise, NULL, 1);
+	cpus_read_unlock();
 	irq_work_sync(&sim_signal_work);
 	ret = sim_signal_delivered;
 	mutex_unlock(&sim_signal_lock);

@@ -38,6 +38,11 @@
 #define SIM_OWNS_RING_FILE (VMBUS_SIM_GEN >= VMBUS_SIM_GEN_6_15)
 /* confidential channels */
 #define SIM_HAVE_CO (VMBUS_SIM_GEN >= VMBUS_SIM_GEN_6_18)
+/*
+ * vmbus_sendpacket_getid() and vmbus_request_addr_match() (6.0); before,
+ * only the rest of the packet API
+ */
+#define SIM_HAVE_GETID (VMBUS_SIM_GEN >= VMBUS_SIM_GEN_6_1)
 
 #if SIM_HAVE_GPADL
 #define SIM_RING_GPADL(chan) ((chan)->ringbuffer_gpadlhandle.gpadl_handle)
@@ -70,6 +75,10 @@ struct sim_channel {
 	struct bin_attribute *bin_attrs[2];
 	struct attribute_group group;
 #endif
+	/* grants of the packets sent (sim_ring.c's lock) */
+	struct list_head grants;
+	struct sim_grant **grant_by_id;	/* [request id - 1] */
+	u32 grant_slots;
 	atomic64_t guest_sig_monitor;
 	atomic64_t guest_sig_event;
 	u64 opens;			/* sim_host.c's lock */
@@ -113,6 +122,13 @@ int hv_create_ring_sysfs(struct vmbus_channel *chan,
 				     struct vm_area_struct *vma));
 int hv_remove_ring_sysfs(struct vmbus_channel *chan);
 #endif
+
+/* sim_ring.c */
+struct sim_grant;
+int sim_rqstor_init(struct vmbus_channel *chan);
+void sim_rqstor_free(struct vmbus_channel *chan);
+void sim_grants_release_chan(struct vmbus_channel *chan);
+long sim_guest_mem(const struct vmbus_sim_guest_mem *m);
 
 /* sim_host.c: the host's side */
 int sim_host_init(void);
