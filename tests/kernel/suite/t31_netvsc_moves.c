@@ -115,13 +115,16 @@ int main(int argc, char **argv)
 	KT_ASSERT(!kt_exists("%s", conf), "--restore removed %s", conf);
 
 	/* the same by hand */
-	KT_ASSERT(kt_override(guid, drv) == 0 && kt_unbind(guid) == 0 && kt_bind(guid) == 0,
-		  "driver_override %s, unbind, bind", drv);
+	KT_ASSERT(kt_override(guid, drv) == 0 &&
+			  kt_writef(guid, "/sys/bus/vmbus/drivers/hv_netvsc/unbind") == 0 &&
+			  kt_bind(guid) == 0,
+		  "driver_override %s, unbind from hv_netvsc, bind to %s", drv, drv);
 	KT_ASSERT(!strcmp(kt_bound(guid), drv) && kt_uio_index(guid) >= 0, "bound to %s by sysfs",
 		  drv);
 	KT_ASSERT(kt_wait_no_ifname(guid, KT_TIMEOUT_MS), "the interface is gone");
-	KT_ASSERT(kt_override(guid, NULL) == 0 && kt_unbind(guid) == 0 && kt_bind(guid) == 0,
-		  "driver_override cleared, unbind, bind");
+	KT_ASSERT(kt_override(guid, NULL) == 0 && kt_unbind(guid) == 0 &&
+			  kt_writef(guid, "/sys/bus/vmbus/drivers/hv_netvsc/bind") == 0,
+		  "driver_override cleared, unbind from %s, bind to hv_netvsc", drv);
 	back_to_netvsc(ifn, "sysfs");
 
 	/* the host pulls the NIC and offers it again */
