@@ -366,7 +366,12 @@ struct vmbus_sim_fault {
  * channel @relid names, sent and not yet done: the pages are granted when
  * the guest writes the packet to a ring and taken back when its driver
  * takes the packet's completion (its request id comes back), or the
- * channel closes.  Hyper-V could reach any guest page; the stand-in refuses
+ * channel closes.  A driver that writes its rings from userspace (through a
+ * UIO driver) sends packets the guest kernel never sees: for those, the
+ * bytes a GPA-direct packet names are the host's while the packet waits in
+ * the guest's send ring of a channel of the device, between the host's
+ * read index and the guest's write index.  Hyper-V could reach any guest
+ * page; the stand-in refuses
  * the others so that a host touching memory it was not given, or a page
  * after completing its packet, fails at once.
  *

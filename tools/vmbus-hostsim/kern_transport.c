@@ -362,8 +362,9 @@ static int kern_signal(struct hs_transport *t, struct hs_chan *ch)
 
 /*
  * GPA-direct pages: guest memory a packet names, copied through the
- * module, which refuses (EACCES) bytes that no packet of @dev still
- * waiting for its completion names.
+ * module, which refuses (EACCES) bytes that no packet of @dev names that
+ * is still waiting for its completion (sent by a kernel driver) or still
+ * in one of its rings (written there by a userspace driver).
  */
 static int kern_guest_copy(struct hs_transport *t, struct hs_dev *dev, uint64_t pfn, uint32_t off,
 			   void *buf, uint32_t len, bool write)
@@ -386,7 +387,8 @@ static int kern_guest_copy(struct hs_transport *t, struct hs_dev *dev, uint64_t 
 		hs_debug("%s: guest page 0x%" PRIx64 " (+%u, %u bytes) refused by the test module: "
 			 "%s%s",
 			 dev->guid, pfn, off, len, strerror(err),
-			 err == EACCES ? " (no packet waiting for its completion names them)" : "");
+			 err == EACCES ? " (no packet waiting for its completion or in a ring "
+					 "names them)" : "");
 		return -err;
 	}
 	return 0;

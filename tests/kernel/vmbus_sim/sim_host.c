@@ -296,6 +296,29 @@ void sim_gpadl_remove_buffer(void *buffer)
 	}
 }
 
+/*
+ * Whether a GPA-direct packet waiting in the guest's send ring of a channel
+ * of device @dev_relid names bytes [@s, @e) of page @pfn (sim_ring_names).
+ * The ring GPADLs the host knows are the open rings; their memory stays
+ * while they are in the registry.
+ */
+bool sim_gpadl_rings_name(u32 dev_relid, u64 pfn, u32 s, u32 e)
+{
+	struct sim_gpadl *g;
+	bool found = false;
+
+	mutex_lock(&sim_gpadl_lock);
+	list_for_each_entry(g, &sim_gpadls, node) {
+		if (g->type == VMBUS_SIM_GPADL_RING &&
+		    sim_ring_names(dev_relid, g->chan, g->buffer, g->send_offset, pfn, s, e)) {
+			found = true;
+			break;
+		}
+	}
+	mutex_unlock(&sim_gpadl_lock);
+	return found;
+}
+
 /* ------------------------------------------------------------------------ */
 /* monitor page scan                                                         */
 /* ------------------------------------------------------------------------ */

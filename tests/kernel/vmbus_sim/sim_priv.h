@@ -129,6 +129,8 @@ int sim_rqstor_init(struct vmbus_channel *chan);
 void sim_rqstor_free(struct vmbus_channel *chan);
 void sim_grants_release_chan(struct vmbus_channel *chan);
 long sim_guest_mem(const struct vmbus_sim_guest_mem *m);
+bool sim_ring_names(u32 dev_relid, struct vmbus_channel *chan, const void *ring, u32 send_size,
+		    u64 pfn, u32 s, u32 e);
 
 /* sim_host.c: the host's side */
 int sim_host_init(void);
@@ -153,5 +155,7 @@ int sim_gpadl_add(struct vmbus_channel *chan, u32 handle, u32 type,
 bool sim_gpadl_remove(u32 handle);
 void sim_gpadl_remove_chan(struct vmbus_channel *chan);
 void sim_gpadl_remove_buffer(void *buffer);
+/* Whether a packet waiting in a ring of device @dev_relid names the bytes. */
+bool sim_gpadl_rings_name(u32 dev_relid, u64 pfn, u32 s, u32 e);
 
 #endif /* VMBUS_SIM_PRIV_H */

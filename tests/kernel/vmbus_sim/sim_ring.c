@@ -43,7 +43,9 @@
  * freed), the channel closes, or it goes.  Hyper-V can reach any guest
  * page; the grants make a host that touches a page it was not given, or
  * after it completed the packet, fail visibly instead of reading whatever
- * the page holds by then.
+ * the page holds by then.  Packets a userspace driver writes to its ring
+ * itself carry no grant: their pages are the host's while they wait in the
+ * ring (sim_ring_names).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -97,9 +99,11 @@ static u32 sim_dev_relid(const struct vmbus_channel *chan)
  * vmbus_packet_mpb_array, @len bytes) the driver is about to send: every
  * range is (len, offset, then HVPFN_UP(offset + len) page numbers).  NULL
  * for a packet naming no page; an ERR_PTR for a descriptor the host would
- * refuse to parse, or no memory (the caller's context may be atomic).
+ * refuse to parse (logged as a driver error unless @quiet), or no memory
+ * (the caller's context may be atomic).
  */
-static struct sim_grant *sim_grant_build(struct vmbus_channel *chan, const u8 *desc, u32 len)
+static struct sim_grant *sim_grant_build(struct vmbus_channel *chan, const u8 *desc, u32 len,
+					  bool quiet)
 {
 	const struct vmbus_packet_mpb_array *hdr = (const void *)desc;
 	u32 off, r, k, npages = 0, dlen = hdr->dataoffset8 << 3;
@@ -150,8 +154,9 @@ static struct sim_grant *sim_grant_build(struct vmbus_channel *chan, const u8 *d
 	}
 	return g;
 bad:
-	pr_err("driver error: relid %u: a GPA-direct packet whose page ranges do not fit its %u-byte descriptor\n",
-	       chan->offermsg.child_relid, dlen);
+	if (!quiet)
+		pr_err("driver error: relid %u: a GPA-direct packet whose page ranges do not fit its %u-byte descriptor\n",
+		       chan->offermsg.child_relid, dlen);
 	return ERR_PTR(-EINVAL);
 }
 
@@ -228,9 +233,10 @@ static bool sim_granted(u32 dev_relid, u64 pfn, u32 s, u32 e)
 
 /*
  * VMBUS_SIM_IOC_GUEST_MEM: copies bytes of guest pages a packet of the
- * device granted between the host's buffer and guest memory.  The pages
- * stay granted during the copy: only the host completes the packet, and
- * it is busy here.
+ * device granted, or that a packet waiting in one of its rings names,
+ * between the host's buffer and guest memory.  The pages stay granted
+ * during the copy: only the host completes or consumes the packet, and it
+ * is busy here.
  */
 long sim_guest_mem(const struct vmbus_sim_guest_mem *m)
 {
@@ -238,7 +244,7 @@ long sim_guest_mem(const struct vmbus_sim_guest_mem *m)
 	u32 done = 0, dev_relid;
 	struct vmbus_channel *chan;
 	unsigned long flags;
-	bool ok = true;
+	bool ok;
 
 	if (m->flags & ~VMBUS_SIM_GUEST_MEM_WRITE || m->reserved ||
 	    m->offset >= SIM_HV_PAGE || !m->len || m->len > VMBUS_SIM_GUEST_MEM_MAX)
@@ -250,17 +256,18 @@ long sim_guest_mem(const struct vmbus_sim_guest_mem *m)
 	if (!chan)
 		return -ENOENT;
 
-	spin_lock_irqsave(&sim_grant_lock, flags);
-	for (pfn = first; ok && done < m->len; pfn++) {
+	for (pfn = first; done < m->len; pfn++) {
 		u32 s = pfn == first ? m->offset : 0;
 		u32 e = min_t(u32, SIM_HV_PAGE, s + (m->len - done));
 
+		spin_lock_irqsave(&sim_grant_lock, flags);
 		ok = sim_granted(dev_relid, pfn, s, e);
+		spin_unlock_irqrestore(&sim_grant_lock, flags);
+		/* a packet a userspace driver wrote to its ring itself */
+		if (!ok && !sim_gpadl_rings_name(dev_relid, pfn, s, e))
+			return -EACCES;
 		done += e - s;
 	}
-	spin_unlock_irqrestore(&sim_grant_lock, flags);
-	if (!ok)
-		return -EACCES;
 
 	for (pfn = first, done = 0; done < m->len; pfn++) {
 		u32 s = pfn == first ? m->offset : 0;
@@ -428,13 +435,81 @@ static u32 sim_ring_put(struct hv_ring_buffer_info *rbi, u32 at, const void *src
 	return at >= size ? at - size : at;
 }
 
-/* Copies @len bytes from ring offset @at, across the end. */
+/* Copies @len bytes from offset @at of the @size data bytes of @rb, across the end. */
+static void sim_ring_copy(const struct hv_ring_buffer *rb, u32 size, u32 at, void *dst, u32 len)
+{
+	u32 first = min(len, size - at);
+
+	memcpy(dst, rb->buffer + at, first);
+	memcpy((u8 *)dst + first, rb->buffer, len - first);
+}
+
 static void sim_ring_get(const struct hv_ring_buffer_info *rbi, u32 at, void *dst, u32 len)
 {
-	u32 size = rbi->ring_datasize, first = min(len, size - at);
+	sim_ring_copy(rbi->ring_buffer, rbi->ring_datasize, at, dst, len);
+}
 
-	memcpy(dst, rbi->ring_buffer->buffer + at, first);
-	memcpy((u8 *)dst + first, rbi->ring_buffer->buffer, len - first);
+/* The largest GPA-direct descriptor the scan reads: 255 single-page ranges. */
+#define SIM_SCAN_DESC_MAX 4096u
+
+/*
+ * Whether @chan is a channel of device @dev_relid and a GPA-direct packet
+ * in its guest's send ring (@ring, its
+ * @send_size bytes, header page included) that the host has not consumed
+ * yet (between the read and the write index) names bytes [@s, @e) of page
+ * @pfn.  A driver that writes its ring itself (a UIO driver's process, such
+ * as DPDK) sends packets the stand-in never sees, so they carry no grant:
+ * their pages are the host's while the packets wait in the ring, which is
+ * when a host reads them (NetVSP gathers a packet's pages before it moves
+ * past it).  The indices and packets are the guest's: a packet that does
+ * not fit ends the scan, and nothing here is logged as a driver error.
+ */
+bool sim_ring_names(u32 dev_relid, struct vmbus_channel *chan, const void *ring, u32 send_size,
+		    u64 pfn, u32 s, u32 e)
+{
+	const struct hv_ring_buffer *rb = ring;
+	u32 size, r, w, avail, i;
+	bool found = false;
+	u8 *desc;
+
+	/* an orphan's primary is gone: its device is no longer any device */
+	if (to_sim_channel(chan)->orphan || sim_dev_relid(chan) != dev_relid ||
+	    send_size <= sizeof(*rb))
+		return false;
+	size = send_size - sizeof(*rb);
+	r = READ_ONCE(rb->read_index);
+	w = READ_ONCE(rb->write_index);
+	if (r >= size || w >= size || r % 8 || w % 8)
+		return false;
+	desc = kmalloc(SIM_SCAN_DESC_MAX, GFP_KERNEL);
+	if (!desc)
+		return false;
+	avail = w >= r ? w - r : size - r + w;
+	while (!found && avail >= sizeof(struct vmpacket_descriptor) + SIM_PKT_TRAILER) {
+		struct vmpacket_descriptor d;
+		struct sim_grant *g;
+		u32 plen, dlen;
+
+		sim_ring_copy(rb, size, r, &d, sizeof(d));
+		plen = (u32)d.len8 << 3;
+		dlen = (u32)d.offset8 << 3;
+		if (plen < sizeof(d) || plen > avail - SIM_PKT_TRAILER)
+			break;
+		if (d.type == VM_PKT_DATA_USING_GPA_DIRECT && dlen <= plen &&
+		    dlen <= SIM_SCAN_DESC_MAX) {
+			sim_ring_copy(rb, size, r, desc, dlen);
+			g = sim_grant_build(chan, desc, dlen, true);
+			for (i = 0; !IS_ERR_OR_NULL(g) && i < g->npages && !found; i++)
+				found = g->pages[i].pfn == pfn && g->pages[i].start <= s &&
+					e <= g->pages[i].end;
+			if (!IS_ERR_OR_NULL(g))
+				kfree(g);
+		}
+		r = (r + plen + SIM_PKT_TRAILER) % size;
+		avail -= plen + SIM_PKT_TRAILER;
+	}
+	kfree(desc);
+	return found;
 }
 
 static int sim_ring_write(struct vmbus_channel *chan, const struct kvec *kv, u32 nkv,
@@ -452,7 +527,7 @@ static int sim_ring_write(struct vmbus_channel *chan, const struct kvec *kv, u32
 	for (i = 0; i < nkv; i++)
 		total += kv[i].iov_len;
 	if (desc->type == VM_PKT_DATA_USING_GPA_DIRECT) {
-		grant = sim_grant_build(chan, kv[0].iov_base, kv[0].iov_len);
+		grant = sim_grant_build(chan, kv[0].iov_base, kv[0].iov_len, false);
 		if (IS_ERR(grant))
 			return PTR_ERR(grant) == -ENOMEM ? -EAGAIN : PTR_ERR(grant);
 	}
