@@ -59,7 +59,10 @@ static int hostsim_start(struct hostsim *h, const char *wire, uint32_t gen_size)
 	int p[2];
 	ssize_t n;
 
-	snprintf(h->root, sizeof(h->root), "/tmp/netvsc-bench-XXXXXX");
+	/* in memory, as a guest's buffers are: on a disk file system the
+	 * shared maps would be written back, and written pages fault again */
+	snprintf(h->root, sizeof(h->root), "%s/netvsc-bench-XXXXXX",
+		 access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
 	if (!mkdtemp(h->root) || pipe(p))
 		return -errno;
 	snprintf(size, sizeof(size), "%u", gen_size);
