@@ -2,6 +2,8 @@
 #
 #   make            libvmbus (static and shared), tools, programs
 #   make check      every test; userspace tests under ASan + UBSan
+#   make fuzz       every fuzz harness for FUZZ_TIME seconds (60)
+#   make soak       traffic under random faults for SOAK_TIME seconds (600)
 #   make demo       the main job: host simulator + netvsc-user moving packets
 #   make bench      builds and runs every benchmark, printing its table
 #   make kmod       the kernel module (KDIR=... to choose the headers)
@@ -120,8 +122,10 @@ TEST_LDLIBS := -lcmocka -lpthread
 # the bus tools' tests: a stand-in for the kernel's driver core on a fixture
 # tree, and the library calls under the tools (cmocka)
 TOOLS_TEST_BINS := $(B)/tests/tools/fake-driver-core $(B)/tests/tools/unit-scan
+# the soak: netvsc-user and vmbus-hostsim under random faults (tests/soak)
+SOAK_BIN := $(B)/tests/soak/soak
 
-.PHONY: all lib programs tests tools-tests benches check fuzz check-kernel check-version demo bench kmod install clean deps
+.PHONY: all lib programs tests tools-tests benches check fuzz soak check-kernel check-version demo bench kmod install clean deps
 .DEFAULT_GOAL := all
 
 all: lib programs
@@ -130,7 +134,7 @@ lib: check-version $(LIBVMBUS_A) $(LIBVMBUS_SO)
 
 programs: $(PROGRAMS) $(BUS_TOOL_BINS)
 
-tests: $(UNIT_BINS) $(SIM_BINS) $(DPDK_BINS) programs
+tests: $(UNIT_BINS) $(SIM_BINS) $(DPDK_BINS) $(SOAK_BIN) programs
 
 benches: $(BENCH_BINS)
 
@@ -197,8 +201,13 @@ $(B)/tests/sim/dpdk/netvsc-dpdk: tests/sim/dpdk/netvsc_dpdk.c
 
 $(B)/tests/sim/dpdk/uio_shim.so: tests/sim/dpdk/uio_shim.c
 	@mkdir -p $(dir $@)
-	$(CC) $(BASE_CPPFLAGS) $(CPPFLAGS) -std=c11 $(WARN) -fPIC -shared $(CFLAGS) $(LDFLAGS) \
-		$< -o $@ -ldl
+	$(CC) $(BASE_CPPFLAGS) -Ilibvmbus/include $(CPPFLAGS) -std=c11 $(WARN) -fPIC -shared \
+		$(CFLAGS) $(LDFLAGS) $< -o $@ -ldl
+
+$(SOAK_BIN): OBJ_CPPFLAGS := $(TEST_CPPFLAGS)
+$(SOAK_BIN): tests/soak/soak.c $(TEST_LIBS)
+	@mkdir -p $(dir $@)
+	$(COMPILE) -MMD -MP $(LDFLAGS) $< -o $@ $(TEST_LIBS) $(TEST_LDLIBS)
 
 $(B)/tests/tools/%: OBJ_CPPFLAGS := $(BUS_TOOLS_CPPFLAGS)
 $(B)/tests/tools/%: tests/tools/%.c $(LIBVMBUS_A)
@@ -224,6 +233,7 @@ check: deps
 	tests/run-unit build/san/tests/unit
 	build/san/bench/ring --seconds 0.05 --rounds 1 >/dev/null
 	VMBUS_HOSTSIM=build/san/bin/vmbus-hostsim tests/run-unit build/san/tests/sim
+	build/san/tests/soak/soak --seconds $(SOAK_CHECK_TIME)
 	tests/net/run build/san/bin || [ $$? -eq 77 ]
 	tests/check-install
 	tests/packages/run || [ $$? -eq 77 ]
@@ -236,11 +246,21 @@ check: deps
 # tests/kernel/README.md).
 KERNEL_GENS := 6.1 5.14 6.15 6.18
 
-# Fuzzing time per harness in seconds: 10 in make check, 120 in make fuzz,
-# or what FUZZ_TIME says.
-FUZZ_TIME ?= 10
+# Fuzzing time per harness in seconds: 5 in make check (after replaying
+# every seed and every input kept from earlier findings), 60 in make fuzz,
+# or what FUZZ_TIME says.  make fuzz FUZZ=ring runs one harness.
+FUZZ_TIME ?= 5
 fuzz: deps
-	FUZZ_TIME=$(if $(filter default file,$(origin FUZZ_TIME)),120,$(FUZZ_TIME)) tests/fuzz/run
+	FUZZ_TIME=$(if $(filter default file,$(origin FUZZ_TIME)),60,$(FUZZ_TIME)) tests/fuzz/run $(FUZZ)
+
+# The soak (tests/soak/soak.c): SOAK_TIME seconds of traffic under random
+# faults, sanitizer builds throughout (600 by default; 30 in make check).
+# SOAK_SEED=S repeats a run.
+SOAK_TIME ?= 600
+SOAK_CHECK_TIME ?= 30
+soak: deps
+	$(MAKE) VARIANT=san lib programs build/san/tests/soak/soak
+	build/san/tests/soak/soak --seconds $(SOAK_TIME) $(if $(SOAK_SEED),--seed $(SOAK_SEED))
 
 # The kernel test bed against one UIO driver (uio_hv_generic or hv_uio).
 KDRIVER ?= uio_hv_generic

@@ -4,6 +4,11 @@
  * root, and a minimal host behind the simulated /dev/uioN socket.
  * Compiled once into the tests' helper library.
  */
+#include <dirent.h>
+#include <sys/mman.h>
+
+#include <vmbus/sim.h>
+
 #include "fixture_tree.h"
 
 struct fx_device fx_nic_6_1(void)
@@ -229,6 +234,108 @@ void fx_rm_rf(const char *root)
 		fprintf(stderr, "fixture: could not remove %s\n", root);
 }
 
+/*
+ * Turns the file at @path (zeros) into a memfd of its size, sealed
+ * according to @mode, and the file into a link to it.  Returns the memfd.
+ */
+static int fx_memfd_of(const char *path, enum fx_map_mode mode)
+{
+	struct stat st;
+	char target[64];
+	int fd, mfd;
+
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st))
+		fx_die(path);
+	if (mode == FX_MAP_FILE)
+		return fd;
+	/* the fixture's files are zeros (fx_file_sized): so is a new memfd */
+	mfd = memfd_create("fx-map", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (mfd < 0 || ftruncate(mfd, st.st_size))
+		fx_die("memfd");
+	close(fd);
+	if (mode != FX_MAP_UNSEALED && fcntl(mfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL))
+		fx_die("seals");
+	snprintf(target, sizeof(target), "/proc/%d/fd/%d", (int)getpid(), mfd);
+	if (unlink(path) || symlink(target, path))
+		fx_die(path);
+	return mfd;
+}
+
+/* The ring file of channel @relid under any device of the tree, or "". */
+static void fx_find_ring(const char *root, uint32_t relid, char *out, size_t len)
+{
+	char dir[PATH_MAX];
+	struct dirent *de;
+	DIR *d;
+
+	out[0] = '\0';
+	fx_path(dir, sizeof(dir), "%s/sys/bus/vmbus/devices", root);
+	d = opendir(dir);
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		struct stat st;
+
+		if (de->d_name[0] == '.')
+			continue;
+		fx_path(out, len, "%s/%s/channels/%u/ring", dir, de->d_name, relid);
+		if (stat(out, &st) == 0)
+			break;
+		out[0] = '\0';
+	}
+	closedir(d);
+}
+
+/* Answers one map request on client @c (with h->lock held). */
+static void fx_host_map(struct fx_host *h, int c, const struct vmbus_sim_mapreq *req)
+{
+	struct vmbus_sim_mapreply rep = { .status = 0 };
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} cbuf;
+	struct iovec iov = { &rep, sizeof(rep) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct stat st;
+	int fd = -1;
+
+	if (req->map == VMBUS_SIM_MAP_RING) {
+		char path[PATH_MAX];
+
+		fd = h->ring_fd[req->relid % 64];
+		if (fd < 0) {
+			fx_find_ring(h->root, req->relid, path, sizeof(path));
+			if (path[0])
+				fd = h->ring_fd[req->relid % 64] = fx_memfd_of(path, h->map_mode);
+		}
+	} else if (req->map < FX_MAX_MAPS) {
+		fd = h->map_fd[req->map];
+	}
+	if (fd < 0 || fstat(fd, &st)) {
+		rep.status = -ENOENT;
+		fd = -1;
+	} else {
+		rep.size = (uint64_t)st.st_size;
+	}
+	if (fd >= 0 && h->map_mode == FX_MAP_BAD_STATUS)
+		rep.status = -12345;
+	if (fd >= 0 && h->map_mode != FX_MAP_NO_FD) {
+		struct cmsghdr *cm;
+
+		memset(&cbuf, 0, sizeof(cbuf));
+		mh.msg_control = cbuf.buf;
+		mh.msg_controllen = sizeof(cbuf.buf);
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	}
+	if (sendmsg(c, &mh, MSG_NOSIGNAL) != (ssize_t)sizeof(rep))
+		fx_die("map reply");
+}
+
 static void *fx_host_run(void *arg)
 {
 	struct fx_host *h = arg;
@@ -270,14 +377,19 @@ static void *fx_host_run(void *arg)
 			}
 		}
 		for (i = 2; i < n; i++) {
-			int32_t v;
+			union {
+				int32_t v;
+				struct vmbus_sim_mapreq req;
+			} m;
 			ssize_t got;
 
 			if (!(pfd[i].revents & (POLLIN | POLLHUP)))
 				continue;
-			got = recv(pfd[i].fd, &v, sizeof(v), MSG_DONTWAIT);
+			got = recv(pfd[i].fd, &m, sizeof(m), MSG_DONTWAIT);
 			if (got == 4 && h->nirq < 64) {
-				h->irq_values[h->nirq++] = v;
+				h->irq_values[h->nirq++] = m.v;
+			} else if (got == sizeof(m.req) && m.req.magic == VMBUS_SIM_MAPREQ_MAGIC) {
+				fx_host_map(h, pfd[i].fd, &m.req);
 			} else if (got == 0) {
 				int k;
 
@@ -297,11 +409,30 @@ static void *fx_host_run(void *arg)
 
 struct fx_host *fx_host_start(const char *root, int32_t open_status)
 {
+	return fx_host_start_maps(root, open_status, FX_MAP_SEALED);
+}
+
+struct fx_host *fx_host_start_maps(const char *root, int32_t open_status,
+				   enum fx_map_mode map_mode)
+{
 	struct fx_host *h = calloc(1, sizeof(*h));
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	unsigned int i;
 
 	if (!h)
 		fx_die("calloc");
+	fx_path(h->root, sizeof(h->root), "%s", root);
+	h->map_mode = map_mode;
+	for (i = 0; i < 64; i++)
+		h->ring_fd[i] = -1;
+	for (i = 0; i < FX_MAX_MAPS; i++) {
+		char p[PATH_MAX];
+		struct stat st;
+
+		fx_path(p, sizeof(p), "%s/dev/uio0.map%u", root, i);
+		h->map_fd[i] = lstat(p, &st) == 0 && S_ISREG(st.st_mode) ?
+				       fx_memfd_of(p, map_mode) : -1;
+	}
 	fx_path(sa.sun_path, sizeof(sa.sun_path), "%s/dev/uio0", root);
 	h->open_status = open_status;
 	h->listen_fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
@@ -392,6 +523,12 @@ void fx_host_stop(struct fx_host *h)
 		close(h->clients[i]);
 	if (h->listen_fd >= 0)
 		close(h->listen_fd);
+	for (i = 0; i < FX_MAX_MAPS; i++)
+		if (h->map_fd[i] >= 0)
+			close(h->map_fd[i]);
+	for (i = 0; i < 64; i++)
+		if (h->ring_fd[i] >= 0)
+			close(h->ring_fd[i]);
 	close(h->wake[0]);
 	close(h->wake[1]);
 	pthread_mutex_destroy(&h->lock);

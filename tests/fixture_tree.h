@@ -89,7 +89,20 @@ void fx_rm_rf(const char *root);
 
 #define FX_MAX_CLIENTS 16
 
+/* How the fixture host answers map requests (vmbus/sim.h). */
+enum fx_map_mode {
+	FX_MAP_SEALED, /* a memfd sealed as a host must (the default) */
+	FX_MAP_UNSEALED, /* a memfd without seals: a host that could truncate it */
+	FX_MAP_FILE, /* the fd of a plain file */
+	FX_MAP_NO_FD, /* status 0 but nothing attached */
+	FX_MAP_BAD_STATUS, /* a status outside the protocol's set */
+};
+
 struct fx_host {
+	char root[PATH_MAX];
+	enum fx_map_mode map_mode;
+	int map_fd[FX_MAX_MAPS]; /* the memfds behind dev/uio0.mapK, or -1 */
+	int ring_fd[64]; /* subchannel rings served so far, by relid % 64 */
 	int listen_fd;
 	int clients[FX_MAX_CLIENTS];
 	int nclients;
@@ -104,7 +117,15 @@ struct fx_host {
 	int wake[2]; /* wakes the thread for stop */
 };
 
+/*
+ * Serves ROOT/dev/uio0: the maps whose backing files fx_build made become
+ * memfds (sealed unless @map_mode says otherwise), and the files links to
+ * them, so a test still reaches the memory by path; so do the ring files
+ * of subchannels when the guest asks for them.
+ */
 struct fx_host *fx_host_start(const char *root, int32_t open_status);
+struct fx_host *fx_host_start_maps(const char *root, int32_t open_status,
+				   enum fx_map_mode map_mode);
 void fx_host_kick(struct fx_host *h);
 
 /* Sends event count ++events to every connected listener. */

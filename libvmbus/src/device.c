@@ -614,6 +614,7 @@ static int dev_try_subchan(struct vmbus_device *dev, uint32_t relid)
 	char name[PATH_MAX], path[PATH_MAX];
 	uint64_t sub, mon;
 	struct stat st;
+	size_t ring_size;
 	void *map;
 	int fd, err;
 
@@ -644,29 +645,48 @@ static int dev_try_subchan(struct vmbus_device *dev, uint32_t relid)
 	else if (err)
 		return err;
 
-	fd = open(path, O_RDWR | O_CLOEXEC);
-	if (fd < 0) {
-		err = -errno;
-		if (err == -EACCES || err == -EPERM)
-			return dev_fail(dev, -EACCES, "permission denied opening %s", path);
-		return err == -ENOENT ? 0 : dev_fail(dev, err, "%s: %s", path, strerror(-err));
+	if (dev->uio.simulated) {
+		/* the host's sealed memory, not a file anyone could truncate */
+		uint64_t size;
+
+		err = uio_sim_ring(&dev->uio, relid, &fd, &size);
+		if (err == -ENOENT)
+			return 0; /* not open yet */
+		if (err == -ENODEV)
+			return dev_mark_gone(dev);
+		if (err == -EPROTO || err == -ETIMEDOUT)
+			return err; /* the message names the host's fault */
+		if (err)
+			return dev_fail(dev, err, "the ring of channel %u: %s", relid,
+					strerror(-err));
+		ring_size = size > SIZE_MAX ? 0 : (size_t)size;
+	} else {
+		fd = open(path, O_RDWR | O_CLOEXEC);
+		if (fd < 0) {
+			err = -errno;
+			if (err == -EACCES || err == -EPERM)
+				return dev_fail(dev, -EACCES, "permission denied opening %s", path);
+			return err == -ENOENT ? 0 :
+						dev_fail(dev, err, "%s: %s", path, strerror(-err));
+		}
+		ring_size = fstat(fd, &st) == 0 && st.st_size > 0 ? (size_t)st.st_size : 0;
 	}
-	if (fstat(fd, &st) != 0 || st.st_size <= 0 || (size_t)st.st_size % 2 ||
-	    (size_t)st.st_size / 2 < dev->page_size + VMBUS_HV_PAGE_SIZE) {
+	if (ring_size == 0 || ring_size % 2 ||
+	    ring_size / 2 < dev->page_size + VMBUS_HV_PAGE_SIZE) {
 		close(fd);
-		return dev_fail(dev, -ERANGE, "%s: size %lld cannot hold two rings", path,
-				(long long)st.st_size);
+		return dev_fail(dev, -ERANGE, "%s: size %zu cannot hold two rings", path,
+				ring_size);
 	}
-	map = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	map = mmap(NULL, ring_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	err = map == MAP_FAILED ? -errno : 0;
 	close(fd);
 	if (err == -ENODEV)
 		return 0; /* the kernel refuses until the channel is open */
 	if (err)
 		return dev_fail(dev, err, "mmap %s: %s", path, strerror(-err));
-	err = dev_add_chan(dev, map, (size_t)st.st_size, true, relid, (uint16_t)sub, (uint8_t)mon);
+	err = dev_add_chan(dev, map, ring_size, true, relid, (uint16_t)sub, (uint8_t)mon);
 	if (err) {
-		munmap(map, (size_t)st.st_size);
+		munmap(map, ring_size);
 		return dev_fail(dev, err, "subchannel relid %u: %s", relid,
 				err == -EPROTO ? "ring indices out of range" : strerror(-err));
 	}

@@ -98,26 +98,32 @@ static int dma_sim(struct vmbus_device *dev, struct vmbus_dma *d, size_t size)
 
 	d->size = (size + VMBUS_HV_PAGE_SIZE - 1) / VMBUS_HV_PAGE_SIZE * VMBUS_HV_PAGE_SIZE;
 	if (d->size > VMBUS_SIM_REGION_MAX)
-		return -ENOMEM;
-	mfd = memfd_create("vmbus-dma", MFD_CLOEXEC);
+		return vmbus_dev_fail(dev, -ENOMEM, "%zu bytes of DMA memory: the simulated host "
+						    "takes at most %llu", d->size,
+				      (unsigned long long)VMBUS_SIM_REGION_MAX);
+	mfd = memfd_create("vmbus-dma", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (mfd < 0)
-		return -errno;
-	if (ftruncate(mfd, (off_t)d->size)) {
+		return vmbus_dev_fail(dev, -errno, "memfd for DMA memory: %s", strerror(errno));
+	/* sealed: the host maps it and must be sure we cannot truncate it */
+	if (ftruncate(mfd, (off_t)d->size) ||
+	    fcntl(mfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL)) {
 		err = -errno;
 		close(mfd);
-		return err;
+		return vmbus_dev_fail(dev, err, "sizing %zu bytes of DMA memory: %s", d->size,
+				      strerror(-err));
 	}
 	d->addr = mmap(NULL, d->size, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
 	if (d->addr == MAP_FAILED) {
 		err = -errno;
 		d->addr = NULL;
 		close(mfd);
-		return err;
+		return vmbus_dev_fail(dev, err, "mapping %zu bytes of DMA memory: %s", d->size,
+				      strerror(-err));
 	}
 	err = uio_listen(vmbus_dev_uio(dev), &d->conn);
 	if (err) {
 		close(mfd);
-		return err;
+		return vmbus_dev_fail(dev, err, "a connection for DMA memory: %s", strerror(-err));
 	}
 	reg.size = d->size;
 	memset(cbuf, 0, sizeof(cbuf));
@@ -129,7 +135,9 @@ static int dma_sim(struct vmbus_device *dev, struct vmbus_dma *d, size_t size)
 	if (sendmsg(d->conn, &mh, MSG_NOSIGNAL) != sizeof(reg)) {
 		err = -errno;
 		close(mfd);
-		return err == -EPIPE ? -ENODEV : err;
+		err = err == -EPIPE ? -ENODEV : err;
+		return vmbus_dev_fail(dev, err, "registering DMA memory with the simulated host: %s",
+				      strerror(-err));
 	}
 	close(mfd);
 	/* the answer follows any event counts already queued on this socket */
@@ -146,12 +154,19 @@ static int dma_sim(struct vmbus_device *dev, struct vmbus_dma *d, size_t size)
 			break;
 		if (n == sizeof(uint32_t))
 			continue; /* an event count */
-		return -ENODEV;
+		return vmbus_dev_fail(dev, -ENODEV, "the simulated host closed the connection "
+						    "of a memory registration");
 	}
-	if (rep.status < 0)
+	/* a status is one of the refusals of vmbus/sim.h, never any number */
+	if (rep.status == -EINVAL || rep.status == -ENOSPC || rep.status == -ENOMEM ||
+	    rep.status == -EBUSY)
 		return vmbus_dev_fail(dev, rep.status, "the simulated host refused %zu bytes of "
 						       "guest memory: %s",
 				      d->size, strerror(-rep.status));
+	if (rep.status != 0)
+		return vmbus_dev_fail(dev, -EPROTO, "the simulated host answered a memory "
+						    "registration with status %d",
+				      (int)rep.status);
 	d->base_pfn = rep.base_pfn;
 	return 0;
 }

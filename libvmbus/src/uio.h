@@ -5,11 +5,14 @@
  *   real       /dev/uioN is the UIO character device; map K is mmapped at
  *              offset K * page size;
  *   simulated  /dev/uioN is a SOCK_SEQPACKET socket served by
- *              vmbus-hostsim; map K is backed by the file dev/uioN.mapK.
- *              On connect the host answers with a 4-byte open status
- *              (0 or -errno, like open() of the real device), then sends
- *              4-byte event counts; 4-byte messages from us are irqcontrol
- *              writes; the host closing the socket is a rescind.
+ *              vmbus-hostsim (the protocol is vmbus/sim.h).  On connect
+ *              the host answers with a 4-byte open status (0 or one of a
+ *              known set of -errno values, like open() of the real
+ *              device), then sends 4-byte event counts; 4-byte messages
+ *              from us are irqcontrol writes; the host closing the socket
+ *              is a rescind.  Maps come as sealed memfds over the socket.
+ * Either way a device has one user at a time: the real device node is
+ * flock()ed by its opener, the simulated host refuses other processes.
  */
 #ifndef VMBUS_UIO_H
 #define VMBUS_UIO_H
@@ -36,6 +39,7 @@ struct uio_dev {
 	struct uio_map maps[UIO_MAX_MAPS];
 	bool simulated;
 	int fd;
+	unsigned int listen_seq; /* simulated: names of listener sockets */
 	char path[PATH_MAX]; /* the device node */
 	/* where error messages go, and the device they are about */
 	char *err;
@@ -52,6 +56,12 @@ void uio_close_fd(bool simulated, int fd);
 
 /* Opens another listener on the same device (its own event count). */
 int uio_listen(struct uio_dev *u, int *fd);
+/*
+ * Simulated devices: the sealed memfd behind channel @relid's ring, and its
+ * size (checked: sealed against shrinking and holding that many bytes).  -ENOENT if
+ * the channel has no open ring yet.
+ */
+int uio_sim_ring(struct uio_dev *u, uint32_t relid, int *fd, uint64_t *size);
 /* Waits for an event on @fd: count > 0, -ETIMEDOUT, -ENODEV (rescinded). */
 int uio_wait(struct uio_dev *u, int fd, int timeout_ms);
 /* The 4-byte irqcontrol write: 0, -ENODEV, or another error. */

@@ -11,9 +11,11 @@
 #include "internal.h"
 
 /*
- * Reads a small text file into @buf (NUL-terminated, trailing newline
- * removed).  Returns the length, or a negative errno: -EBADMSG if the file
- * is empty or does not fit.
+ * Reads a small text file into @buf (NUL-terminated, trailing newlines and
+ * spaces removed).  Returns the length, or a negative errno: -EBADMSG if the
+ * file is empty, blank, or holds more than @len - 1 bytes.  A file of
+ * exactly @len - 1 bytes fits: it is terminated and trimmed like any other,
+ * so callers never see an unterminated or untrimmed buffer.
  */
 int vmbus_read_file(const char *path, char *buf, size_t len)
 {
@@ -21,34 +23,45 @@ int vmbus_read_file(const char *path, char *buf, size_t len)
 	size_t got = 0;
 	int fd;
 
-	if (len < 2)
+	if (!buf || len < 2)
 		return -EINVAL;
+	buf[0] = '\0';
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	for (;;) {
+	while (got < len - 1) {
 		n = read(fd, buf + got, len - 1 - got);
+		if (n < 0 && errno == EINTR)
+			continue;
 		if (n < 0) {
-			if (errno == EINTR)
-				continue;
 			n = -errno;
 			close(fd);
+			buf[got] = '\0';
 			return (int)n;
 		}
 		if (n == 0)
 			break;
 		got += (size_t)n;
-		if (got == len - 1) {
-			char extra;
+	}
+	/* terminated on every path below, errors included */
+	buf[got] = '\0';
+	if (got == len - 1) {
+		char extra;
 
-			/* anything beyond the buffer means the value is not what we expect */
+		/* anything beyond the buffer means the value is not what we expect */
+		do
 			n = read(fd, &extra, 1);
+		while (n < 0 && errno == EINTR);
+		if (n != 0) {
+			n = n > 0 ? -EBADMSG : -errno;
 			close(fd);
-			return n > 0 ? -EBADMSG : (n < 0 ? -errno : (int)got);
+			return (int)n;
 		}
 	}
 	close(fd);
-	buf[got] = '\0';
+	/* a NUL inside the file would hide what follows it from every parser */
+	if (memchr(buf, '\0', got))
+		return -EBADMSG;
 	while (got > 0 && (buf[got - 1] == '\n' || buf[got - 1] == ' '))
 		buf[--got] = '\0';
 	if (got == 0)

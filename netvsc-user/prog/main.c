@@ -9,9 +9,11 @@
  * to come back and attaches anew.  This file is the command line; the
  * session and the modes are in the files prog.h lists.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -85,11 +87,12 @@ static void usage(FILE *f)
 		"\n"
 		"exit status:\n"
 		"  0  success\n"
-		"  1  another error (system, permissions, memory)\n"
+		"  1  another error (system, permissions, memory, a write to FILE, the device in\n"
+		"     use by another process)\n"
 		"  2  usage error\n"
 		"  3  the device is gone: not there, or rescinded by the host\n"
-		"  4  protocol error: the host broke the protocol, wrote corrupt data or did not\n"
-		"     answer in time\n"
+		"  4  protocol error: the host broke the protocol, wrote corrupt data, described\n"
+		"     the device inconsistently (sysfs, maps) or did not answer in time\n"
 		"  5  --verify found frames lost, duplicated or damaged\n");
 }
 
@@ -176,9 +179,14 @@ static int parse_options(struct cfg *c, int argc, char **argv, bool *count_set)
 		case O_TIME: {
 			char *end;
 
+			/* a number of seconds: not NaN or infinity, which no
+			 * clock ever reaches, and nothing around it */
+			errno = 0;
 			c->seconds = strtod(optarg, &end);
-			if (*end || c->seconds <= 0 || c->seconds > 1e7) {
-				fprintf(stderr, "netvsc-user: --time takes seconds, not \"%s\"\n",
+			if (!*optarg || isspace((unsigned char)*optarg) || *end || errno ||
+			    !isfinite(c->seconds) || c->seconds <= 0 || c->seconds > 1e7) {
+				fprintf(stderr, "netvsc-user: --time takes seconds, more than 0 and "
+						"at most 10000000, not \"%s\"\n",
 					optarg);
 				return EXIT_USAGE;
 			}
@@ -299,11 +307,6 @@ int main(int argc, char **argv)
 			return EXIT_FAIL;
 		}
 	}
-	if (a->c.mode == MODE_PCAP) {
-		rc = pcap_open(a);
-		if (rc)
-			goto out;
-	}
 	stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (stop_efd < 0) {
 		fprintf(stderr, "netvsc-user: eventfd: %s\n", strerror(errno));
@@ -316,6 +319,8 @@ int main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	/* a capture over the file size limit is a write error, not a crash */
+	signal(SIGXFSZ, SIG_IGN);
 
 	rc = run(a);
 	close(stop_efd);

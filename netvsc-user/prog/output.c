@@ -31,16 +31,65 @@ static const char *nvsp_name(uint32_t v)
 	}
 }
 
+/* Length of the UTF-8 sequence at @p (1..4), or 0 if it is not one. */
+static int utf8_len(const unsigned char *p)
+{
+	int n, i;
+
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		n = 2;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef)
+		n = 3;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		n = 4;
+	else
+		return 0;
+	for (i = 1; i < n; i++)
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+	/* no overlong forms, no surrogates, nothing past U+10FFFF */
+	if ((p[0] == 0xe0 && p[1] < 0xa0) || (p[0] == 0xed && p[1] >= 0xa0) ||
+	    (p[0] == 0xf0 && p[1] < 0x90) || (p[0] == 0xf4 && p[1] >= 0x90))
+		return 0;
+	return n;
+}
+
+void json_str(FILE *f, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	fputc('"', f);
+	while (*p) {
+		int n = utf8_len(p);
+
+		if (*p == '"' || *p == '\\')
+			fprintf(f, "\\%c", *p);
+		else if (*p < 0x20 || *p == 0x7f)
+			fprintf(f, "\\u%04x", *p);
+		else if (n)
+			fwrite(p, 1, (size_t)n, f);
+		else
+			fputs("\\ufffd", f);
+		p += n ? n : 1;
+	}
+	fputc('"', f);
+}
+
 void print_info(const struct app *a)
 {
 	const struct netvsc_info *in = &a->info;
-	char mac[18];
+	char mac[18], uio[sizeof(in->uio_name)];
 	unsigned int i;
 
 	snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", in->mac[0], in->mac[1],
 		 in->mac[2], in->mac[3], in->mac[4], in->mac[5]);
 	if (a->c.json) {
-		printf("{\"type\":\"info\",\"device\":\"%s\",\"mac\":\"%s\",\"mtu\":%u,"
+		/* every string is the host's or the sysfs tree's: escaped */
+		printf("{\"type\":\"info\",\"device\":");
+		json_str(stdout, in->guid);
+		printf(",\"mac\":\"%s\",\"mtu\":%u,"
 		       "\"mtu_requested\":%u,\"mtu_host\":%u,\"link_up\":%s,\"link_speed_bps\":%" PRIu64
 		       ",\"nvsp_version\":\"%s\",\"nvsp_version_raw\":%u,\"ndis_version\":\"%u.%u\","
 		       "\"rndis_version\":\"%u.%u\",\"rx_buffer\":%" PRIu64 ",\"rx_section_size\":%u,"
@@ -49,10 +98,8 @@ void print_info(const struct app *a)
 		       "\"rndis_align\":%u,\"queues\":%u,\"queues_requested\":%u,"
 		       "\"queues_host_max\":%u,\"rss\":%s,\"rss_indirection\":%u,"
 		       "\"tx_csum\":%u,\"rx_csum\":%s,\"packet_filter\":%u,\"relid\":%u,"
-		       "\"monitored\":%s,\"simulated\":%s,\"uio\":\"%s\",\"ring_size\":%zu,"
-		       "\"control_by_page\":%s,\"subchannels_granted\":%u,"
-		       "\"subchannels_opened\":%u,\"send_table\":[",
-		       in->guid, mac, in->mtu, in->mtu_requested, in->mtu_host,
+		       "\"monitored\":%s,\"simulated\":%s,\"uio\":",
+		       mac, in->mtu, in->mtu_requested, in->mtu_host,
 		       in->link_up ? "true" : "false", in->link_speed_bps, nvsp_name(in->nvsp_version),
 		       in->nvsp_version, in->ndis_version >> 16, in->ndis_version & 0xffff,
 		       in->rndis_major, in->rndis_minor, in->rx_buf_size, in->rx_section_size,
@@ -61,8 +108,11 @@ void print_info(const struct app *a)
 		       in->queues, in->queues_requested, in->queues_host_max,
 		       in->rss ? "true" : "false", in->rss_indirection_size, in->tx_csum,
 		       in->rx_csum ? "true" : "false", in->packet_filter, in->relid,
-		       in->monitored ? "true" : "false", in->simulated ? "true" : "false",
-		       in->uio_name, in->ring_size, in->control_by_page ? "true" : "false",
+		       in->monitored ? "true" : "false", in->simulated ? "true" : "false");
+		json_str(stdout, in->uio_name);
+		printf(",\"ring_size\":%zu,\"control_by_page\":%s,\"subchannels_granted\":%u,"
+		       "\"subchannels_opened\":%u,\"send_table\":[",
+		       in->ring_size, in->control_by_page ? "true" : "false",
 		       in->subchannels_granted, in->subchannels_opened);
 		for (i = 0; in->send_table_valid && i < 16; i++)
 			printf("%s%u", i ? "," : "", in->send_table[i]);
@@ -70,8 +120,13 @@ void print_info(const struct app *a)
 		fflush(stdout);
 		return;
 	}
+	/* the name is sysfs's: no control characters reach the terminal */
+	snprintf(uio, sizeof(uio), "%s", in->uio_name);
+	for (i = 0; uio[i]; i++)
+		if ((unsigned char)uio[i] < 0x20 || uio[i] == 0x7f)
+			uio[i] = '?';
 	printf("device        %s (relid %u, %s, %s%s)\n", in->guid, in->relid,
-	       in->monitored ? "monitored" : "not monitored", in->uio_name,
+	       in->monitored ? "monitored" : "not monitored", uio,
 	       in->simulated ? ", simulated" : "");
 	printf("mac           %s\n", mac);
 	printf("mtu           %u (asked %u, host %u)\n", in->mtu, in->mtu_requested, in->mtu_host);
@@ -114,12 +169,13 @@ void print_stats(struct app *a, const char *kind, double secs)
 {
 	struct netvsc_queue_stats s = { .sz = sizeof(s) }, sum;
 	unsigned int i, n = a->nq;
-	uint64_t checked = a->mode_checked, bad = a->mode_bad;
+	uint64_t checked = a->mode_checked, bad = a->mode_bad, taken = a->taken_total;
 
 	/* the session running now, on top of the past ones */
 	for (i = 0; a->nd && i < n; i++) {
 		checked += CNT_GET(a->q[i].checked);
 		bad += CNT_GET(a->q[i].bad);
+		taken += CNT_GET(a->q[i].taken);
 	}
 
 	memset(&sum, 0, sizeof(sum));
@@ -146,6 +202,7 @@ void print_stats(struct app *a, const char *kind, double secs)
 		ADD(tx_busy);
 		ADD(tx_msgs);
 		ADD(tx_pages);
+		ADD(rx_oversize);
 #undef ADD
 		if (a->c.json)
 			printf("%s{\"queue\":%u,\"rx_packets\":%" PRIu64 ",\"rx_bytes\":%" PRIu64
@@ -153,10 +210,10 @@ void print_stats(struct app *a, const char *kind, double secs)
 			       ",\"tx_packets\":%" PRIu64 ",\"tx_bytes\":%" PRIu64
 			       ",\"tx_drops\":%" PRIu64 ",\"tx_errors\":%" PRIu64
 			       ",\"tx_busy\":%" PRIu64 ",\"tx_msgs\":%" PRIu64 ",\"tx_pages\":%" PRIu64
-			       "}",
+			       ",\"rx_oversize\":%" PRIu64 "}",
 			       i ? "," : "", i, s.rx_packets, s.rx_bytes, s.rx_drops, s.rx_errors,
 			       s.tx_packets, s.tx_bytes, s.tx_drops, s.tx_errors, s.tx_busy, s.tx_msgs,
-			       s.tx_pages);
+			       s.tx_pages, s.rx_oversize);
 		else
 			printf("%-5u %12" PRIu64 " %14" PRIu64 " %8" PRIu64 " %8" PRIu64 " %12" PRIu64
 			       " %14" PRIu64 " %8" PRIu64 " %8" PRIu64 " %8" PRIu64 "\n",
@@ -164,15 +221,31 @@ void print_stats(struct app *a, const char *kind, double secs)
 			       s.tx_bytes, s.tx_drops, s.tx_errors, s.tx_busy);
 		sum.rx_packets += s.rx_packets;
 		sum.tx_packets += s.tx_packets;
+		sum.tx_drops += s.tx_drops;
+		sum.rx_oversize += s.rx_oversize;
 	}
+	/*
+	 * Every frame taken for sending is delivered (tx_packets), failed by
+	 * the host (tx_drops) or lost: in flight when its session ended.
+	 */
 	if (a->c.json) {
-		printf("],\"rx_packets\":%" PRIu64 ",\"tx_packets\":%" PRIu64, sum.rx_packets,
-		       sum.tx_packets);
+		printf("],\"rx_packets\":%" PRIu64 ",\"tx_packets\":%" PRIu64 ",\"taken\":%" PRIu64
+		       ",\"tx_drops\":%" PRIu64 ",\"lost\":%" PRIu64 ",\"rx_oversize\":%" PRIu64,
+		       sum.rx_packets, sum.tx_packets, taken, sum.tx_drops, a->lost_total,
+		       sum.rx_oversize);
 		if (a->c.verify)
 			printf(",\"checked\":%" PRIu64 ",\"damaged\":%" PRIu64, checked, bad);
 		printf("}\n");
-	} else if (a->c.verify) {
-		printf("checked %" PRIu64 " frames, %" PRIu64 " damaged\n", checked, bad);
+	} else {
+		if (a->c.verify)
+			printf("checked %" PRIu64 " frames, %" PRIu64 " damaged\n", checked, bad);
+		if (sum.rx_oversize)
+			printf("received %" PRIu64 " frames longer than the MTU allows: dropped\n",
+			       sum.rx_oversize);
+		if (a->lost_total)
+			printf("%" PRIu64 " frames taken for sending were never completed: in flight "
+			       "when a session ended\n",
+			       a->lost_total);
 	}
 	fflush(stdout);
 }

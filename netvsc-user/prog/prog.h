@@ -79,6 +79,7 @@ struct qctx {
 	uint64_t dma_free; /* bit per slot */
 	/* mode counters, written by this thread */
 	uint64_t dropped, checked, bad;
+	uint64_t taken; /* frames libnetvsc took for sending */
 };
 
 struct app {
@@ -92,10 +93,25 @@ struct app {
 	int stop_fd; /* readable once the program stops */
 	FILE *pcap;
 	pthread_mutex_t pcap_lock;
+	atomic_int pcap_err; /* the first write error (errno), 0 if none */
+	/*
+	 * The first error that ended a queue's thread while the device lived
+	 * (the device's own death is its state): it ends the program.
+	 */
+	atomic_flag qerr_claimed;
+	atomic_int qerr;
+	unsigned int qerr_queue;
+	const char *qerr_what;
 	uint8_t *seen; /* gen --verify: per sequence number */
 	atomic_uint_least64_t seen_count, seen_dup, gen_sent;
 	struct netvsc_queue_stats total[NETVSC_MAX_QUEUES]; /* over past sessions */
 	uint64_t mode_dropped, mode_checked, mode_bad;
+	/*
+	 * Frames taken for sending over past sessions, and those of them that
+	 * were never completed: in flight when the device died, or still when
+	 * a session ended (taken = tx_packets + tx_drops + lost).
+	 */
+	uint64_t taken_total, lost_total;
 	bool dma_warned;
 	uint64_t window; /* gen --verify: frames out, not yet back, at most */
 };
@@ -133,12 +149,16 @@ unsigned int gen_burst(struct qctx *qc, uint8_t *f, int *wait_ms);
 void note_received(struct qctx *qc, const uint8_t *f, uint32_t len);
 int verify_report(struct app *a);
 
-/* pcap.c */
+/* pcap.c: write errors go to a->pcap_err, which ends the program */
 int pcap_open(struct app *a);
 void pcap_write(struct app *a, const struct netvsc_rx_frame *fr);
+void pcap_flush(struct app *a);
 int pcap_close(struct app *a);
 
 /* output.c */
+/* @s as a JSON string, quotes included: escapes what JSON requires, and
+ * replaces bytes that are not UTF-8 with U+FFFD. */
+void json_str(FILE *f, const char *s);
 void print_info(const struct app *a);
 void print_stats(struct app *a, const char *kind, double secs);
 

@@ -56,6 +56,8 @@ int send_frame(struct qctx *qc, const uint8_t *f, uint32_t len, unsigned int fla
 	uint8_t *mem;
 	int ret = netvsc_send(a->nd, qc->idx, f, len, NULL, flags);
 
+	if (ret == 0)
+		CNT_ADD(qc->taken, 1);
 	if (ret != -EMSGSIZE || !qc->dma || len > DMA_SLOT)
 		return ret;
 	if (!qc->dma_free)
@@ -67,7 +69,9 @@ int send_frame(struct qctx *qc, const uint8_t *f, uint32_t len, unsigned int fla
 		return -EMSGSIZE;
 	p.cookie = slot;
 	ret = netvsc_send_pages(a->nd, qc->idx, &p);
-	if (ret == 0)
+	if (ret == 0) {
 		qc->dma_free &= ~(1ull << slot);
+		CNT_ADD(qc->taken, 1);
+	}
 	return ret;
 }

@@ -72,6 +72,25 @@ static void on_event(void *arg, const struct netvsc_event *ev)
 	}
 }
 
+/*
+ * A queue's thread ends on @err while the session runs: unless the device
+ * died (its state, which the watcher reports), the first such error ends
+ * the program with its own message and exit code.  A thread never just
+ * stops: the watcher would wait forever for a queue nobody serves.
+ */
+static void queue_failed(struct qctx *qc, int err, const char *what)
+{
+	struct app *a = qc->app;
+
+	if (!atomic_load(&a->run) || netvsc_state(a->nd))
+		return;
+	if (atomic_flag_test_and_set(&a->qerr_claimed))
+		return;
+	a->qerr_queue = qc->idx;
+	a->qerr_what = what;
+	atomic_store(&a->qerr, err);
+}
+
 /* A queue's thread: services the queue and feeds it what the mode sends. */
 static void *worker(void *arg)
 {
@@ -79,16 +98,20 @@ static void *worker(void *arg)
 	struct app *a = qc->app;
 	uint8_t *f = malloc(9216 + 64);
 
-	if (!f)
+	if (!f) {
+		queue_failed(qc, -ENOMEM, "starting");
 		return NULL;
+	}
 	qc->start_ns = now_ns();
 	while (atomic_load(&a->run)) {
 		int n, w, wait_ms = 200, fd = a->stop_fd;
 		bool progress;
 
 		n = netvsc_poll(a->nd, qc->idx, 256);
-		if (n < 0)
+		if (n < 0) {
+			queue_failed(qc, n, "while polling");
 			break;
+		}
 		progress = n > 0;
 		switch (a->c.mode) {
 		case MODE_ECHO:
@@ -114,8 +137,10 @@ static void *worker(void *arg)
 		if (progress)
 			continue;
 		w = netvsc_wait(a->nd, qc->idx, fd, wait_ms);
-		if (w < 0)
+		if (w < 0) {
+			queue_failed(qc, w, "while waiting for the host");
 			break;
+		}
 	}
 	free(f);
 	return NULL;
@@ -130,9 +155,12 @@ static int exit_for(int err)
 	case -ENODEV:
 	case -ENXIO:
 		return EXIT_GONE;
+	/* what the host (or the sysfs it describes the device in) said is
+	 * wrong, however the layer that found it calls it */
 	case -EPROTO:
 	case -ETIMEDOUT:
 	case -EBADMSG:
+	case -ERANGE:
 		return EXIT_PROTO;
 	case -EINVAL:
 		return EXIT_USAGE;
@@ -190,6 +218,41 @@ static int attach(struct app *a, bool again)
 	return 0;
 }
 
+/* Frames taken and not completed yet, over every queue. */
+static uint64_t in_flight(struct app *a)
+{
+	struct netvsc_queue_stats s = { .sz = sizeof(s) };
+	uint64_t n = 0;
+	unsigned int i;
+
+	for (i = 0; i < a->nq; i++) {
+		netvsc_stats(a->nd, i, &s);
+		n += s.tx_inflight;
+	}
+	return n;
+}
+
+/*
+ * The threads are gone: while the device lives, let the host complete what
+ * is in flight (2 s at most, as libnetvsc's detach), so that every frame
+ * taken ends up counted as delivered, failed, or lost.
+ */
+static void drain(struct app *a)
+{
+	uint64_t ms = a->c.timeout_ms < 2000 ? (uint64_t)a->c.timeout_ms : 2000u;
+	uint64_t end = now_ns() + ms * 1000000u;
+	unsigned int i;
+
+	while (!netvsc_state(a->nd) && in_flight(a) && now_ns() < end) {
+		for (i = 0; i < a->nq; i++) {
+			netvsc_flush(a->nd, i);
+			if (netvsc_poll(a->nd, i, 0) < 0)
+				return;
+		}
+		netvsc_wait(a->nd, 0, -1, 10);
+	}
+}
+
 static void session_end(struct app *a)
 {
 	unsigned int i;
@@ -200,10 +263,14 @@ static void session_end(struct app *a)
 			pthread_join(a->q[i].th, NULL);
 		a->q[i].started = false;
 	}
+	drain(a);
 	for (i = 0; i < a->nq; i++) {
 		struct netvsc_queue_stats s = { .sz = sizeof(s) };
 
 		netvsc_stats(a->nd, i, &s);
+		a->taken_total += a->q[i].taken;
+		a->lost_total += s.tx_inflight;
+		a->q[i].taken = 0;
 		a->total[i].rx_packets += s.rx_packets;
 		a->total[i].rx_bytes += s.rx_bytes;
 		a->total[i].rx_drops += s.rx_drops;
@@ -215,6 +282,7 @@ static void session_end(struct app *a)
 		a->total[i].tx_busy += s.tx_busy;
 		a->total[i].tx_msgs += s.tx_msgs;
 		a->total[i].tx_pages += s.tx_pages;
+		a->total[i].rx_oversize += s.rx_oversize;
 		a->mode_dropped += a->q[i].dropped;
 		a->mode_checked += a->q[i].checked;
 		a->mode_bad += a->q[i].bad;
@@ -280,6 +348,8 @@ static int session_start(struct app *a)
 		return EXIT_FAIL;
 	}
 	atomic_store(&a->dead, 0);
+	atomic_store(&a->qerr, 0);
+	atomic_flag_clear(&a->qerr_claimed);
 	atomic_store(&a->run, true);
 	a->window = a->info.rx_section_count / 2 > BURST ? a->info.rx_section_count / 2 : BURST;
 	for (i = 0; i < a->nq; i++) {
@@ -316,7 +386,11 @@ static void watch(struct app *a, struct watch *w)
 		uint64_t t = now_ns(), rx;
 		double secs = (double)(t - w->t0) / 1e9;
 
-		if (atomic_load(&stopping) || atomic_load(&a->dead) || netvsc_state(a->nd))
+		if (atomic_load(&stopping) || atomic_load(&a->dead) || netvsc_state(a->nd) ||
+		    atomic_load(&a->qerr))
+			break;
+		pcap_flush(a);
+		if (atomic_load(&a->pcap_err))
 			break;
 		if (a->c.seconds > 0 && secs >= a->c.seconds)
 			break;
@@ -380,6 +454,11 @@ int run(struct app *a)
 			session_free(a);
 			return EXIT_USAGE;
 		}
+		/* only now: a device that is not there leaves an old capture alone */
+		if (a->c.mode == MODE_PCAP && !a->pcap && pcap_open(a)) {
+			session_free(a);
+			return EXIT_FAIL;
+		}
 		rc = session_start(a);
 		if (rc)
 			return rc;
@@ -394,6 +473,15 @@ int run(struct app *a)
 				continue;
 			}
 			rc = exit_for(ret);
+		} else if (atomic_load(&a->qerr)) {
+			ret = atomic_load(&a->qerr);
+			fprintf(stderr, "netvsc-user: %s: queue %u stopped %s: %s\n", a->info.guid,
+				a->qerr_queue, a->qerr_what, strerror(-ret));
+			rc = exit_for(ret);
+		} else if (atomic_load(&a->pcap_err)) {
+			fprintf(stderr, "netvsc-user: writing %s: %s\n", a->c.arg,
+				strerror(atomic_load(&a->pcap_err)));
+			rc = EXIT_FAIL;
 		}
 		session_free(a);
 		break;

@@ -755,6 +755,19 @@ static void copy_part(uint8_t *priv, const uint8_t *src, uint32_t len, uint32_t 
 }
 
 /*
+ * The longest frame a queue delivers: mtu + 14, and 4 more for a frame
+ * that carries its own 802.1Q tag (the same rule as for sending).
+ */
+static uint32_t rx_frame_max(const struct netvsc_dev *nd, const uint8_t *f, uint32_t len)
+{
+	uint32_t max = nd->info.mtu + NETVSC_ETH_HLEN;
+
+	if (len >= NETVSC_ETH_HLEN + 4 && f[12] == 0x81 && f[13] == 0x00)
+		max += 4;
+	return max;
+}
+
+/*
  * One data message in the range @src/@len: copies the header, then the
  * per-packet info and the frame where that private header puts them (not
  * the padding between: hosts put frames a few hundred bytes into a slot),
@@ -778,6 +791,12 @@ static int rx_data(struct nv_queue *q, struct rx_ctx *c, const uint8_t *src, uin
 	copy_part(priv, src, len, rd32(priv + 8), rd32(priv + 12)); /* the frame */
 	if (rndis_parse_packet(priv, len, &ri))
 		return -EBADMSG;
+	if (ri.data_len > rx_frame_max(nd, priv + ri.data_off, ri.data_len)) {
+		/* well formed, but more than the MTU promises: dropped, counted,
+		 * and the slot goes back as a success */
+		NV_STAT_ADD(q, rx_oversize, 1);
+		return 0;
+	}
 
 	f.data = priv + ri.data_off;
 	f.len = ri.data_len;
@@ -1130,6 +1149,7 @@ int netvsc_stats(const struct netvsc_dev *nd, unsigned int qi, struct netvsc_que
 	LD(tx_pages);
 	LD(rx_xfers);
 	LD(tx_inflight);
+	LD(rx_oversize);
 #undef LD
 	return OPTS_FILL(out, &st, netvsc_queue_stats);
 }

@@ -101,6 +101,7 @@ struct nv_stats {
 	uint64_t rx_packets, rx_bytes, rx_drops, rx_errors;
 	uint64_t tx_packets, tx_bytes, tx_drops, tx_errors, tx_busy, tx_msgs, tx_pages;
 	uint64_t rx_xfers, tx_inflight;
+	uint64_t rx_oversize;
 };
 
 #define NV_STAT_ADD(q, field, n)                                                                   \

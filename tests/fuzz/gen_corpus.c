@@ -2,13 +2,18 @@
 /*
  * Writes the seed corpora of the fuzz harnesses: a few valid host messages
  * of each kind, laid out with proto.h the way a host (OpenVMM, Hyper-V)
- * sends them.  tests/fuzz/run rebuilds them with FUZZ_REGEN=1.
+ * sends them, and, for the harnesses that take a script of operations,
+ * scripts that walk the protocols the right way (so the fuzzer starts
+ * deep).  tests/fuzz/run rebuilds them with FUZZ_REGEN=1.
  *
- *   gen_corpus DIR      writes DIR/nvsp/... and DIR/rndis/...
+ *   gen_corpus DIR      writes DIR/<harness>/... for nvsp, rndis, packet,
+ *                       netvsc, netvsp, sysfs, hostsim_socket
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <vmbus/sim.h>
 
 #include "codec.h"
 
@@ -247,6 +252,327 @@ static void rndis(void)
 	}
 }
 
+/* ------------------------------------------------------------------------ */
+/* scripts: [op][len][len bytes] records after a few leading bytes          */
+/* ------------------------------------------------------------------------ */
+
+struct script {
+	uint8_t b[8192];
+	size_t n;
+};
+
+static void s_raw(struct script *s, const void *p, size_t n)
+{
+	if (n == 0)
+		return;
+	if (s->n + n > sizeof(s->b)) {
+		fprintf(stderr, "gen_corpus: script too long\n");
+		exit(1);
+	}
+	memcpy(s->b + s->n, p, n);
+	s->n += n;
+}
+
+static void s_op(struct script *s, uint8_t op, const void *p, size_t n)
+{
+	uint8_t h[2] = { op, (uint8_t)n };
+
+	if (n > 254) {
+		fprintf(stderr, "gen_corpus: record too long\n");
+		exit(1);
+	}
+	s_raw(s, h, 2);
+	s_raw(s, p, n);
+}
+
+/* Writes @len bytes of @p at @off through [op][len][offset][bytes] records. */
+static void s_poke(struct script *s, uint8_t op, unsigned int offlen, uint32_t off, const uint8_t *p,
+		   size_t len)
+{
+	while (len) {
+		uint8_t r[254];
+		size_t k = len < 200 ? len : 200;
+
+		memcpy(r, &off, offlen);
+		memcpy(r + offlen, p, k);
+		s_op(s, op, r, offlen + k);
+		off += (uint32_t)k;
+		p += k;
+		len -= k;
+	}
+}
+
+/* Packet descriptors (fuzz_packet): [limit][packet]. */
+static void packets(void)
+{
+	uint8_t b[256];
+	struct vmbus_pkt_desc d;
+	struct vmbus_xfer_page_hdr x;
+	struct vmbus_gpa_hdr g;
+	struct vmbus_xfer_range r[2] = { { 1806, 0 }, { 1806, 1806 } };
+	struct vmbus_gpa_range gr;
+	uint64_t pfn[3] = { 0x1234, 0x1235, 0x1236 };
+	uint8_t nvsp_msg[40];
+
+	memset(nvsp_msg, 0, sizeof(nvsp_msg));
+	nvsp_build_rndis_pkt(nvsp_msg, sizeof(nvsp_msg), NVSP_CHANNEL_DATA, NVSP_CHIM_IDX_NONE, 0);
+
+	b[0] = 2;
+	d = (struct vmbus_pkt_desc){ VMBUS_PKT_DATA_INBAND, 2, 7, 1, 5 };
+	memcpy(b + 1, &d, 16);
+	memcpy(b + 17, nvsp_msg, 40);
+	put("packet", "inband", b, 57);
+
+	d = (struct vmbus_pkt_desc){ VMBUS_PKT_COMPLETION, 2, 3, 0, 9 };
+	memset(b + 1, 0, 24);
+	memcpy(b + 1, &d, 16);
+	nvsp_build_rndis_pkt_comp(b + 17, 8, NVSP_STATUS_SUCCESS);
+	put("packet", "completion", b, 25);
+
+	memset(&x, 0, sizeof(x));
+	x.desc = (struct vmbus_pkt_desc){ VMBUS_PKT_DATA_XFER_PAGES, 5, 10, 1, 3 };
+	x.xfer_pageset_id = NVSP_RXBUF_ID;
+	x.range_cnt = 2;
+	memcpy(b + 1, &x, sizeof(x));
+	memcpy(b + 1 + sizeof(x), r, sizeof(r));
+	memcpy(b + 41, nvsp_msg, 40);
+	put("packet", "xfer_pages", b, 81);
+
+	memset(&g, 0, sizeof(g));
+	g.desc = (struct vmbus_pkt_desc){ VMBUS_PKT_DATA_GPA_DIRECT, 8, 13, 1, 4 };
+	g.range_cnt = 2;
+	memcpy(b + 1, &g, sizeof(g));
+	gr = (struct vmbus_gpa_range){ 100, 0 };
+	memcpy(b + 25, &gr, 8);
+	memcpy(b + 33, pfn, 8);
+	gr = (struct vmbus_gpa_range){ 5000, 100 };
+	memcpy(b + 41, &gr, 8);
+	memcpy(b + 49, pfn + 1, 16);
+	memcpy(b + 65, nvsp_msg, 40);
+	put("packet", "gpa_direct", b, 105);
+}
+
+/* libnetvsc's queue (fuzz_netvsc): ops of fuzz_netvsc.c. */
+enum { NC_PKT, NC_XFER, NC_RXBUF, NC_COMP, NC_INBAND, NC_SEND, NC_KEEP, NC_SERVICE, NC_INDEX };
+
+static void nc_xfer(struct script *s, uint32_t off, uint32_t len, uint16_t tid)
+{
+	uint8_t r[10];
+	struct vmbus_xfer_range x = { len, off };
+
+	memcpy(r, &x, 8);
+	memcpy(r + 8, &tid, 2);
+	s_op(s, NC_XFER, r, sizeof(r));
+}
+
+static void netvsc(void)
+{
+	struct script s;
+	uint8_t b[1024], svc = 0;
+	size_t n;
+
+	/* frames in two slots, one packet */
+	memset(&s, 0, sizeof(s));
+	s_raw(&s, "\0\0", 2);
+	n = data_packet(b, 320, 60, 1);
+	s_poke(&s, NC_RXBUF, 4, 0, b, n);
+	n = data_packet(b, 300, 200, 0);
+	s_poke(&s, NC_RXBUF, 4, 1806, b, n);
+	{
+		uint8_t r[18];
+		struct vmbus_xfer_range x[2] = { { 320, 0 }, { 300, 1806 } };
+		uint16_t tid = 3;
+
+		memcpy(r, x, 16);
+		memcpy(r + 16, &tid, 2);
+		s_op(&s, NC_XFER, r, sizeof(r));
+	}
+	s_op(&s, NC_SERVICE, &svc, 1);
+	put("netvsc", "frames", s.b, s.n);
+
+	/* a host keepalive, then a link indication */
+	memset(&s, 0, sizeof(s));
+	s_raw(&s, "\0\0", 2);
+	{
+		struct rndis_keepalive_req m = { RNDIS_MSG_KEEPALIVE, 12, 8 };
+		struct rndis_indicate ind = { RNDIS_MSG_INDICATE, 20, RNDIS_STATUS_MEDIA_DISCONNECT,
+					      0, 0 };
+
+		s_poke(&s, NC_RXBUF, 4, 4 * 1806, (const uint8_t *)&m, sizeof(m));
+		nc_xfer(&s, 4 * 1806, sizeof(m), 0);
+		s_poke(&s, NC_RXBUF, 4, 5 * 1806, (const uint8_t *)&ind, sizeof(ind));
+		nc_xfer(&s, 5 * 1806, sizeof(ind), 1);
+	}
+	svc = 2;
+	s_op(&s, NC_SERVICE, &svc, 1);
+	put("netvsc", "control", s.b, s.n);
+
+	/* frames sent, completed by the host */
+	memset(&s, 0, sizeof(s));
+	s_raw(&s, "\0\0", 2);
+	s_op(&s, NC_SEND, "\x10\x02", 2);
+	{
+		uint8_t c[9] = { 1 };
+
+		nvsp_build_rndis_pkt_comp(c + 1, 8, NVSP_STATUS_SUCCESS);
+		s_op(&s, NC_COMP, c, sizeof(c));
+	}
+	svc = 0;
+	s_op(&s, NC_SERVICE, &svc, 1);
+	put("netvsc", "completions", s.b, s.n);
+
+	/* our keepalive, answered; a send table from the host */
+	memset(&s, 0, sizeof(s));
+	s_raw(&s, "\0\0", 2);
+	s_op(&s, NC_KEEP, "", 0);
+	{
+		struct rndis_keepalive_cmplt c = { RNDIS_MSG_KEEPALIVE_CMPLT, 16, 1, 0 };
+
+		s_poke(&s, NC_RXBUF, 4, 0, (const uint8_t *)&c, sizeof(c));
+		nc_xfer(&s, 0, sizeof(c), 2);
+	}
+	memset(b, 0, sizeof(b));
+	memcpy(b, &(struct nvsp_send_table){ NVSP_MSG_SEND_INDIRECTION_TABLE, 16, 12 }, 12);
+	s_op(&s, NC_INBAND, b, 76);
+	svc = 1;
+	s_op(&s, NC_SERVICE, &svc, 1);
+	put("netvsc", "keepalive_table", s.b, s.n);
+}
+
+/* vmbus-hostsim's NetVSP (fuzz_netvsp): ops of fuzz_netvsp.c. */
+enum { NP_NVSP, NP_RAW, NP_GPA, NP_SECTION, NP_GMEM, NP_COMP, NP_CHAN, NP_IRQ, NP_STEP };
+
+static void np_nvsp(struct script *s, int len)
+{
+	uint8_t m[NVSP_MSG_SIZE];
+
+	(void)len;
+	memcpy(m, s->b + sizeof(s->b) - NVSP_MSG_SIZE, NVSP_MSG_SIZE);
+	s_op(s, NP_NVSP, m, NVSP_MSG_SIZE);
+}
+
+/* The NVSP attach of Linux: INIT, NDIS configuration and version, buffers. */
+static void np_attach(struct script *s)
+{
+	uint8_t *m = s->b + sizeof(s->b) - NVSP_MSG_SIZE;
+
+	s_raw(s, "\0", 1);
+	np_nvsp(s, nvsp_build_init(m, NVSP_MSG_SIZE, NVSP_VERSION_61));
+	np_nvsp(s, nvsp_build_ndis_config(m, NVSP_MSG_SIZE, 1514, 0));
+	np_nvsp(s, nvsp_build_ndis_ver(m, NVSP_MSG_SIZE, NDIS_VERSION_6_30));
+	/* the GPADL handles a fresh bus gives its first adapter */
+	np_nvsp(s, nvsp_build_rxbuf_conn(m, NVSP_MSG_SIZE, 0xe1e10, NVSP_RXBUF_ID));
+	np_nvsp(s, nvsp_build_chim_conn(m, NVSP_MSG_SIZE, 0xe1e11, NVSP_CHIM_ID));
+	s_op(s, NP_STEP, "", 0);
+}
+
+/* An RNDIS control message in send section @sec, announced. */
+static void np_rndis(struct script *s, uint32_t sec, const uint8_t *msg, size_t len,
+		     uint32_t channel)
+{
+	uint8_t *m = s->b + sizeof(s->b) - NVSP_MSG_SIZE;
+
+	s_poke(s, NP_SECTION, 3, sec * 6144u, msg, len);
+	np_nvsp(s, nvsp_build_rndis_pkt(m, NVSP_MSG_SIZE, channel, sec, (uint32_t)len));
+	s_op(s, NP_STEP, "", 0);
+}
+
+static void netvsp(void)
+{
+	struct script s;
+	uint8_t b[512];
+	uint32_t filter = NDIS_PACKET_TYPE_DIRECTED;
+	int len;
+
+	memset(&s, 0, sizeof(s));
+	np_attach(&s);
+	put("netvsp", "nvsp_attach", s.b, s.n);
+
+	len = rndis_build_init(b, sizeof(b), 1, 65536);
+	np_rndis(&s, 0, b, (size_t)len, NVSP_CHANNEL_CONTROL);
+	len = rndis_build_query(b, sizeof(b), 2, RNDIS_OID_802_3_PERMANENT_ADDRESS, NULL, 0);
+	np_rndis(&s, 1, b, (size_t)len, NVSP_CHANNEL_CONTROL);
+	len = rndis_build_set(b, sizeof(b), 3, RNDIS_OID_GEN_CURRENT_PACKET_FILTER, &filter, 4);
+	np_rndis(&s, 2, b, (size_t)len, NVSP_CHANNEL_CONTROL);
+	put("netvsp", "rndis_up", s.b, s.n);
+
+	/* a frame in a section, and one from guest pages */
+	len = rndis_build_packet(b, sizeof(b), 60, NULL);
+	memset(b + len, 0x42, 60);
+	np_rndis(&s, 5, b, (size_t)len + 60, NVSP_CHANNEL_DATA);
+	s_poke(&s, NP_GMEM, 2, 0, b, (size_t)len + 60);
+	{
+		uint8_t g[45];
+		uint16_t blen = (uint16_t)(len + 60);
+
+		memset(g, 0, sizeof(g));
+		nvsp_build_rndis_pkt(g, 40, NVSP_CHANNEL_DATA, NVSP_CHIM_IDX_NONE, 0);
+		memcpy(g + 40, &blen, 2);
+		g[42] = 0;
+		g[43] = 0;
+		g[44] = 0;
+		s_op(&s, NP_GPA, g, sizeof(g));
+	}
+	s_op(&s, NP_STEP, "", 0);
+	put("netvsp", "frames", s.b, s.n);
+
+	/* subchannels, then traffic on one */
+	memset(&s, 0, sizeof(s));
+	np_attach(&s);
+	np_nvsp(&s, nvsp_build_subch_req(s.b + sizeof(s.b) - NVSP_MSG_SIZE, NVSP_MSG_SIZE, 2));
+	s_op(&s, NP_STEP, "", 0);
+	s_op(&s, NP_CHAN, "\x01", 1);
+	len = rndis_build_packet(b, sizeof(b), 60, NULL);
+	memset(b + len, 0x42, 60);
+	np_rndis(&s, 6, b, (size_t)len + 60, NVSP_CHANNEL_DATA);
+	put("netvsp", "subchannels", s.b, s.n);
+}
+
+/* A whole tree (fuzz_sysfs): [which][len][bytes] edits. */
+static void sysfs(void)
+{
+	struct script s;
+
+	memset(&s, 0, sizeof(s));
+	s_op(&s, 2, "14\n", 3); /* id */
+	put("sysfs", "nic_6_1", s.b, s.n);
+	memset(&s, 0, sizeof(s));
+	s_op(&s, 22, "uio3", 4); /* the uio directory */
+	s_op(&s, 23, "1\n", 2); /* a subchannel "1\n" with its ring */
+	s_op(&s, 24, "../../../bus/vmbus/drivers/hv_netvsc", 37);
+	s_op(&s, 25, "eth7", 4);
+	put("sysfs", "renamed", s.b, s.n);
+	memset(&s, 0, sizeof(s));
+	s_op(&s, 3, NULL, 0);
+	s.b[s.n - 1] = 255; /* monitor_id gone: an unmonitored channel */
+	s_op(&s, 27, "15\n", 3); /* another device */
+	put("sysfs", "no_monitor", s.b, s.n);
+}
+
+/* The UIO socket (fuzz_hostsim_socket): ops of fuzz_hostsim_socket.c. */
+enum { HS_OPEN, HS_MSG, HS_MEMREG, HS_MAPREQ, HS_IRQ, HS_CLOSE, HS_STEP };
+
+static void hostsim_socket(void)
+{
+	struct script s;
+	uint8_t reg[17] = { 0 };
+	struct vmbus_sim_memreg r = { VMBUS_SIM_MEMREG_MAGIC, VMBUS_SIM_MEMREG_VERSION, 8192 };
+
+	memcpy(reg, &r, sizeof(r));
+	memset(&s, 0, sizeof(s));
+	s_op(&s, HS_OPEN, "\0", 1);
+	s_op(&s, HS_MAPREQ, "\0\x01", 2);
+	s_op(&s, HS_MAPREQ, "\x03\x01", 2);
+	s_op(&s, HS_STEP, "", 0);
+	s_op(&s, HS_IRQ, "\x01\0\0\0", 4);
+	s_op(&s, HS_OPEN, "\x01", 1);
+	s_op(&s, HS_MEMREG, reg, sizeof(reg));
+	s_op(&s, HS_STEP, "", 0);
+	s_op(&s, HS_CLOSE, "", 0);
+	s_op(&s, HS_STEP, "", 0);
+	put("hostsim_socket", "open_map_register", s.b, s.n);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
@@ -256,5 +582,10 @@ int main(int argc, char **argv)
 	root = argv[1];
 	nvsp();
 	rndis();
+	packets();
+	netvsc();
+	netvsp();
+	sysfs();
+	hostsim_socket();
 	return 0;
 }

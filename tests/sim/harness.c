@@ -3,6 +3,8 @@
  * Sim-test harness (harness.h): vmbus-hostsim on a temporary root and its
  * control socket.  Compiled once into the tests' helper library.
  */
+#include <dirent.h>
+
 #include "harness.h"
 
 const char *sim_binary(void)
@@ -169,6 +171,23 @@ bool sim_log_has(struct sim *s, const char *needle, int ms)
 	} while (sim_now_ms() < end);
 	fprintf(stderr, "the simulator's log never said \"%s\"\n", needle);
 	return false;
+}
+
+int sim_count_fds(pid_t pid)
+{
+	char path[64];
+	struct dirent *de;
+	DIR *d;
+	int n = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	d = opendir(path);
+	if (!d)
+		return -1;
+	while ((de = readdir(d)))
+		n += de->d_name[0] != '.';
+	closedir(d);
+	return n;
 }
 
 int sim_stop(struct sim *s)

@@ -54,6 +54,9 @@ bool sim_wait_stats(struct sim *s, const char *needle, int ms);
 /* Polls the simulator's log until it contains @needle, for at most @ms. */
 bool sim_log_has(struct sim *s, const char *needle, int ms);
 
+/* Open descriptors of process @pid, or -1. */
+int sim_count_fds(pid_t pid);
+
 /* Stops the simulator; returns its exit status (0 expected) and removes the root. */
 int sim_stop(struct sim *s);
 

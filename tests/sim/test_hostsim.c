@@ -10,6 +10,11 @@
 #include <stddef.h>
 
 #include <cmocka.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <vmbus/sim.h>
 
 #include "guest.h"
 
@@ -478,6 +483,149 @@ static void test_guest_corrupts_ring(void **state)
 	assert_true(sim_wait_stats(&g->sim, "device", WAIT_MS));
 }
 
+/* A raw connection to the device's socket as an interrupt listener of ours. */
+static int raw_listener(struct guest *g)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX }, me = { .sun_family = AF_UNIX };
+	int32_t status = 1;
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	int n = snprintf(me.sun_path + 1, sizeof(me.sun_path) - 1, "%sraw-%d",
+			 VMBUS_SIM_LISTENER_TAG, (int)getpid());
+
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&me,
+			      (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n)),
+			 0);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/dev/uio%u", g->sim.root, g->info.uio_index);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(recv(fd, &status, sizeof(status), 0), 4);
+	assert_int_equal(status, 0);
+	return fd;
+}
+
+/* The next 16-byte reply on @conn, past event counts. */
+static void recv_reply(int conn, void *reply)
+{
+	ssize_t n;
+
+	do
+		n = recv(conn, reply, 16, 0);
+	while (n == 4);
+	assert_int_equal(n, 16);
+}
+
+/* Sends @len bytes with @nfds copies of @fd attached. */
+static void send_with_fds(int conn, const void *msg, size_t len, int fd, int nfds)
+{
+	union {
+		char buf[CMSG_SPACE(8 * sizeof(int))];
+		struct cmsghdr align;
+	} cbuf;
+	struct iovec iov = { (void *)msg, len };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	int i;
+
+	if (nfds) {
+		struct cmsghdr *cm;
+
+		memset(&cbuf, 0, sizeof(cbuf));
+		mh.msg_control = cbuf.buf;
+		mh.msg_controllen = CMSG_SPACE((size_t)nfds * sizeof(int));
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN((size_t)nfds * sizeof(int));
+		for (i = 0; i < nfds; i++)
+			memcpy(CMSG_DATA(cm) + (size_t)i * sizeof(int), &fd, sizeof(int));
+	}
+	assert_int_equal(sendmsg(conn, &mh, MSG_NOSIGNAL), (ssize_t)len);
+}
+
+/*
+ * The memory the host shares is sealed: nobody can shrink it under the
+ * other side (a truncated map SIGBUSes whoever touches it next), and the
+ * host takes guest memory only sealed the same way.  Whatever else the
+ * guest sends on the socket, the host answers or ignores it, and keeps
+ * no descriptor of it.
+ */
+static void test_shared_memory_sealed(void **state)
+{
+	struct guest *g = guest_new("--queues", "4", NULL);
+	struct vmbus_sim_memreg reg = { .magic = VMBUS_SIM_MEMREG_MAGIC,
+					.version = VMBUS_SIM_MEMREG_VERSION,
+					.size = 4 * VMBUS_HV_PAGE_SIZE };
+	struct vmbus_sim_memreply rep;
+	struct vmbus_sim_mapreq req = { .magic = VMBUS_SIM_MAPREQ_MAGIC,
+					.version = VMBUS_SIM_MAPREQ_VERSION };
+	char path[PATH_MAX];
+	uint8_t junk[200];
+	unsigned int i;
+	int conn, mfd, fds;
+
+	(void)state;
+	/* every map and ring file names a sealed memfd: no truncating it */
+	for (i = 0; i < 5; i++) {
+		int fd;
+
+		snprintf(path, sizeof(path), "%s/dev/uio%u.map%u", g->sim.root, g->info.uio_index, i);
+		fd = open(path, O_RDWR | O_CLOEXEC);
+		assert_true(fd >= 0);
+		errno = 0;
+		assert_int_not_equal(ftruncate(fd, 0), 0);
+		assert_int_equal(errno, EPERM);
+		assert_true(fcntl(fd, F_GET_SEALS) & F_SEAL_SHRINK);
+		close(fd);
+	}
+	nvsp_attach(g, 1500);
+	/* the host still serves: the maps are whole on both sides */
+	((volatile uint8_t *)g->info.recv_buf)[g->info.recv_size - 1] = 0;
+	rndis_init(g);
+
+	fds = sim_count_fds(g->sim.pid);
+	conn = raw_listener(g);
+	/* guest memory that could shrink under the host is refused */
+	mfd = memfd_create("unsealed", MFD_CLOEXEC);
+	assert_true(mfd >= 0);
+	assert_int_equal(ftruncate(mfd, (off_t)reg.size), 0);
+	send_with_fds(conn, &reg, sizeof(reg), mfd, 1);
+	recv_reply(conn, &rep);
+	assert_int_equal(rep.status, -EINVAL);
+	/* garbage: sizes, kinds, descriptors the host must close */
+	memset(junk, 0xa5, sizeof(junk));
+	send_with_fds(conn, junk, 3, -1, 0);
+	send_with_fds(conn, junk, sizeof(junk), -1, 0);
+	send_with_fds(conn, junk, 4, mfd, 1);
+	send_with_fds(conn, &reg, sizeof(reg), mfd, 3);
+	send_with_fds(conn, junk, 16, mfd, 2);
+	/* map requests: a bad version, no such map, no such ring */
+	req.version = 99;
+	send_with_fds(conn, &req, sizeof(req), -1, 0);
+	req.version = VMBUS_SIM_MAPREQ_VERSION;
+	req.map = 7;
+	send_with_fds(conn, &req, sizeof(req), -1, 0);
+	req.map = VMBUS_SIM_MAP_RING;
+	req.relid = 0xfffffff0u;
+	send_with_fds(conn, &req, sizeof(req), -1, 0);
+	for (i = 0; i < 3; i++) {
+		struct vmbus_sim_mapreply mr;
+
+		recv_reply(conn, &mr);
+		assert_true(mr.status == -EINVAL || mr.status == -ENOENT);
+	}
+	close(mfd);
+	close(conn);
+	/* alive, serving, and holding no descriptor of the guest's */
+	assert_true(sim_wait_stats(&g->sim, "device", WAIT_MS));
+	{
+		int64_t end = sim_now_ms() + WAIT_MS;
+
+		while (sim_count_fds(g->sim.pid) != fds && sim_now_ms() < end)
+			usleep(2000); /* the host closes the connection on its loop */
+		assert_int_equal(sim_count_fds(g->sim.pid), fds);
+	}
+	guest_close(g);
+}
+
 /* --- faults --------------------------------------------------------------- */
 
 static void test_fault_ring_index(void **state)
@@ -806,6 +954,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_bad_data_packet_fails, guest_free),
 		cmocka_unit_test_teardown(test_fail_mode_goes_on, guest_free),
 		cmocka_unit_test_teardown(test_guest_corrupts_ring, guest_free),
+		cmocka_unit_test_teardown(test_shared_memory_sealed, guest_free),
 		cmocka_unit_test_teardown(test_fault_ring_index, guest_free),
 		cmocka_unit_test_teardown(test_fault_bad_descriptor, guest_free),
 		cmocka_unit_test_teardown(test_fault_bad_xfer_range, guest_free),

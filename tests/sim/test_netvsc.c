@@ -765,6 +765,38 @@ static void test_no_frame_lost_at_attach(void **state)
 	}
 }
 
+static bool oversize_seen(struct nt *t, const void *arg)
+{
+	struct netvsc_queue_stats st = { .sz = sizeof(st) };
+
+	netvsc_stats(t->nd, 0, &st);
+	return st.rx_oversize >= *(const uint64_t *)arg;
+}
+
+/*
+ * Frames longer than mtu + 14 are dropped and counted, never delivered:
+ * the host's gen wire sends 1518-byte untagged frames to a guest whose MTU
+ * is 1500 (vmbus-hostsim passes up to mtu + 18, for tagged frames).
+ */
+static void test_oversize_frames_dropped(void **state)
+{
+	const char *o[] = { "--wire", "gen", "--gen-count", "50", "--gen-size", "1518", NULL };
+	struct nt *t = nt_live = nt_new_opts(o);
+	struct netvsc_queue_stats st = { .sz = sizeof(st) };
+	uint64_t want = 50;
+
+	(void)state;
+	nt_attach(t, 1, 1500);
+	assert_int_equal(t->info.mtu, 1500);
+	assert_int_equal(nt_pump(t, oversize_seen, &want, NT_WAIT_MS), 0);
+	netvsc_stats(t->nd, 0, &st);
+	assert_int_equal(st.rx_oversize, 50);
+	assert_int_equal(st.rx_packets, 0);
+	assert_int_equal(st.rx_errors, 0);
+	assert_int_equal(t->rx_frames + t->rx_other, 0);
+	assert_int_equal(netvsc_state(t->nd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -785,6 +817,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_idle_host_sleeps, nt_teardown),
 		cmocka_unit_test_teardown(test_echo_beyond_receive_slots, nt_teardown),
 		cmocka_unit_test_teardown(test_no_frame_lost_at_attach, nt_teardown),
+		cmocka_unit_test_teardown(test_oversize_frames_dropped, nt_teardown),
 	};
 
 	/* NT_FILTER=test_name runs one test (a glob, as cmocka takes it) */

@@ -4,7 +4,8 @@
  * inject gives a clean error or a skipped packet, never a crash or a leak
  * (this program and the simulator run under ASan and UBSan); a host that
  * stops answering gives a timeout; rescind in the middle of traffic, 100
- * times in a row, each followed by a fresh attach.
+ * times in a row, each followed by a fresh attach; a second opener is
+ * refused while the first keeps going.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,6 +15,7 @@
 
 #include <netvsc/netvsc.h>
 
+#include "fixture_tree.h"
 #include "harness.h"
 #include "netvsc_util.h"
 
@@ -259,29 +261,110 @@ static void test_rescind_100_times(void **state)
 	}
 }
 
-/* A host that stops answering: the attach gives up with a clear message. */
+/*
+ * A host that stops answering: the attach gives up with a clear message.
+ * The host is the fixture's, which answers the open and the map requests
+ * and never reads the ring.
+ */
 static void test_host_silent(void **state)
 {
-	struct nt *t = nt_live = nt_new(NULL);
-	struct vmbus_dev_opts vo = { .sz = sizeof(vo) };
-	struct vmbus_device *raw;
-	uint8_t bad[NVSP_MSG_SIZE] = { 0 };
-	uint32_t type = NVSP_MSG_NDIS_VER;
+	struct fx_device d = fx_nic_6_1();
+	char *root = fx_root(), err[512];
+	struct fx_host *h;
+	struct netvsc_opts o = { .sz = sizeof(o), .timeout_ms = 300, .errbuf = err,
+				 .errbuf_len = sizeof(err) };
+	struct netvsc_dev *nd = (void *)1;
 	int64_t t0;
 
 	(void)state;
-	/* a message before INIT makes netvsp stop serving the channel */
-	vo.root = t->sim.root;
-	assert_int_equal(vmbus_dev_open(t->sim.guid[0], &vo, &raw), 0);
-	memcpy(bad, &type, 4);
-	assert_int_equal(vmbus_chan_send(vmbus_dev_primary(raw), 0, 0, bad, sizeof(bad)), 0);
-	assert_true(sim_wait_stats(&t->sim, "stopped", 5000));
+	fx_build(root, &d);
+	h = fx_host_start(root, 0);
+	o.root = root;
 	t0 = sim_now_ms();
-	assert_int_equal(nt_attach_opts(t, 1, 0, 0, 300), -ETIMEDOUT);
+	assert_int_equal(netvsc_attach(FX_NIC_GUID, &o, &nd), -ETIMEDOUT);
 	assert_true(sim_now_ms() - t0 >= 300);
-	assert_non_null(strstr(t->err, "did not answer NVSP INIT within 300 ms"));
-	assert_null(t->nd);
-	vmbus_dev_close(raw);
+	assert_non_null(strstr(err, "did not answer NVSP INIT within 300 ms"));
+	assert_null(nd);
+	fx_host_stop(h);
+	fx_rm_rf(root);
+	free(root);
+}
+
+/* Tries to open the device from another process; its exit code says how it went. */
+static int open_elsewhere(struct nt *t, bool hold, pid_t *child, int *ready)
+{
+	int p[2];
+	pid_t pid;
+
+	assert_int_equal(pipe(p), 0);
+	fflush(NULL);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct vmbus_dev_opts vo = { .sz = sizeof(vo), .root = t->sim.root };
+		struct vmbus_device *dev;
+		char err[512];
+		int ret;
+
+		vo.errbuf = err;
+		vo.errbuf_len = sizeof(err);
+		ret = vmbus_dev_open(t->sim.guid[0], &vo, &dev);
+		if (hold) {
+			if (ret || write(p[1], "x", 1) != 1)
+				_exit(1);
+			pause(); /* until killed: a guest that dies holding the device */
+		}
+		_exit(ret == -EBUSY && strstr(err, "in use") && strstr(err, t->sim.guid[0]) ? 0 : 1);
+	}
+	close(p[1]);
+	*child = pid;
+	*ready = p[0];
+	return 0;
+}
+
+/*
+ * One user at a time: while this process has the device attached, another
+ * opener, here or in another process, gets -EBUSY naming the device, and
+ * the user is undisturbed; a user killed with the device open does not
+ * keep it from the next one.
+ */
+static void test_second_opener_refused(void **state)
+{
+	struct nt *t = nt_live = nt_new(NULL);
+	struct vmbus_dev_opts vo = { .sz = sizeof(vo) };
+	struct vmbus_device *raw = (void *)1;
+	uint64_t want = 100;
+	char err[512], c;
+	pid_t child;
+	int status, ready;
+
+	(void)state;
+	nt_attach(t, 2, 0);
+	vo.root = t->sim.root;
+	vo.errbuf = err;
+	vo.errbuf_len = sizeof(err);
+	assert_int_equal(vmbus_dev_open(t->sim.guid[0], &vo, &raw), -EBUSY);
+	assert_null(raw);
+	assert_non_null(strstr(err, "in use"));
+	assert_non_null(strstr(err, t->sim.guid[0]));
+	open_elsewhere(t, false, &child, &ready);
+	assert_int_equal(waitpid(child, &status, 0), child);
+	close(ready);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	/* the user's traffic goes on */
+	assert_int_equal(nt_send_frames(t, 1, 0, 100, 300, 8), 0);
+	assert_int_equal(nt_pump(t, all_back, &want, NT_WAIT_MS), 0);
+	nt_detach(t);
+
+	/* a holder killed with the device open: the next opener gets it */
+	open_elsewhere(t, true, &child, &ready);
+	assert_int_equal(read(ready, &c, 1), 1);
+	close(ready);
+	assert_int_equal(vmbus_dev_open(t->sim.guid[0], &vo, &raw), -EBUSY);
+	kill(child, SIGKILL);
+	assert_int_equal(waitpid(child, &status, 0), child);
+	nt_attach(t, 1, 0);
+	assert_int_equal(netvsc_state(t->nd), 0);
 }
 
 static void test_attach_errors(void **state)
@@ -321,6 +404,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_fault_rescind_in_traffic, nt_teardown),
 		cmocka_unit_test_teardown(test_rescind_100_times, nt_teardown),
 		cmocka_unit_test_teardown(test_host_silent, nt_teardown),
+		cmocka_unit_test_teardown(test_second_opener_refused, nt_teardown),
 		cmocka_unit_test_teardown(test_attach_errors, nt_teardown),
 	};
 

@@ -12,7 +12,9 @@
 
 #include <cmocka.h>
 #include <libgen.h>
+#include <sys/resource.h>
 
+#include "fixture_tree.h"
 #include "harness.h"
 
 #define WAIT_MS 20000
@@ -75,6 +77,10 @@ static struct sim *start(const char *o1, const char *o2, const char *o3, const c
 	return s;
 }
 
+/* A resource limit for the next spawn (RLIMIT_NOFILE ...), -1: none. */
+static int limit_res = -1;
+static rlim_t limit_val;
+
 static void spawn(struct run *r, struct sim *s, ...)
 {
 	char *argv[40];
@@ -103,10 +109,19 @@ static void spawn(struct run *r, struct sim *s, ...)
 
 		dup2(o, 1);
 		dup2(e, 2);
+		if (limit_res >= 0) {
+			struct rlimit rl = { limit_val, limit_val };
+
+			/* only the standard descriptors count against it */
+			closefrom(3);
+			if (setrlimit(limit_res, &rl))
+				_exit(126);
+		}
 		execv(argv[0], argv);
 		_exit(127);
 	}
 	assert_true(r->pid > 0);
+	limit_res = -1;
 	if (nruns < sizeof(runs) / sizeof(runs[0])) {
 		unsigned int i;
 
@@ -429,6 +444,175 @@ static void test_verify_fails(void **state)
 	cleanup(&r);
 }
 
+/*
+ * A queue's thread that cannot go on (here: no descriptor left for its
+ * interrupt listener) ends the program with a message and exit 1; it does
+ * not leave the others waiting forever.
+ */
+static void test_queue_error_ends_program(void **state)
+{
+	struct sim *s = start("--queues", "8", NULL, NULL);
+	static struct run r;
+	int fds;
+
+	(void)state;
+	/* the fewest descriptors that attach 8 queues: too few to wait on all
+	 * (--time ends a run that would have enough) */
+	for (fds = 6; fds <= 32; fds++) {
+		limit_res = RLIMIT_NOFILE;
+		limit_val = (rlim_t)fds;
+		spawn(&r, s, "--device", s->guid[0], "--queues", "8", "--time", "20", "sink", NULL);
+		expect(&r, 1);
+		if (strstr(slurp(r.err), "attached:"))
+			break;
+		cleanup(&r);
+	}
+	assert_true(fds <= 32);
+	assert_non_null(strstr(slurp(r.err), "stopped while waiting for the host: Too many open "
+					     "files"));
+	assert_non_null(strstr(slurp(r.err), s->guid[0]));
+	assert_non_null(strstr(slurp(r.out), "-- final after"));
+	cleanup(&r);
+}
+
+/* --time takes a finite number of seconds: NaN would never end. */
+static void test_time_checked(void **state)
+{
+	static const char *const bad[] = { "nan", "inf", "-inf", "", " 5", "5s", "0", "-1", "1e9" };
+	static struct run r;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		spawn(&r, NULL, "--device", "0f0e0d0c-0b0a-0908-0706-050403020100", "--time", bad[i],
+		      "sink", NULL);
+		expect(&r, 2);
+		assert_non_null(strstr(slurp(r.err), "--time takes seconds"));
+		cleanup(&r);
+	}
+}
+
+/* The capture is created only once the device is attached. */
+static void test_pcap_kept_when_attach_fails(void **state)
+{
+	struct sim *s = start(NULL, NULL, NULL, NULL);
+	static struct run r;
+	char path[64];
+	FILE *f;
+
+	(void)state;
+	snprintf(path, sizeof(path), "/tmp/netvsc-prog-%d.pcap", (int)getpid());
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("an earlier capture", f);
+	fclose(f);
+	spawn(&r, s, "--device", "0f0e0d0c-0b0a-0908-0706-050403020100", "pcap", path, NULL);
+	expect(&r, 3);
+	assert_string_equal(slurp(path), "an earlier capture");
+	unlink(path);
+	cleanup(&r);
+}
+
+/* A write error on the capture ends the program at once, saying so. */
+static void test_pcap_write_error(void **state)
+{
+	struct sim *s = start("--wire", "gen", "--gen-rate", "1000");
+	static struct run r;
+	char path[64];
+
+	(void)state;
+	spawn(&r, s, "--device", s->guid[0], "pcap", "/dev/full", NULL);
+	expect(&r, 1);
+	assert_non_null(strstr(slurp(r.err), "cannot write /dev/full: No space left on device"));
+	cleanup(&r);
+	/*
+	 * room for the header and a few records, not for the frames that
+	 * follow; the program's stderr is a file under the same limit, and its
+	 * messages fit
+	 */
+	snprintf(path, sizeof(path), "/tmp/netvsc-prog-%d.pcap", (int)getpid());
+	limit_res = RLIMIT_FSIZE;
+	limit_val = 4096;
+	spawn(&r, s, "--device", s->guid[0], "pcap", path, NULL);
+	expect(&r, 1);
+	assert_non_null(strstr(slurp(r.err), "File too large"));
+	assert_non_null(strstr(slurp(r.err), path));
+	unlink(path);
+	cleanup(&r);
+}
+
+/* Strings from the host or its sysfs tree are escaped in --json output. */
+static void test_json_escapes_host_strings(void **state)
+{
+	struct sim *s = start(NULL, NULL, NULL, NULL);
+	static struct run r;
+	char path[PATH_MAX];
+	FILE *f;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/sys/class/uio/uio0/name", s->root);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("hv\"uio\\\x01\xff\xc3\xa9\n", f);
+	fclose(f);
+	spawn(&r, s, "--device", s->guid[0], "--json", "info", NULL);
+	expect(&r, 0);
+	if (!strstr(slurp(r.out), "\"uio\":\"hv\\\"uio\\\\\\u0001\\ufffd\xc3\xa9\","))
+		fail_msg("not escaped: %s", slurp(r.out));
+	cleanup(&r);
+}
+
+/*
+ * Whatever layer finds the host's garbage, the exit code is 4: sysfs
+ * attributes that do not parse, maps too small for what they hold, a
+ * simulated host answering outside its protocol.
+ */
+static void test_host_garbage_exits_4(void **state)
+{
+	static const struct {
+		const char *file, *text;
+	} edits[] = {
+		{ "sys/bus/vmbus/devices/%s/id", "fourteen\n" },
+		{ "sys/class/uio/uio0/maps/map0/size", "0x0000000000002000\n" },
+		{ "sys/class/uio/uio0/maps/map1/size", "0x0000000000000010\n" },
+	};
+	struct fx_device d = fx_nic_6_1();
+	static struct run r;
+	char *root;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(edits) / sizeof(edits[0]); i++) {
+		struct sim *s = start(NULL, NULL, NULL, NULL);
+		char rel[256], path[PATH_MAX];
+
+		snprintf(rel, sizeof(rel), edits[i].file, s->guid[0]);
+		snprintf(path, sizeof(path), "%s/%s", s->root, rel);
+		fx_write(path, edits[i].text);
+		spawn(&r, s, "--device", s->guid[0], "info", NULL);
+		expect(&r, 4);
+		assert_non_null(strstr(slurp(r.err), s->guid[0]));
+		cleanup(&r);
+		assert_int_equal(sim_stop(s), 0);
+		free(s);
+		live = NULL;
+	}
+	/* a host whose open status is no errno at all */
+	root = fx_root();
+	fx_build(root, &d);
+	{
+		struct fx_host *h = fx_host_start(root, -5000);
+
+		spawn(&r, NULL, "--root", root, "--device", FX_NIC_GUID, "info", NULL);
+		expect(&r, 4);
+		assert_non_null(strstr(slurp(r.err), "status -5000"));
+		cleanup(&r);
+		fx_host_stop(h);
+	}
+	fx_rm_rf(root);
+	free(root);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -444,6 +628,12 @@ int main(void)
 		cmocka_unit_test_teardown(test_reattach, teardown),
 		cmocka_unit_test_teardown(test_protocol_error_exit, teardown),
 		cmocka_unit_test_teardown(test_verify_fails, teardown),
+		cmocka_unit_test_teardown(test_queue_error_ends_program, teardown),
+		cmocka_unit_test_teardown(test_time_checked, teardown),
+		cmocka_unit_test_teardown(test_pcap_kept_when_attach_fails, teardown),
+		cmocka_unit_test_teardown(test_pcap_write_error, teardown),
+		cmocka_unit_test_teardown(test_json_escapes_host_strings, teardown),
+		cmocka_unit_test_teardown(test_host_garbage_exits_4, teardown),
 	};
 
 	if (getenv("NT_FILTER"))

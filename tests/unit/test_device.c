@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 
 #include <cmocka.h>
@@ -223,8 +224,8 @@ static void test_open_errors(void **state)
 	expect_open_error(d, FX_NIC_GUID, -ERANGE, "txrx_rings is 8192 bytes");
 
 	d = fx_nic_6_1();
-	d.maps[0].backing = 0x1000; /* the file behind a map is shorter than the map */
-	expect_open_error(d, FX_NIC_GUID, -ERANGE, "smaller than map txrx_rings");
+	d.maps[0].backing = 0x1000; /* the host's memory for a map is shorter than the map */
+	expect_open_error(d, FX_NIC_GUID, -EPROTO, "map 0 (txrx_rings) holds 4096 bytes");
 
 	/* truncated or broken files */
 	d = fx_nic_6_1();
@@ -262,6 +263,209 @@ static void test_open_errors(void **state)
 	d = fx_nic_6_1();
 	d.uio_name = NULL;
 	expect_open_error(d, FX_NIC_GUID, -EBADMSG, "uio0/name is missing");
+
+	/* one byte more than the attribute buffer (63 usable) */
+	d = fx_nic_6_1();
+	d.id = "14                                                            \n\n";
+	expect_open_error(d, FX_NIC_GUID, -EBADMSG, "id: empty, truncated or too long");
+}
+
+/*
+ * A sysfs file exactly as long as the buffer it is read into (63 bytes and
+ * the NUL) is a value like any other: terminated, trimmed, parsed.
+ */
+static void test_attr_fills_buffer(void **state)
+{
+	struct fx_device d = fx_nic_6_1();
+	struct vmbus_dev_info info = { .sz = sizeof(info) };
+	char id[64], name[64];
+	struct env *e;
+
+	(void)state;
+	memset(id, ' ', sizeof(id));
+	memcpy(id, "14", 2);
+	id[62] = '\n';
+	id[63] = '\0';
+	assert_int_equal(strlen(id), 63);
+	d.id = id;
+	/* the UIO name buffer: 63 bytes with the newline, 62 of name */
+	memset(name, 'u', sizeof(name));
+	name[62] = '\n';
+	name[63] = '\0';
+	d.uio_name = name;
+	e = env_new(&d, 0);
+	assert_int_equal(env_open(e, FX_NIC_GUID), 0);
+	vmbus_dev_info(e->dev, &info);
+	assert_int_equal(info.relid, 14);
+	assert_int_equal(strlen(info.uio_name), 62);
+	vmbus_dev_close(e->dev);
+	e->dev = NULL;
+
+	/* a NUL inside would hide the rest of the file from the parser */
+	{
+		char path[PATH_MAX];
+		FILE *f;
+
+		fx_path(path, sizeof(path), "%s/sys/class/uio/uio0/version", e->root);
+		f = fopen(path, "w");
+		assert_non_null(f);
+		assert_int_equal(fwrite("0.02\0garbage\n", 1, 13, f), 13);
+		fclose(f);
+	}
+	assert_int_equal(env_open(e, FX_NIC_GUID), -EBADMSG);
+	assert_non_null(strstr(e->err, "uio0/version"));
+	env_free(e);
+}
+
+/*
+ * What crosses the simulated socket is one of the values the protocol
+ * knows; anything else is the host's garbage (-EPROTO, with a message),
+ * never an errno passed on: INT_MIN cannot even be negated.
+ */
+static void test_open_status_checked(void **state)
+{
+	static const int32_t bad[] = { INT32_MIN, -5000, 7, 1, -EPERM };
+	struct fx_device d;
+	struct env *e;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char want[32];
+
+		d = fx_nic_6_1();
+		e = env_new(&d, bad[i]);
+		assert_int_equal(env_open(e, FX_NIC_GUID), -EPROTO);
+		assert_null(e->dev);
+		snprintf(want, sizeof(want), "status %d,", (int)bad[i]);
+		assert_non_null(strstr(e->err, want));
+		assert_non_null(strstr(e->err, FX_NIC_GUID));
+		env_free(e);
+	}
+	/* a refusal the protocol has passes through with its meaning */
+	d = fx_nic_6_1();
+	e = env_new(&d, -EBUSY);
+	assert_int_equal(env_open(e, FX_NIC_GUID), -EBUSY);
+	assert_non_null(strstr(e->err, "in use"));
+	env_free(e);
+}
+
+/* Maps must be memfds sealed against shrinking, as long as the map. */
+static void test_maps_must_be_sealed(void **state)
+{
+	static const struct {
+		enum fx_map_mode mode;
+		const char *words;
+	} cases[] = {
+		{ FX_MAP_UNSEALED, "not sealed against shrinking" },
+		{ FX_MAP_FILE, "not sealed against shrinking" },
+		{ FX_MAP_NO_FD, "and no memory" },
+		{ FX_MAP_BAD_STATUS, "status -12345" },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct fx_device d = fx_nic_6_1();
+		struct env *e = calloc(1, sizeof(*e));
+
+		assert_non_null(e);
+		live[0] = e;
+		e->root = fx_root();
+		fx_build(e->root, &d);
+		e->host = fx_host_start_maps(e->root, 0, cases[i].mode);
+		assert_int_equal(env_open(e, FX_NIC_GUID), -EPROTO);
+		if (!strstr(e->err, cases[i].words))
+			fail_msg("\"%s\" lacks \"%s\"", e->err, cases[i].words);
+		env_free(e);
+	}
+}
+
+/* Sealed maps cannot shrink under the guest: it never takes a SIGBUS. */
+static void test_maps_cannot_shrink(void **state)
+{
+	struct fx_device d = fx_nic_6_1();
+	struct env *e = env_new(&d, 0);
+	struct vmbus_dev_info info = { .sz = sizeof(info) };
+	unsigned int i;
+
+	(void)state;
+	assert_int_equal(env_open(e, FX_NIC_GUID), 0);
+	vmbus_dev_info(e->dev, &info);
+	for (i = 0; i < FX_MAX_MAPS; i++) {
+		errno = 0;
+		assert_int_not_equal(ftruncate(e->host->map_fd[i], 0), 0);
+		assert_int_equal(errno, EPERM);
+	}
+	/* the last byte of every buffer is still there */
+	((volatile uint8_t *)info.recv_buf)[info.recv_size - 1] = 1;
+	((volatile uint8_t *)info.send_buf)[info.send_size - 1] = 1;
+	assert_int_equal(vmbus_chan_send(vmbus_dev_primary(e->dev), 0, 0, "x", 1), 0);
+	env_free(e);
+}
+
+/*
+ * One user at a time on a real guest: a second opener of the same
+ * /dev/uioN gets -EBUSY naming the device and the process that holds it.
+ * The device node is a character device that maps like UIO does (the
+ * kernel's /dev/zero, 1:5), which needs root to create.
+ */
+static void test_real_second_opener_refused(void **state)
+{
+	struct fx_device d = fx_nic_6_1();
+	struct vmbus_device *second = (void *)1;
+	struct vmbus_dev_opts o = { .sz = sizeof(o) };
+	char path[PATH_MAX], err[512];
+	struct env *e;
+	unsigned int i;
+
+	(void)state;
+	if (geteuid() != 0) {
+		fprintf(stderr, "SKIP: test_real_second_opener_refused needs root (mknod)\n");
+		skip();
+	}
+	for (i = 0; i < d.nmaps; i++)
+		d.maps[i].backing = 0; /* a real UIO device maps by offset */
+	/* /dev/zero maps at offset 0 only (beyond, a shared mapping of it
+	 * faults): unmonitored, the test touches nothing but map 0 */
+	d.monitor_id = NULL;
+	e = calloc(1, sizeof(*e));
+	assert_non_null(e);
+	live[0] = e;
+	e->root = fx_root();
+	fx_build(e->root, &d);
+	fx_path(path, sizeof(path), "%s/dev/uio0", e->root);
+	assert_int_equal(mknod(path, S_IFCHR | 0600, makedev(1, 5)), 0);
+	{
+		int fd = open(path, O_RDWR);
+
+		if (fd < 0 && (errno == EACCES || errno == EPERM)) {
+			fprintf(stderr, "SKIP: test_real_second_opener_refused: %s is on a nodev "
+					"mount\n", e->root);
+			skip();
+		}
+		assert_true(fd >= 0);
+		close(fd);
+	}
+	assert_int_equal(env_open(e, FX_NIC_GUID), 0);
+
+	o.root = e->root;
+	o.errbuf = err;
+	o.errbuf_len = sizeof(err);
+	assert_int_equal(vmbus_dev_open(FX_NIC_GUID, &o, &second), -EBUSY);
+	assert_null(second);
+	assert_non_null(strstr(err, FX_NIC_GUID));
+	assert_non_null(strstr(err, "in use"));
+	fx_path(path, sizeof(path), "process %d", (int)getpid());
+	if (!strstr(err, path))
+		fail_msg("\"%s\" does not name the holder, %s", err, path);
+	/* the first user is undisturbed, and once it is gone the next one may */
+	assert_int_equal(vmbus_chan_send(vmbus_dev_primary(e->dev), 0, 0, "x", 1), 0);
+	vmbus_dev_close(e->dev);
+	e->dev = NULL;
+	assert_int_equal(vmbus_dev_open(FX_NIC_GUID, &o, &second), 0);
+	vmbus_dev_close(second);
+	env_free(e);
 }
 
 static void test_open_bad_guid(void **state)
@@ -700,6 +904,11 @@ int main(void)
 		cmocka_unit_test_teardown(test_open_fcopy_no_buffers_no_monitor, free_leftovers),
 		cmocka_unit_test_teardown(test_open_missing_monitor_id, free_leftovers),
 		cmocka_unit_test_teardown(test_open_errors, free_leftovers),
+		cmocka_unit_test_teardown(test_attr_fills_buffer, free_leftovers),
+		cmocka_unit_test_teardown(test_open_status_checked, free_leftovers),
+		cmocka_unit_test_teardown(test_maps_must_be_sealed, free_leftovers),
+		cmocka_unit_test_teardown(test_maps_cannot_shrink, free_leftovers),
+		cmocka_unit_test_teardown(test_real_second_opener_refused, free_leftovers),
 		cmocka_unit_test_teardown(test_open_bad_guid, free_leftovers),
 		cmocka_unit_test_teardown(test_open_refused, free_leftovers),
 		cmocka_unit_test_teardown(test_open_unserved, free_leftovers),

@@ -45,6 +45,8 @@ void hs_log(const char *fmt, ...)
 {
 	va_list ap;
 
+	if (hs_verbose < 0)
+		return;
 	va_start(ap, fmt);
 	vlog(fmt, ap);
 	va_end(ap);
@@ -78,6 +80,8 @@ void hs_watch_del(struct hs_bus *bus, struct hs_watch *w)
 {
 	if (w->fd >= 0)
 		epoll_ctl(bus->epfd, EPOLL_CTL_DEL, w->fd, NULL);
+	if (bus->dispatching && bus->ngone < HS_MAX_GONE)
+		bus->gone[bus->ngone++] = w;
 }
 
 static void timer_update(struct hs_bus *bus);
@@ -486,6 +490,9 @@ int hs_offer_dev(struct hs_bus *bus, const struct vmbus_guid *class_id,
 		*out = dev;
 	return 0;
 fail:
+	/* what the transport made of it before failing goes too */
+	if (dev->tpriv)
+		bus->tp->ops->rescind(bus->tp, dev);
 	if (dev->chans[0])
 		chan_free(dev->chans[0]);
 	if (dev->priv)
@@ -507,12 +514,15 @@ int hs_offer_subchan(struct hs_dev *dev, uint16_t subidx, struct hs_chan **out)
 	if (!ch)
 		return -ENOSPC;
 	err = dev->bus->tp->ops->offer_chan(dev->bus->tp, ch);
+	if (err) {
+		chan_free(ch);
+		return err;
+	}
 	/* the file transport's rings are open at once (it attached the host
 	 * before showing the ring); a kernel's guest opens them later
 	 * (hs_chan_ready) */
-	if (!err && ch->ring_mem && !ch->open)
-		err = chan_connect(ch);
-	if (err) {
+	if (ch->ring_mem && !ch->open && (err = chan_connect(ch))) {
+		dev->bus->tp->ops->rescind_chan(dev->bus->tp, ch);
 		chan_free(ch);
 		return err;
 	}
@@ -860,34 +870,62 @@ static int bus_wait(struct hs_bus *bus, struct epoll_event *evs, int max, uint64
 	return epoll_wait(bus->epfd, evs, max, (int)((left + 999999u) / 1000000u));
 }
 
-int hs_bus_run(struct hs_bus *bus)
+/*
+ * One turn of the loop: the tick if it is due, events (waiting until the
+ * next tick unless @look_only or work is waiting), then work.
+ */
+static int bus_turn(struct hs_bus *bus, bool look_only)
 {
 	struct epoll_event evs[64];
+	uint64_t now = hs_now_ns();
+	int n, i;
 
+	if (now >= bus->next_tick_ns) {
+		/* the next tick one interval on, or from now if we fell behind */
+		bus->next_tick_ns += bus->timer_ns;
+		if (bus->next_tick_ns <= now)
+			bus->next_tick_ns = now + bus->timer_ns;
+		timer_tick(bus, now);
+	}
+	n = bus_wait(bus, evs, 64, look_only || bus->work ? 0 : bus->next_tick_ns);
+	if (n < 0 && errno != EINTR)
+		return -errno;
+	bus->dispatching = true;
+	bus->ngone = 0;
+	for (i = 0; i < n; i++) {
+		struct hs_watch *w = evs[i].data.ptr;
+		unsigned int k;
+
+		/* a callback may have removed (and freed) a watch of this batch */
+		for (k = 0; k < bus->ngone && bus->gone[k] != w; k++)
+			;
+		if (bus->ngone == HS_MAX_GONE)
+			break;
+		if (k < bus->ngone)
+			continue;
+		w->cb(w, evs[i].events);
+	}
+	bus->dispatching = false;
+	if (bus->wire && bus->wire->ops->poll)
+		bus->wire->ops->poll(bus->wire);
+	if (bus->work || bus->opts.busy_poll)
+		run_work(bus);
+	return 0;
+}
+
+void hs_bus_step(struct hs_bus *bus)
+{
+	bus->work = true;
+	bus_turn(bus, true);
+}
+
+int hs_bus_run(struct hs_bus *bus)
+{
 	while (!bus->stop) {
-		uint64_t now = hs_now_ns();
-		int n, i;
+		int err = bus_turn(bus, bus->opts.busy_poll);
 
-		if (now >= bus->next_tick_ns) {
-			/* the next tick one interval on, or from now if we fell behind */
-			bus->next_tick_ns += bus->timer_ns;
-			if (bus->next_tick_ns <= now)
-				bus->next_tick_ns = now + bus->timer_ns;
-			timer_tick(bus, now);
-		}
-		n = bus_wait(bus, evs, 64,
-			     (bus->work || bus->opts.busy_poll) ? 0 : bus->next_tick_ns);
-		if (n < 0 && errno != EINTR)
-			return -errno;
-		for (i = 0; i < n; i++) {
-			struct hs_watch *w = evs[i].data.ptr;
-
-			w->cb(w, evs[i].events);
-		}
-		if (bus->wire && bus->wire->ops->poll)
-			bus->wire->ops->poll(bus->wire);
-		if (bus->work || bus->opts.busy_poll)
-			run_work(bus);
+		if (err)
+			return err;
 	}
 	return 0;
 }

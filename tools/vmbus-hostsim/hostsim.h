@@ -30,6 +30,7 @@
 #define HS_MAX_CHANS 64 /* primary + 63 subchannels, as NVSP allows */
 #define HS_MAX_CONNS 256
 #define HS_MAX_REGIONS 16
+#define HS_MAX_GONE 64
 /* After this many empty monitor scans (100 ms at the default latency) the
  * scan slows down tenfold until the guest signals again. */
 #define HS_IDLE_SCANS 1000
@@ -43,13 +44,14 @@ struct hs_transport;
 /* logging                                                                   */
 /* ------------------------------------------------------------------------ */
 
+/* > 0: hs_debug logs too; < 0: not even hs_log (a fuzzer's host). */
 extern int hs_verbose;
 void hs_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void hs_debug_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Costs one test when -v is off: it sits on per-packet paths. */
 #define hs_debug(...)                                                                              \
 	do {                                                                                       \
-		if (hs_verbose)                                                                    \
+		if (hs_verbose > 0)                                                                \
 			hs_debug_log(__VA_ARGS__);                                                 \
 	} while (0)
 
@@ -258,11 +260,23 @@ struct hs_bus {
 	unsigned int quiet_scans; /* monitor scans in a row that found nothing */
 	struct hs_wire *wire;
 	uint64_t started_ns;
+	/*
+	 * Watches removed while the loop dispatches a batch of events: their
+	 * later events in the batch are stale (the watch may be freed) and are
+	 * skipped; past HS_MAX_GONE the rest of the batch waits for the next
+	 * turn (epoll reports it again).
+	 */
+	bool dispatching;
+	struct hs_watch *gone[HS_MAX_GONE];
+	unsigned int ngone;
 };
 
 int hs_bus_init(struct hs_bus *bus, const struct hs_opts *opts);
 void hs_bus_fini(struct hs_bus *bus);
 int hs_bus_run(struct hs_bus *bus);
+/* One turn of the loop without waiting: the events that are there, the
+ * wire, the channels and devices.  For a program that drives a bus itself. */
+void hs_bus_step(struct hs_bus *bus);
 
 /* Offers a network adapter; @guid may be NULL for a fresh one. */
 int hs_offer_nic(struct hs_bus *bus, const struct vmbus_guid *guid, struct hs_dev **out);

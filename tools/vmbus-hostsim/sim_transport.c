@@ -21,22 +21,41 @@
  *   ROOT/sys/class/uio/uioN, ROOT/sys/dev/char/243:N   links to uio/uioN
  *   ROOT/dev/uioN          the socket: 4-byte open status on connect, then
  *                          4-byte event counts; 4-byte irqcontrol from the
- *                          guest; a guest-memory registration (below)
- *   ROOT/dev/uioN.mapK     map backing files; map1 and map2 are links to the
- *                          bus-wide interrupt and monitor pages
+ *                          guest; map requests and a guest-memory
+ *                          registration (below)
+ *   ROOT/dev/uioN.mapK     what backs map K: links to the memfds below; map1
+ *                          and map2 name the bus-wide interrupt and monitor
+ *                          pages
+ *
+ * Every piece of memory shared with the guest is a memfd sealed so that
+ * neither side can shrink it under the other's mapping: a truncated file
+ * would SIGBUS whoever touches it next.  The guest gets them over the
+ * socket (vmbus/sim.h); the tree's map and ring files are symbolic links
+ * to them through our /proc/PID/fd, for tools that only look.
+ *
+ * One user at a time: a connection is an interrupt listener when its socket
+ * is bound to an abstract address with the listener tag, and is then
+ * accepted only from the process that holds the device open; any other
+ * connection is an open and is accepted only while nobody holds it.
  *
  * Guest memory (for GPA-direct packets): a connection may send one
  * registration {magic, version, size} with a memfd attached; the host maps
- * it and answers {status, base_pfn}.  Page numbers base_pfn + i then name
- * page i of that memory until the connection closes.  A guest that
- * registered none is reached in its own process (sim_guest_copy).
+ * it if it is sealed against shrinking and answers {status, base_pfn}.
+ * Page numbers base_pfn + i then name page i of that memory until the
+ * connection closes.  A guest that registered none is reached in its own
+ * process (sim_guest_copy).
+ *
+ * Nothing a guest sends can end the host: every message is checked for
+ * its size, kind and contents, and refused or ignored otherwise.
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -73,11 +92,14 @@ struct sim_dev {
 	char sock_path[108];
 	struct sim_conn *conns[HS_MAX_CONNS];
 	unsigned int nconns;
-	unsigned int nopen; /* interrupt listeners: what "open" counts */
+	unsigned int nopen; /* open handles and listeners: what "open" counts */
+	pid_t owner; /* the process holding the device open, while nopen > 0 */
 	struct sim_region regions[HS_MAX_REGIONS];
 	struct hs_peer_mem *peer; /* a guest that registered no memory */
 	void *maps[5];
 	size_t map_len[5];
+	int map_fd[5]; /* maps 0, 3, 4 (1 and 2 are the bus's) */
+	int ring_fd[HS_MAX_CHANS]; /* subchannel rings, by subchannel index */
 };
 
 struct sim_transport {
@@ -147,21 +169,61 @@ static int write_text(const char *path, const char *fmt, ...)
 	return err;
 }
 
-/* A zero-filled file of @size bytes, mapped shared. */
-static void *map_file(const char *path, size_t size, int mode)
+/*
+ * @size zero bytes shared with the guest: a memfd sealed against shrinking
+ * and growing (VMBUS_SIM_MAP_SEALS), mapped shared; its descriptor in *fdp.
+ */
+static void *map_memfd(const char *name, size_t size, int *fdp)
 {
 	void *p;
-	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	int fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
 
+	*fdp = -1;
 	if (fd < 0)
 		return NULL;
-	if (ftruncate(fd, (off_t)size)) {
+	if (ftruncate(fd, (off_t)size) || fcntl(fd, F_ADD_SEALS, (int)VMBUS_SIM_MAP_SEALS)) {
 		close(fd);
 		return NULL;
 	}
 	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	close(fd);
-	return p == MAP_FAILED ? NULL : p;
+	if (p == MAP_FAILED) {
+		close(fd);
+		return NULL;
+	}
+	*fdp = fd;
+	return p;
+}
+
+/* The tree's name for memfd @fd: a link into our /proc/PID/fd. */
+static int link_memfd(const char *path, int fd)
+{
+	char target[64];
+
+	snprintf(target, sizeof(target), "/proc/%d/fd/%d", (int)getpid(), fd);
+	unlink(path);
+	return symlink(target, path) ? -errno : 0;
+}
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+static struct sim_dev *sim_dev_new(void)
+{
+	struct sim_dev *sd = calloc(1, sizeof(*sd));
+	unsigned int i;
+
+	if (!sd)
+		return NULL;
+	sd->listen.fd = -1;
+	for (i = 0; i < 5; i++)
+		sd->map_fd[i] = -1;
+	for (i = 0; i < HS_MAX_CHANS; i++)
+		sd->ring_fd[i] = -1;
+	return sd;
 }
 
 static int rm_entry(const char *path, const struct stat *st, int type, struct FTW *f)
@@ -213,8 +275,10 @@ static void conn_closed(struct hs_dev *dev, struct sim_conn *c)
 	bool listener = !c->memory;
 
 	conn_free(sd, c);
-	if (listener && --sd->nopen == 0)
+	if (listener && --sd->nopen == 0) {
+		sd->owner = 0;
 		hs_dev_closed(dev);
+	}
 }
 
 /* A guest-memory registration: map the memfd it carries, say where it lives. */
@@ -231,7 +295,9 @@ static void conn_register(struct hs_dev *dev, struct sim_conn *c, const struct v
 	} else if (reg->version != VMBUS_SIM_MEMREG_VERSION || reg->size == 0 ||
 		   reg->size % VMBUS_HV_PAGE_SIZE || reg->size > VMBUS_SIM_REGION_MAX) {
 		rep.status = -EINVAL;
-	} else if (fstat(fd, &st) || (uint64_t)st.st_size < reg->size) {
+	} else if (fstat(fd, &st) || (uint64_t)st.st_size < reg->size ||
+		   fcntl(fd, F_GET_SEALS) < 0 || !(fcntl(fd, F_GET_SEALS) & F_SEAL_SHRINK)) {
+		/* only memory the guest can never shrink under us (no SIGBUS) */
 		rep.status = -EINVAL;
 	} else {
 		for (i = 0; i < HS_MAX_REGIONS; i++)
@@ -259,11 +325,75 @@ static void conn_register(struct hs_dev *dev, struct sim_conn *c, const struct v
 	/* a memory connection is not an interrupt listener any more */
 	if (!c->memory) {
 		c->memory = true;
-		if (--sd->nopen == 0)
+		if (--sd->nopen == 0) {
+			sd->owner = 0;
 			hs_dev_closed(dev);
+		}
 	}
 	if (send(c->w.fd, &rep, sizeof(rep), MSG_NOSIGNAL | MSG_DONTWAIT) != sizeof(rep))
 		hs_debug("%s: registration reply lost", dev->guid);
+}
+
+/* The memfd behind map @req->map, or the ring of channel @req->relid. */
+static int map_lookup(struct sim_transport *st, struct hs_dev *dev,
+		      const struct vmbus_sim_mapreq *req, uint64_t *size)
+{
+	struct sim_dev *sd = dev->tpriv;
+	unsigned int i, nmaps = dev->is_nic ? 5 : 3;
+
+	if (req->version != VMBUS_SIM_MAPREQ_VERSION)
+		return -EINVAL;
+	if (req->map == VMBUS_SIM_MAP_RING) {
+		for (i = 1; i < dev->nchans && i < HS_MAX_CHANS; i++) {
+			struct hs_chan *ch = dev->chans[i];
+
+			if (ch && ch->relid == req->relid && ch->ring_mem && sd->ring_fd[i] >= 0) {
+				*size = ch->ring_size;
+				return sd->ring_fd[i];
+			}
+		}
+		return -ENOENT;
+	}
+	if (req->map >= nmaps)
+		return -ENOENT;
+	if (req->map == 1 || req->map == 2) {
+		*size = VMBUS_HV_PAGE_SIZE;
+		return req->map == 1 ? st->int_fd : st->mon_fd;
+	}
+	*size = sd->map_len[req->map];
+	return sd->map_fd[req->map] >= 0 ? sd->map_fd[req->map] : -ENOENT;
+}
+
+/* A map request: the answer, with the sealed memfd when there is one. */
+static void conn_map(struct sim_transport *st, struct hs_dev *dev, struct sim_conn *c,
+		     const struct vmbus_sim_mapreq *req)
+{
+	struct vmbus_sim_mapreply rep = { .status = 0 };
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} cbuf;
+	struct iovec iov = { &rep, sizeof(rep) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	int fd = c->memory ? -EINVAL : map_lookup(st, dev, req, &rep.size);
+
+	if (fd < 0) {
+		rep.status = fd;
+		rep.size = 0;
+	} else {
+		struct cmsghdr *cm;
+
+		memset(&cbuf, 0, sizeof(cbuf));
+		mh.msg_control = cbuf.buf;
+		mh.msg_controllen = sizeof(cbuf.buf);
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	}
+	if (sendmsg(c->w.fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t)sizeof(rep))
+		hs_debug("%s: map reply lost", dev->guid);
 }
 
 static void conn_event(struct hs_watch *w, uint32_t events)
@@ -275,31 +405,55 @@ static void conn_event(struct hs_watch *w, uint32_t events)
 		union {
 			int32_t irq;
 			struct vmbus_sim_memreg reg;
+			struct vmbus_sim_mapreq map;
 			uint8_t raw[64];
 		} msg;
-		char cbuf[CMSG_SPACE(sizeof(int))];
+		union {
+			char buf[CMSG_SPACE(4 * sizeof(int))];
+			struct cmsghdr align;
+		} cbuf;
 		struct iovec iov = { &msg, sizeof(msg) };
-		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
-				     .msg_controllen = sizeof(cbuf) };
+		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf.buf,
+				     .msg_controllen = sizeof(cbuf.buf) };
 		struct cmsghdr *cm;
-		int fd = -1;
+		int fd = -1, nfds = 0;
 		ssize_t n = recvmsg(w->fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
 			break;
 		if (n <= 0) {
 			conn_closed(dev, c);
 			return;
 		}
-		for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
-			if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
-				memcpy(&fd, CMSG_DATA(cm), sizeof(fd));
-		if (n == sizeof(int32_t) && fd < 0) {
+		/* every descriptor the guest sent is ours to close: keep one */
+		for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
+			size_t i, k;
+
+			if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+				continue;
+			k = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+			for (i = 0; i < k; i++) {
+				int f;
+
+				memcpy(&f, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
+				if (fd < 0)
+					fd = f;
+				else
+					close(f);
+				nfds++;
+			}
+		}
+		if (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC) || nfds > 1) {
+			hs_debug("%s: oversized message ignored", dev->guid);
+		} else if (n == sizeof(int32_t) && fd < 0) {
 			if (!c->memory)
 				hs_dev_irqcontrol(dev, msg.irq);
 		} else if (n == sizeof(struct vmbus_sim_memreg) && msg.reg.magic == VMBUS_SIM_MEMREG_MAGIC &&
 			   fd >= 0) {
 			conn_register(dev, c, &msg.reg, fd);
+		} else if (n == sizeof(struct vmbus_sim_mapreq) &&
+			   msg.map.magic == VMBUS_SIM_MAPREQ_MAGIC && fd < 0) {
+			conn_map(sim_of(dev->bus->tp), dev, c, &msg.map);
 		} else {
 			/* the UIO ABI takes exactly 4 bytes; anything else is refused */
 			hs_debug("%s: %zd-byte message ignored", dev->guid, n);
@@ -311,18 +465,81 @@ static void conn_event(struct hs_watch *w, uint32_t events)
 		conn_closed(dev, c);
 }
 
+/* Whether the peer bound its socket to an abstract listener address. */
+static bool peer_is_listener(const struct sockaddr_un *sa, socklen_t len)
+{
+	size_t tag = strlen(VMBUS_SIM_LISTENER_TAG), off = offsetof(struct sockaddr_un, sun_path);
+
+	return len >= off + 1 + tag && len <= sizeof(*sa) && sa->sun_path[0] == '\0' &&
+	       !memcmp(sa->sun_path + 1, VMBUS_SIM_LISTENER_TAG, tag);
+}
+
+/*
+ * Closes the connections whose guest is gone (a killed process's sockets
+ * hang up at once, but their events may still wait in the loop), so that
+ * a guest started again is not refused for its dead predecessor.
+ */
+static void reap_hangups(struct hs_dev *dev)
+{
+	struct sim_dev *sd = dev->tpriv;
+	unsigned int i = 0;
+
+	while (i < sd->nconns) {
+		struct pollfd pfd = { .fd = sd->conns[i]->w.fd, .events = POLLIN | POLLRDHUP };
+
+		if (poll(&pfd, 1, 0) == 1 && (pfd.revents & (POLLHUP | POLLRDHUP | POLLERR))) {
+			conn_event(&sd->conns[i]->w, EPOLLHUP);
+			i = 0; /* the array changed */
+			continue;
+		}
+		i++;
+	}
+}
+
+/*
+ * What a new connection gets: 0, or -EBUSY when the device is someone
+ * else's (one user at a time, vmbus/sim.h) or -EMFILE when full.
+ */
+static int32_t admit(struct hs_dev *dev, bool listener, pid_t pid)
+{
+	struct sim_dev *sd = dev->tpriv;
+
+	if (sd->nconns >= HS_MAX_CONNS || (listener ? sd->nopen == 0 || pid != sd->owner :
+						      sd->nopen > 0))
+		reap_hangups(dev);
+	if (sd->nconns >= HS_MAX_CONNS)
+		return -EMFILE;
+	if (listener)
+		return sd->nopen > 0 && pid == sd->owner ? 0 : -EBUSY;
+	return sd->nopen > 0 ? -EBUSY : 0;
+}
+
 static void listen_event(struct hs_watch *w, uint32_t events)
 {
 	struct hs_dev *dev = w->arg;
 	struct sim_dev *sd = dev->tpriv;
-	int32_t status = 0;
+	struct sockaddr_un sa;
+	socklen_t salen = sizeof(sa);
 	struct sim_conn *c;
 	int fd;
 
 	(void)events;
-	while ((fd = accept4(w->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK)) >= 0) {
-		if (sd->nconns >= HS_MAX_CONNS || !(c = calloc(1, sizeof(*c)))) {
-			status = -EMFILE;
+	while ((fd = accept4(w->fd, (struct sockaddr *)&sa, &salen, SOCK_CLOEXEC | SOCK_NONBLOCK)) >=
+	       0) {
+		bool listener = peer_is_listener(&sa, salen);
+		struct ucred cr = { 0 };
+		socklen_t crlen = sizeof(cr);
+		int32_t status;
+
+		salen = sizeof(sa);
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &crlen))
+			cr.pid = 0;
+		status = admit(dev, listener, cr.pid);
+		if (!status && !(c = calloc(1, sizeof(*c))))
+			status = -ENOMEM;
+		if (status) {
+			hs_debug("%s: %s from process %d refused: %s", dev->guid,
+				 listener ? "a listener" : "an open", (int)cr.pid, strerror(-status));
 			if (send(fd, &status, sizeof(status), MSG_NOSIGNAL) < 0)
 				hs_debug("%s: refusal not delivered", dev->guid);
 			close(fd);
@@ -330,13 +547,7 @@ static void listen_event(struct hs_watch *w, uint32_t events)
 		}
 		c->dev = dev;
 		c->region = -1;
-		{
-			struct ucred cred;
-			socklen_t cl = sizeof(cred);
-
-			if (!getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl))
-				c->pid = cred.pid;
-		}
+		c->pid = cr.pid;
 		c->w.fd = fd;
 		c->w.cb = conn_event;
 		c->w.arg = c;
@@ -346,6 +557,8 @@ static void listen_event(struct hs_watch *w, uint32_t events)
 			continue;
 		}
 		sd->conns[sd->nconns++] = c;
+		if (!listener)
+			sd->owner = cr.pid;
 		/* the guest's open() returns only now: connect before answering */
 		if (sd->nopen++ == 0)
 			hs_dev_opened(dev);
@@ -590,7 +803,7 @@ static int write_dev_dir(struct sim_transport *st, const char *dir, struct hs_de
 	struct hs_chan *ch = dev->chans[0];
 	char name[VMBUS_GUID_STRLEN], alias[40], p[PATH_MAX];
 	unsigned int i;
-	int err;
+	int err = 0;
 
 	for (i = 0; i < 16; i++)
 		snprintf(alias + 2 * i, 3, "%02x", dev->class_id.b[i]);
@@ -703,11 +916,10 @@ static int sim_offer_other(struct sim_transport *st, struct hs_dev *dev)
 	struct sim_dev *sd;
 	int err;
 
-	sd = calloc(1, sizeof(*sd));
+	sd = sim_dev_new();
 	if (!sd)
 		return -ENOMEM;
 	dev->tpriv = sd;
-	sd->listen.fd = -1;
 	if ((err = dev_tmpdir(st, dev, tmpdir, sizeof(tmpdir))) ||
 	    (err = write_dev_dir(st, tmpdir, dev, dev->kernel_driver)))
 		return err;
@@ -737,16 +949,15 @@ static int sim_offer(struct hs_transport *t, struct hs_dev *dev)
 	struct hs_chan *ch = dev->chans[0];
 	struct sim_dev *sd;
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	char tmpdir[PATH_MAX], dir[PATH_MAX], p[PATH_MAX], p2[PATH_MAX], name[40];
+	char tmpdir[PATH_MAX], dir[PATH_MAX], p[PATH_MAX], name[40];
 	size_t sizes[5];
 	unsigned int i, nmaps = dev->is_nic ? 5 : 3;
 	int err = -ENOMEM;
 
-	sd = calloc(1, sizeof(*sd));
+	sd = sim_dev_new();
 	if (!sd)
 		return -ENOMEM;
 	dev->tpriv = sd;
-	sd->listen.fd = -1;
 	sizes[0] = 2 * dev->ring_size;
 	sizes[1] = sizes[2] = VMBUS_HV_PAGE_SIZE;
 	sizes[3] = dev->recv_size;
@@ -777,22 +988,19 @@ static int sim_offer(struct hs_transport *t, struct hs_dev *dev)
 			goto fail_path;
 		if (i == 1 || i == 2) {
 			/* every device maps the same interrupt and monitor pages */
-			if (mkpath(p2, sizeof(p2), "%s/dev/.vmbus-%s-page", st->root,
-				   i == 1 ? "int" : "monitor"))
-				goto fail_path;
-			unlink(p);
-			if (link(p2, p)) {
-				err = -errno;
+			if ((err = link_memfd(p, i == 1 ? st->int_fd : st->mon_fd)))
 				goto fail;
-			}
 			continue;
 		}
-		sd->maps[i] = map_file(p, sizes[i], 0600);
+		snprintf(name, sizeof(name), "vmbus-uio%u-map%u", dev->uio_index, i);
+		sd->maps[i] = map_memfd(name, sizes[i], &sd->map_fd[i]);
 		if (!sd->maps[i]) {
 			err = -errno;
 			goto fail;
 		}
 		sd->map_len[i] = sizes[i];
+		if ((err = link_memfd(p, sd->map_fd[i])))
+			goto fail;
 	}
 	/* the UIO core's attributes (uio.c uio_groups) and the driver core's */
 	if ((err = put(dir, "name", "%s\n", UIO_DRIVER_NAME)) ||
@@ -835,13 +1043,10 @@ static int sim_offer(struct hs_transport *t, struct hs_dev *dev)
 	 * its ring file the same memory as map 0 */
 	if ((err = write_dev_dir(st, tmpdir, dev, UIO_DRIVER_NAME)))
 		goto fail;
-	if (mkpath(p, sizeof(p), "%s/channels/%u/ring", tmpdir, ch->relid) ||
-	    mkpath(p2, sizeof(p2), "%s/dev/uio%u.map0", st->root, dev->uio_index))
+	if (mkpath(p, sizeof(p), "%s/channels/%u/ring", tmpdir, ch->relid))
 		goto fail_path;
-	if (link(p2, p)) {
-		err = -errno;
+	if ((err = link_memfd(p, sd->map_fd[0])))
 		goto fail;
-	}
 	if ((err = publish_dev(st, dev, tmpdir, UIO_DRIVER_NAME)))
 		goto fail;
 	return 0;
@@ -856,9 +1061,12 @@ static int sim_offer_chan(struct hs_transport *t, struct hs_chan *ch)
 {
 	struct sim_transport *st = sim_of(t);
 	struct hs_dev *dev = ch->dev;
-	char tmpdir[PATH_MAX], dir[PATH_MAX], p[PATH_MAX];
+	struct sim_dev *sd = dev->tpriv;
+	char tmpdir[PATH_MAX], dir[PATH_MAX], p[PATH_MAX], name[48];
 	int err;
 
+	if (!sd)
+		return -ENODEV;
 	if (mkpath(tmpdir, sizeof(tmpdir), "%s/sys/bus/vmbus/devices/%s/channels/.%u.new", st->root,
 		   dev->guid, ch->relid) ||
 	    mkpath(dir, sizeof(dir), "%s/sys/bus/vmbus/devices/%s/channels/%u", st->root, dev->guid,
@@ -867,19 +1075,22 @@ static int sim_offer_chan(struct hs_transport *t, struct hs_chan *ch)
 		return -ENAMETOOLONG;
 	if ((err = write_chan_dir(tmpdir, ch)))
 		return err;
+	if (ch->subidx >= HS_MAX_CHANS)
+		return -EINVAL;
 	ch->ring_size = 2 * dev->ring_size;
-	/* the kernel's sysfs ring file is mode 0600 */
-	ch->ring_mem = map_file(p, ch->ring_size, 0600);
+	snprintf(name, sizeof(name), "vmbus-relid%u-ring", ch->relid);
+	ch->ring_mem = map_memfd(name, ch->ring_size, &sd->ring_fd[ch->subidx]);
 	if (!ch->ring_mem)
 		return -errno;
 	/* appears all at once, its ring already opened by the driver: the
 	 * host is attached before the guest can write to it */
 	hs_chan_ready(ch);
-	if (rename(tmpdir, dir)) {
-		err = -errno;
+	if ((err = link_memfd(p, sd->ring_fd[ch->subidx])) || rename(tmpdir, dir)) {
+		err = err ? err : -errno;
 		hs_chan_closed(ch);
 		munmap(ch->ring_mem, ch->ring_size);
 		ch->ring_mem = NULL;
+		close_fd(&sd->ring_fd[ch->subidx]);
 		return err;
 	}
 	return 0;
@@ -913,9 +1124,13 @@ static void sim_rescind(struct hs_transport *t, struct hs_dev *dev)
 			unlink(p);
 	}
 	/* the guest may still have these mapped: its memory stays valid */
-	for (i = 0; i < 5; i++)
+	for (i = 0; i < 5; i++) {
 		if (sd->maps[i])
 			munmap(sd->maps[i], sd->map_len[i]);
+		close_fd(&sd->map_fd[i]);
+	}
+	for (i = 0; i < HS_MAX_CHANS; i++)
+		close_fd(&sd->ring_fd[i]);
 	if (dev->chans[0])
 		dev->chans[0]->ring_mem = NULL;
 	dev->recv_buf = dev->send_buf = NULL;
@@ -926,6 +1141,7 @@ static void sim_rescind(struct hs_transport *t, struct hs_dev *dev)
 static void sim_rescind_chan(struct hs_transport *t, struct hs_chan *ch)
 {
 	struct sim_transport *st = sim_of(t);
+	struct sim_dev *sd = ch->dev->tpriv;
 	char p[PATH_MAX], dead[PATH_MAX];
 
 	if (!mkpath(p, sizeof(p), "%s/sys/bus/vmbus/devices/%s/channels/%u", st->root, ch->dev->guid,
@@ -937,6 +1153,8 @@ static void sim_rescind_chan(struct hs_transport *t, struct hs_chan *ch)
 	if (ch->ring_mem)
 		munmap(ch->ring_mem, ch->ring_size);
 	ch->ring_mem = NULL;
+	if (sd && ch->subidx < HS_MAX_CHANS)
+		close_fd(&sd->ring_fd[ch->subidx]);
 }
 
 static int sim_signal(struct hs_transport *t, struct hs_chan *ch)
@@ -1057,6 +1275,8 @@ static void sim_destroy(struct hs_transport *t)
 		munmap(st->t.bus->monitor, VMBUS_HV_PAGE_SIZE);
 	st->t.bus->int_page = NULL;
 	st->t.bus->monitor = NULL;
+	close_fd(&st->int_fd);
+	close_fd(&st->mon_fd);
 	if (!mkpath(p, sizeof(p), "%s/sys", st->root))
 		rm_rf(p);
 	if (!mkpath(p, sizeof(p), "%s/dev", st->root))
@@ -1097,6 +1317,7 @@ int hs_sim_transport_create(struct hs_bus *bus, const char *root, struct hs_tran
 		return -ENOMEM;
 	st->t.ops = &sim_ops;
 	st->t.bus = bus;
+	st->int_fd = st->mon_fd = -1;
 	if (mkpath(st->root, sizeof(st->root), "%s", root)) {
 		free(st);
 		return -ENAMETOOLONG;
@@ -1113,10 +1334,8 @@ int hs_sim_transport_create(struct hs_bus *bus, const char *root, struct hs_tran
 		free(st);
 		return -errno ? -errno : -EIO;
 	}
-	if (mkpath(p, sizeof(p), "%s/dev/.vmbus-int-page", root) ||
-	    !(bus->int_page = map_file(p, VMBUS_HV_PAGE_SIZE, 0600)) ||
-	    mkpath(p, sizeof(p), "%s/dev/.vmbus-monitor-page", root) ||
-	    !(bus->monitor = map_file(p, VMBUS_HV_PAGE_SIZE, 0600))) {
+	if (!(bus->int_page = map_memfd("vmbus-int-page", VMBUS_HV_PAGE_SIZE, &st->int_fd)) ||
+	    !(bus->monitor = map_memfd("vmbus-monitor-page", VMBUS_HV_PAGE_SIZE, &st->mon_fd))) {
 		err = -errno;
 		hs_log("cannot create the interrupt and monitor pages under %s/dev: %s", root,
 		       strerror(errno));

@@ -460,6 +460,12 @@ struct vmbus_dev_opts {
  *   -ERANGE   a map is too small for what it must hold
  *   -EBADMSG  a sysfs file is missing, truncated or unparsable
  *   -EACCES   permission denied (usually: not root)
+ *   -EBUSY    another opener holds the device: a device has one user at a
+ *             time (on a real guest an exclusive flock() on /dev/uioN,
+ *             which every libvmbus opener takes; the message names the
+ *             holding process where /proc/locks shows it)
+ *   -EPROTO   a simulated host answered outside its protocol (a status it
+ *             may not send, memory that is not a sealed memfd)
  *   -ENODEV   the device was rescinded while opening
  *   -ENOMEM, or another errno from the system
  */

@@ -436,8 +436,10 @@ struct netvsc_queue_stats {
 	uint64_t tx_pages; /* frames sent GPA-direct */
 	uint64_t rx_xfers; /* receive packets (transfer-page packets) */
 	uint64_t tx_inflight; /* frames taken, not yet completed (a snapshot) */
+	/* frames longer than mtu + 14 (+ 4 with their own 802.1Q tag): dropped */
+	uint64_t rx_oversize;
 };
-#define netvsc_queue_stats__last tx_inflight
+#define netvsc_queue_stats__last rx_oversize
 
 /*
  * Counters of queue @q (all zero for a queue that does not exist) into

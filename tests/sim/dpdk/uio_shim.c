@@ -11,6 +11,8 @@
  * test has mounted it (/sys/bus/vmbus), with its own open() and opendir().
  */
 #include <dlfcn.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -24,14 +26,60 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-/* The simulated /dev/uioN for @path, or -1 with errno when @path is some
- * other file (errno 0) or the device cannot be opened. */
+#include <vmbus/sim.h>
+
+/*
+ * Connects to the simulated /dev/uioN at @sa; as one more handle of this
+ * process (an interrupt listener, vmbus/sim.h) when @again.  Returns the
+ * socket, or -1 with errno.
+ */
+static int uio_connect(const struct sockaddr_un *sa, unsigned int n, bool again)
+{
+	static unsigned int seq;
+	int32_t status;
+	int fd;
+
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	if (again) {
+		struct sockaddr_un me = { .sun_family = AF_UNIX };
+		int len = snprintf(me.sun_path + 1, sizeof(me.sun_path) - 1, "%suio-shim:%d:%u:%u",
+				   VMBUS_SIM_LISTENER_TAG, (int)getpid(), n,
+				   __atomic_fetch_add(&seq, 1, __ATOMIC_RELAXED));
+
+		if (len < 0 || (size_t)len >= sizeof(me.sun_path) - 1 ||
+		    bind(fd, (struct sockaddr *)&me,
+			 (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)len))) {
+			close(fd);
+			errno = errno ? errno : ENAMETOOLONG;
+			return -1;
+		}
+	}
+	errno = 0;
+	if (connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) ||
+	    read(fd, &status, sizeof(status)) != (ssize_t)sizeof(status) || status) {
+		int err = errno ? errno : status < 0 ? -status : EIO;
+
+		close(fd);
+		errno = err == ENOENT || err == ECONNREFUSED ? ENODEV : err;
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * The simulated /dev/uioN for @path, or -1 with errno when @path is some
+ * other file (errno 0) or the device cannot be opened.  The kernel lets a
+ * process open the device more than once (DPDK does, once per map); the
+ * simulator takes one open per device and further handles of the same
+ * process as listeners: a second open is made as one.
+ */
 static int uio_open(const char *path)
 {
 	const char *root = getenv("VMBUS_ROOT");
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	unsigned int n;
-	int32_t status;
 	char tail;
 	int fd;
 
@@ -43,17 +91,9 @@ static int uio_open(const char *path)
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -1;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) ||
-	    read(fd, &status, sizeof(status)) != (ssize_t)sizeof(status) || status) {
-		int err = errno ? errno : status < 0 ? -status : EIO;
-
-		close(fd);
-		errno = err == ENOENT || err == ECONNREFUSED ? ENODEV : err;
-		return -1;
-	}
+	fd = uio_connect(&sa, n, false);
+	if (fd < 0 && errno == EBUSY)
+		fd = uio_connect(&sa, n, true);
 	return fd;
 }
 
