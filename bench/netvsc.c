@@ -59,8 +59,7 @@ static int hostsim_start(struct hostsim *h, const char *wire, uint32_t gen_size)
 	int p[2];
 	ssize_t n;
 
-	/* in memory, as a guest's buffers are: on a disk file system the
-	 * shared maps would be written back, and written pages fault again */
+	/* in memory: the tree's sockets and attribute files see no disk */
 	snprintf(h->root, sizeof(h->root), "%s/netvsc-bench-XXXXXX",
 		 access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
 	if (!mkdtemp(h->root) || pipe(p))
