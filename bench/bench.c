@@ -90,6 +90,7 @@ struct bench_ring_run {
 	atomic_bool stop, go;
 	atomic_bool done; /* the producer published its last packet */
 	uint64_t sent; /* written by the producer */
+	uint64_t prod_cpu_ns; /* the producer's CPU time from go to its last packet */
 	uint64_t received; /* written by the consumer */
 	bool out_of_order;
 };
@@ -118,7 +119,7 @@ static void *bench_ring_producer(void *arg)
 	uint8_t payload[BENCH_MAX_PAYLOAD];
 	struct vmbus_pkt_desc d = { .type = VMBUS_PKT_DATA_INBAND, .offset8 = 2 };
 	struct iovec iov[2] = { { &d, sizeof(d) }, { payload, 0 } };
-	uint64_t seq = 0;
+	uint64_t seq = 0, c0;
 
 	bench_pin(r->cpu_prod);
 	memset(payload, 0xa5, sizeof(payload));
@@ -128,6 +129,7 @@ static void *bench_ring_producer(void *arg)
 		abort();
 	while (!atomic_load(&r->go))
 		;
+	c0 = bench_cpu_ns(CLOCK_THREAD_CPUTIME_ID);
 	while (!atomic_load_explicit(&r->stop, memory_order_relaxed)) {
 		unsigned int n = 0;
 
@@ -142,6 +144,7 @@ static void *bench_ring_producer(void *arg)
 			vmbus_ring_write_commit(ring); /* the signal decision is part of the cost */
 	}
 	vmbus_ring_write_commit(ring);
+	r->prod_cpu_ns = bench_cpu_ns(CLOCK_THREAD_CPUTIME_ID) - c0;
 	r->sent = seq;
 	atomic_store(&r->done, true);
 	vmbus_ring_detach(ring);
@@ -188,7 +191,7 @@ static void *bench_ring_consumer(void *arg)
 }
 
 double bench_ring_pps(const struct bench_opts *o, const char *prog,
-		      uint32_t payload, unsigned int batch)
+		      uint32_t payload, unsigned int batch, double *ns_per_pkt)
 {
 	struct bench_ring_run r = { .payload = payload, .batch = batch,
 				    .cpu_prod = o->cpu_a, .cpu_cons = o->cpu_b };
@@ -218,5 +221,7 @@ double bench_ring_pps(const struct bench_opts *o, const char *prog,
 			prog, payload);
 		exit(1);
 	}
+	if (ns_per_pkt)
+		*ns_per_pkt = r.received ? (double)r.prod_cpu_ns / (double)r.received : 0;
 	return (double)r.received / (t1 - t0);
 }

@@ -41,6 +41,16 @@ static inline double bench_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+/* The time of CPU clock @c (a thread's or a process's) in ns; 0 if unreadable. */
+static inline uint64_t bench_cpu_ns(clockid_t c)
+{
+	struct timespec ts;
+
+	if (clock_gettime(c, &ts))
+		return 0;
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 /* Pins the calling thread (best effort; a negative @cpu leaves it free). */
 void bench_pin(int cpu);
 
@@ -63,10 +73,12 @@ void bench_stats(const double *v, int n, double *best, double *median);
 
 /*
  * Packets per second of @payload bytes (at most BENCH_MAX_PAYLOAD) through
- * the libvmbus ring, @batch packets per publish (1: one by one).  Exits
- * the program if a packet was lost or reordered.
+ * the libvmbus ring, @batch packets per publish (1: one by one).  With
+ * @ns_per_pkt, also the producer's CPU time per packet (its thread clock:
+ * what one packet costs the sending side, time lost to other programs
+ * left out).  Exits the program if a packet was lost or reordered.
  */
 double bench_ring_pps(const struct bench_opts *o, const char *prog,
-		      uint32_t payload, unsigned int batch);
+		      uint32_t payload, unsigned int batch, double *ns_per_pkt);
 
 #endif

@@ -1,15 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * netvsc benchmark: frames per second through libnetvsc and vmbus-hostsim
+ * netvsc benchmark: what a frame costs through libnetvsc and vmbus-hostsim
  * for 64, 512 and 1500-byte frames with 1 and 2 queues:
  *   tx    the guest sends, the host takes them (sink wire) and completes
  *   rx    the host generates frames (gen wire), the guest receives them;
  *         they are not IP, so RSS puts them all on queue 0
  *   echo  the guest sends IPv4/UDP over 256 flows, the host sends them back
- *         (echo wire) and RSS spreads them: frames received per second
+ *         (echo wire) and RSS spreads them: frames received
+ * For every row: frames per second, the guest's CPU time per frame (its
+ * queue threads' CPU clocks), the host's (vmbus-hostsim's process clock),
+ * and which of the two limited the run (the one busier over the window).
  * Measured in the same run, as the baseline: the raw libvmbus ring, a
  * producer and a consumer thread over one 2 MiB ring, one packet per frame
- * of the same size, batched by 64 as netvsc batches.
+ * of the same size published one by one, and the producer's CPU time per
+ * packet; each guest figure is divided by it.
  *
  * Every row is the best (and median) of several short rounds, the rows of a
  * round interleaved, because this machine's run-to-run noise is large.
@@ -23,6 +27,7 @@
 #include <libgen.h>
 #include <limits.h>
 #include <signal.h>
+#include <stddef.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -54,7 +59,9 @@ static int hostsim_start(struct hostsim *h, const char *wire, uint32_t gen_size)
 	int p[2];
 	ssize_t n;
 
-	snprintf(h->root, sizeof(h->root), "/tmp/netvsc-bench-XXXXXX");
+	/* in memory: the tree's sockets and attribute files see no disk */
+	snprintf(h->root, sizeof(h->root), "%s/netvsc-bench-XXXXXX",
+		 access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
 	if (!mkdtemp(h->root) || pipe(p))
 		return -errno;
 	snprintf(size, sizeof(size), "%u", gen_size);
@@ -163,8 +170,29 @@ static void *queue_thread(void *arg)
 	return NULL;
 }
 
-/* One measurement: frames per second (tx: completed, rx/echo: received). */
-static double run_netvsc(struct hostsim *h, enum kind kind, uint32_t size, unsigned int nq)
+/* One measurement of a row. */
+struct sample {
+	double fps; /* tx: frames completed, rx/echo: received, per second */
+	double guest_ns, host_ns; /* CPU time per frame */
+	double guest_busy, host_busy; /* CPU time over the window, 0..1 per side */
+};
+
+static uint64_t guest_cpu(const struct qrun *r, unsigned int nq)
+{
+	uint64_t sum = 0;
+	unsigned int i;
+
+	for (i = 0; i < nq; i++) {
+		clockid_t c;
+
+		if (pthread_getcpuclockid(r[i].th, &c) == 0)
+			sum += bench_cpu_ns(c);
+	}
+	return sum;
+}
+
+static struct sample run_netvsc(struct hostsim *h, enum kind kind, uint32_t size,
+				unsigned int nq)
 {
 	struct netvsc_ops ops = { .sz = sizeof(ops), .rx = on_rx };
 	struct netvsc_opts o = { .sz = sizeof(o), .root = h->root, .queues = nq, .ops = &ops,
@@ -173,7 +201,9 @@ static double run_netvsc(struct hostsim *h, enum kind kind, uint32_t size, unsig
 	struct netvsc_dev *nd;
 	atomic_bool stop = false;
 	char err[512];
-	uint64_t c0 = 0, c1 = 0;
+	uint64_t c0 = 0, c1 = 0, g0, g1, h0, h1;
+	struct sample out;
+	clockid_t hclk;
 	double t0, t1;
 	unsigned int i;
 
@@ -181,6 +211,10 @@ static double run_netvsc(struct hostsim *h, enum kind kind, uint32_t size, unsig
 	o.errbuf_len = sizeof(err);
 	if (netvsc_attach(h->guid, &o, &nd)) {
 		fprintf(stderr, "netvsc bench: %s\n", err);
+		exit(1);
+	}
+	if (clock_getcpuclockid(h->pid, &hclk)) {
+		fprintf(stderr, "netvsc bench: cannot read vmbus-hostsim's CPU clock\n");
 		exit(1);
 	}
 	if (netvsc_queues(nd) != nq) {
@@ -199,9 +233,13 @@ static double run_netvsc(struct hostsim *h, enum kind kind, uint32_t size, unsig
 		netvsc_stats(nd, i, &s);
 		c0 += kind == TX ? s.tx_packets : s.rx_packets;
 	}
+	g0 = guest_cpu(r, nq);
+	h0 = bench_cpu_ns(hclk);
 	t0 = bench_now();
 	bench_wait(opt.seconds);
 	t1 = bench_now();
+	g1 = guest_cpu(r, nq);
+	h1 = bench_cpu_ns(hclk);
 	for (i = 0; i < nq; i++) {
 		struct netvsc_queue_stats s = { .sz = sizeof(s) };
 
@@ -216,25 +254,55 @@ static double run_netvsc(struct hostsim *h, enum kind kind, uint32_t size, unsig
 		exit(1);
 	}
 	netvsc_detach(nd);
-	return (double)(c1 - c0) / (t1 - t0);
+	out.fps = (double)(c1 - c0) / (t1 - t0);
+	out.guest_ns = c1 > c0 ? (double)(g1 - g0) / (double)(c1 - c0) : 0;
+	out.host_ns = c1 > c0 ? (double)(h1 - h0) / (double)(c1 - c0) : 0;
+	out.guest_busy = (double)(g1 - g0) * 1e-9 / (t1 - t0);
+	out.host_busy = (double)(h1 - h0) * 1e-9 / (t1 - t0);
+	return out;
 }
 
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: netvsc [--seconds S] [--rounds N] [--cpus A,B]\n"
-		   "  Frames per second through libnetvsc and vmbus-hostsim (tx, rx, echo; 64,\n"
-		   "  512, 1500 bytes; 1 and 2 queues), next to the raw libvmbus ring rate.\n"
+		   "  What a frame costs through libnetvsc and vmbus-hostsim (tx, rx, echo; 64,\n"
+		   "  512, 1500 bytes; 1 and 2 queues): frames per second, the guest's and the\n"
+		   "  host's CPU time per frame, and which side limited; the guest's figure next\n"
+		   "  to the raw libvmbus ring's per-packet cost (one by one) in the same run.\n"
 		   "  --seconds S   time per measurement (default 0.3)\n"
 		   "  --rounds N    measurements per row, best reported (default 3, max 15)\n"
 		   "  --cpus A,B    CPUs for the guest and the host (default 0,1; -1,-1: no pinning)\n");
+}
+
+/* The n values of field @f of samples @v. */
+static void pick(const struct sample *v, int n, size_t f, double *out)
+{
+	int k;
+
+	for (k = 0; k < n; k++)
+		memcpy(&out[k], (const uint8_t *)&v[k] + f, sizeof(double));
+}
+
+/* Best (lowest) and median of a cost. */
+static void cost_stats(const double *v, int n, double *best, double *median)
+{
+	double neg[BENCH_MAX_ROUNDS];
+	int k;
+
+	for (k = 0; k < n; k++)
+		neg[k] = -v[k];
+	bench_stats(neg, n, best, median);
+	*best = -*best;
+	*median = -*median;
 }
 
 int main(int argc, char **argv)
 {
 	static const uint32_t sizes[] = { 64, 512, 1500 };
 	static const char *const kinds[] = { "tx", "rx", "echo" };
-	enum { NS = 3, NROW = 7 }; /* raw, then tx/rx/echo x 1 and 2 queues */
-	static double pps[NS][NROW][BENCH_MAX_ROUNDS];
+	enum { NS = 3, NROW = 6 }; /* tx/rx/echo x 1 and 2 queues */
+	static struct sample smp[NS][NROW][BENCH_MAX_ROUNDS];
+	static double ring_pps[NS][BENCH_MAX_ROUNDS], ring_ns[NS][BENCH_MAX_ROUNDS];
 	struct hostsim sink = { 0 }, echo = { 0 }, gen[NS];
 	char self[PATH_MAX];
 	ssize_t n;
@@ -270,40 +338,60 @@ int main(int argc, char **argv)
 		}
 
 	printf("netvsc benchmark: libnetvsc through vmbus-hostsim, release build; the host (one\n"
-	       "thread) on CPU %d, the guest's queue threads on CPU %d; the raw ring's producer on\n"
-	       "CPU %d, its consumer on CPU %d.  Every row: best of %d rounds of %.2f s, the rows\n"
-	       "of a size interleaved (median in brackets)\n",
+	       "process) on CPU %d, the guest's queue threads on CPU %d; the raw ring's producer\n"
+	       "on CPU %d, its consumer on CPU %d.  Every row: best of %d rounds of %.2f s, the\n"
+	       "rows of a size interleaved (median in brackets).  CPU time per frame from the\n"
+	       "guest's thread clocks and the host's process clock; \"x ring\": the guest's\n"
+	       "time over the ring's one-by-one cost per packet of the same size, best over\n"
+	       "best; limit: the side busier over the window (busy share guest/host)\n",
 	       opt.cpu_b, opt.cpu_a, opt.cpu_a, opt.cpu_b, opt.rounds, opt.seconds);
 	for (k = 0; k < opt.rounds; k++) {
 		for (i = 0; i < NS; i++) {
-			pps[i][0][k] = bench_ring_pps(&opt, "netvsc bench", sizes[i], BURST);
-			for (j = 0; j < 6; j++) {
+			ring_pps[i][k] =
+				bench_ring_pps(&opt, "netvsc bench", sizes[i], 1, &ring_ns[i][k]);
+			for (j = 0; j < NROW; j++) {
 				enum kind kd = (enum kind)(j / 2);
 				struct hostsim *h = kd == TX ? &sink : kd == RX ? &gen[i] : &echo;
 
-				pps[i][1 + j][k] = run_netvsc(h, kd, sizes[i], 1 + (unsigned int)(j % 2));
+				smp[i][j][k] = run_netvsc(h, kd, sizes[i], 1 + (unsigned int)(j % 2));
 			}
 		}
 	}
-	printf("%-6s %-34s %12s %12s %9s\n", "frame", "what", "frames/s", "(median)", "vs raw");
+	printf("%-5s %-22s %9s %9s %8s %8s %7s %8s %8s %-6s %s\n", "frame", "what", "frames/s",
+	       "(median)", "guest ns", "(median)", "x ring", "host ns", "(median)", "limit",
+	       "busy g/h");
 	for (i = 0; i < NS; i++) {
-		double raw, med;
+		double fb, fm, rb, rm;
 
-		bench_stats(pps[i][0], opt.rounds, &raw, &med);
-		printf("%-6u %-34s %12.0f %12.0f %8.2fx\n", sizes[i],
-		       "baseline: raw libvmbus ring", raw, med, 1.0);
-		for (j = 0; j < 6; j++) {
+		bench_stats(ring_pps[i], opt.rounds, &fb, &fm);
+		cost_stats(ring_ns[i], opt.rounds, &rb, &rm);
+		printf("%-5u %-22s %9.0f %9.0f %8.1f %8.1f %6.2fx\n", sizes[i],
+		       "ring, one by one", fb, fm, rb, rm, 1.0);
+		for (j = 0; j < NROW; j++) {
+			double v[BENCH_MAX_ROUNDS], gb, gm, hb, hm, gbusy, hbusy, dummy;
 			char what[64];
-			double b, m;
 
-			bench_stats(pps[i][1 + j], opt.rounds, &b, &m);
+			pick(smp[i][j], opt.rounds, offsetof(struct sample, fps), v);
+			bench_stats(v, opt.rounds, &fb, &fm);
+			pick(smp[i][j], opt.rounds, offsetof(struct sample, guest_ns), v);
+			cost_stats(v, opt.rounds, &gb, &gm);
+			pick(smp[i][j], opt.rounds, offsetof(struct sample, host_ns), v);
+			cost_stats(v, opt.rounds, &hb, &hm);
+			pick(smp[i][j], opt.rounds, offsetof(struct sample, guest_busy), v);
+			bench_stats(v, opt.rounds, &dummy, &gbusy);
+			pick(smp[i][j], opt.rounds, offsetof(struct sample, host_busy), v);
+			bench_stats(v, opt.rounds, &dummy, &hbusy);
 			snprintf(what, sizeof(what), "netvsc %s, %d queue%s", kinds[j / 2], 1 + j % 2,
 				 j % 2 ? "s" : "");
-			printf("%-6u %-34s %12.0f %12.0f %8.2fx\n", sizes[i], what, b, m, b / raw);
+			printf("%-5u %-22s %9.0f %9.0f %8.1f %8.1f %6.2fx %8.1f %8.1f %-6s %3.0f%%/%.0f%%\n",
+			       sizes[i], what, fb, fm, gb, gm, gb / rb, hb, hm,
+			       hbusy > gbusy ? "host" : "guest", gbusy * 100, hbusy * 100);
 		}
 	}
 	printf("tx: frames the host completed; rx: host-generated frames received (not IP: all\n"
-	       "on queue 0); echo: frames received back while sending, RSS over 256 flows\n");
+	       "on queue 0); echo: frames received back while sending, RSS over 256 flows.\n"
+	       "Targets at 64 and 1500 bytes: guest CPU per frame at most 1.5x the ring's (tx),\n"
+	       "2x (rx), 3x (echo)\n");
 	hostsim_stop(&sink);
 	hostsim_stop(&echo);
 	for (i = 0; i < NS; i++)

@@ -215,8 +215,8 @@ int main(int argc, char **argv)
 		int k, j;
 
 		for (k = 0; k < opt.rounds; k++) {
-			pps[0][k] = bench_ring_pps(&opt, "ring", sizes[i], 1);
-			pps[1][k] = bench_ring_pps(&opt, "ring", sizes[i], BATCH);
+			pps[0][k] = bench_ring_pps(&opt, "ring", sizes[i], 1, NULL);
+			pps[1][k] = bench_ring_pps(&opt, "ring", sizes[i], BATCH, NULL);
 			pps[2][k] = run_naive(sizes[i]);
 			pps[3][k] = run_memcpy(sizes[i]);
 		}

@@ -264,8 +264,8 @@ struct hs_bus {
 	uint32_t next_gpadl;
 	bool stop;
 	bool work; /* some channel was kicked */
-	struct hs_watch timer;
-	uint64_t timer_ns; /* its interval */
+	uint64_t timer_ns; /* the interval of the bus's tick */
+	uint64_t next_tick_ns; /* when the loop runs the tick next */
 	unsigned int quiet_scans; /* monitor scans in a row that found nothing */
 	struct hs_wire *wire;
 	uint64_t started_ns;

@@ -59,6 +59,7 @@ void nsp_reset(struct nsp_state *ns)
 	ns->rss_on = false;
 	ns->rss_entries = 0;
 	memcpy(ns->rss_key, default_rss_key, sizeof(ns->rss_key));
+	ns->rss_tab_ok = false;
 	ns->subch_want = ns->subch_total = 0;
 	ns->send_table_due = false;
 	ns->ctl_count = ns->ctl_head = 0;

@@ -33,6 +33,7 @@
 #define NSP_FRAME_MAX (NSP_MTU_MAX + 4u)
 #define NSP_DATA_OFFSET 256u /* where a received frame starts in its slot */
 #define NSP_CTLQ_CAP 64u
+#define NSP_HASH_INPUT 12u /* IPv4 addresses and ports */
 
 struct nsp_frame {
 	uint16_t len;
@@ -103,6 +104,8 @@ struct nsp_state {
 	uint32_t rss_itab[NDIS_RSS_ITAB_MAX]; /* opts.rss_table entries used */
 	uint32_t rss_hash_info;
 	uint32_t rss_entries; /* entries the guest's table had */
+	uint32_t rss_tab[NSP_HASH_INPUT][256]; /* each input byte's part of the hash */
+	bool rss_tab_ok; /* rss_tab holds rss_key's contributions */
 	/* queues, one per channel */
 	struct nsp_queue q[HS_MAX_CHANS];
 	unsigned int subch_want; /* subchannels granted, not yet offered */

@@ -100,6 +100,40 @@ static uint32_t toeplitz(const uint8_t *key, const uint8_t *in, size_t len)
 	return hash;
 }
 
+/*
+ * The Toeplitz hash is linear in its input (XOR): the hash of 12 bytes is
+ * the XOR of what each byte contributes at its position, so a table of
+ * 12 x 256 contributions, made once per key, turns 96 bit steps per frame
+ * into 12 lookups.
+ */
+static void rss_table_make(struct nsp_state *ns)
+{
+	uint8_t in[NSP_HASH_INPUT];
+	unsigned int i, v;
+
+	memset(in, 0, sizeof(in));
+	for (i = 0; i < NSP_HASH_INPUT; i++) {
+		for (v = 0; v < 256; v++) {
+			in[i] = (uint8_t)v;
+			ns->rss_tab[i][v] = toeplitz(ns->rss_key, in, i + 1);
+		}
+		in[i] = 0;
+	}
+	ns->rss_tab_ok = true;
+}
+
+static uint32_t rss_hash(struct nsp_state *ns, const uint8_t *in, size_t len)
+{
+	uint32_t hash = 0;
+	size_t i;
+
+	if (!ns->rss_tab_ok) /* cleared wherever the key changes */
+		rss_table_make(ns);
+	for (i = 0; i < len; i++)
+		hash ^= ns->rss_tab[i][in[i]];
+	return hash;
+}
+
 /* Hash of an IPv4 frame's addresses (and ports for TCP/UDP); 0 otherwise. */
 static uint32_t frame_hash(struct nsp_state *ns, const uint8_t *f, size_t len, bool *hashed)
 {
@@ -120,9 +154,9 @@ static uint32_t frame_hash(struct nsp_state *ns, const uint8_t *f, size_t len, b
 	if ((proto == 6 || proto == 17) && len >= 14 + ihl + 4 &&
 	    !(((f[14 + 6] & 0x3f) << 8 | f[14 + 7]) != 0)) {
 		memcpy(in + 8, f + 14 + ihl, 4); /* ports */
-		return toeplitz(ns->rss_key, in, 12);
+		return rss_hash(ns, in, 12);
 	}
-	return toeplitz(ns->rss_key, in, 8);
+	return rss_hash(ns, in, 8);
 }
 
 static unsigned int pick_queue(struct nsp_state *ns, uint32_t hash, bool hashed)
@@ -225,6 +259,10 @@ int hs_nic_rx(struct hs_dev *dev, const void *frame, size_t len)
 		q->rx_drops++;
 		return -ENOBUFS;
 	}
+	/* an empty queue starts over at its first entries, whose lines are
+	 * still in the cache: going round all 1024 touched 9 MiB */
+	if (q->rx_count == 0)
+		q->rx_head = 0;
 	slot = &q->rxq[(q->rx_head + q->rx_count) % NSP_RXQ_CAP];
 	slot->hash = hash;
 	slot->has_vlan = false;

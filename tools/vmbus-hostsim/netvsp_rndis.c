@@ -355,6 +355,7 @@ static uint32_t set_rss(struct nsp_state *ns, const uint8_t *buf, uint32_t len)
 			return RNDIS_STATUS_INVALID_DATA;
 	}
 	memcpy(ns->rss_key, buf + p.key_offset, NDIS_RSS_KEY_SIZE);
+	ns->rss_tab_ok = false;
 	for (i = 0; i < rows; i++)
 		memcpy(&ns->rss_itab[i], buf + p.itab_offset + 4 * (i % n), 4);
 	ns->rss_hash_info = p.hash_info;

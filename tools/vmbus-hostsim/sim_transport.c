@@ -83,6 +83,8 @@ struct sim_conn {
 	bool memory; /* registered guest memory: not an interrupt listener */
 	int region; /* index in the device's regions, or -1 */
 	pid_t pid; /* the guest process (SO_PEERCRED), 0 if unknown */
+	bool full; /* its socket was found full ... */
+	uint32_t full_at; /* ... at this event */
 };
 
 struct sim_dev {
@@ -1168,9 +1170,16 @@ static int sim_signal(struct hs_transport *t, struct hs_chan *ch)
 	for (i = 0; i < sd->nconns; i++) {
 		struct sim_conn *c = sd->conns[i];
 
-		/* a full socket already holds a wakeup: events coalesce anyway */
-		if (!c->memory)
-			send(c->w.fd, &dev->events, sizeof(dev->events), MSG_NOSIGNAL | MSG_DONTWAIT);
+		/* a full socket already holds a wakeup: events coalesce anyway.
+		 * A listener nobody reads (the device's own handle, typically)
+		 * stays full: look again only every 64 events, not a failing
+		 * system call each time */
+		if (c->memory || (c->full && dev->events - c->full_at < 64))
+			continue;
+		c->full = send(c->w.fd, &dev->events, sizeof(dev->events),
+			       MSG_NOSIGNAL | MSG_DONTWAIT) < 0 &&
+			  (errno == EAGAIN || errno == EWOULDBLOCK);
+		c->full_at = dev->events;
 	}
 	return 0;
 }
