@@ -5,7 +5,55 @@
  */
 #include <dirent.h>
 
+#include <sys/prctl.h>
+
 #include "harness.h"
+
+/*
+ * Simulators started and not yet stopped.  A test that fails an assertion
+ * leaves its function without reaching sim_stop(): the ones still here at
+ * exit are stopped then, and a simulator whose test process dies is
+ * signalled by the kernel (PR_SET_PDEATHSIG), so none outlives its test.
+ */
+#define SIM_LIVE_MAX 32
+static struct sim sim_live[SIM_LIVE_MAX];
+
+static void sim_forget(pid_t pid)
+{
+	unsigned int i;
+
+	for (i = 0; i < SIM_LIVE_MAX; i++)
+		if (sim_live[i].pid == pid)
+			sim_live[i].pid = 0;
+}
+
+static void sim_stop_leftovers(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < SIM_LIVE_MAX; i++)
+		if (sim_live[i].pid > 0) {
+			struct sim s = sim_live[i];
+
+			fprintf(stderr, "vmbus-hostsim %d (root %s) outlived its test: stopping it\n",
+				(int)s.pid, s.root);
+			sim_stop(&s);
+		}
+}
+
+static void sim_remember(const struct sim *s)
+{
+	static bool registered;
+	unsigned int i;
+
+	if (!registered)
+		registered = atexit(sim_stop_leftovers) == 0;
+	for (i = 0; i < SIM_LIVE_MAX; i++)
+		if (sim_live[i].pid <= 0) {
+			sim_live[i] = *s;
+			return;
+		}
+}
 
 const char *sim_binary(void)
 {
@@ -88,6 +136,8 @@ int sim_start(struct sim *s, ...)
 	if (s->pid == 0) {
 		int lfd = open(s->log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+
 		dup2(p[1], 1);
 		if (lfd >= 0)
 			dup2(lfd, 2);
@@ -97,6 +147,8 @@ int sim_start(struct sim *s, ...)
 		_exit(127);
 	}
 	close(p[1]);
+	if (s->pid > 0)
+		sim_remember(s);
 	/* ready when every GUID is printed */
 	while (nlines < want) {
 		char c;
@@ -197,6 +249,7 @@ int sim_stop(struct sim *s)
 	int status = -1, rc;
 
 	if (s->pid > 0) {
+		sim_forget(s->pid);
 		kill(s->pid, SIGTERM);
 		waitpid(s->pid, &status, 0);
 		s->pid = 0;
