@@ -47,6 +47,8 @@ static const struct kt_driver drivers[] = {
 		 * failed teardown leaves false outside confidential VMs */
 		.frees_buffer_after_failed_teardown = true,
 		.refuses_open_after_failed_close = false,
+		/* hv_uio_probe sets it, hv_uio_remove does not clear it */
+		.leaves_rescind_callback = true,
 	},
 	{
 		/* ours: the uio_hv_generic ABI, with what DESIGN.md adds */
@@ -76,6 +78,7 @@ static const struct kt_driver drivers[] = {
 		.refuses_private_maps = true,
 		.frees_buffer_after_failed_teardown = false,
 		.refuses_open_after_failed_close = true,
+		.leaves_rescind_callback = false,
 	},
 };
 

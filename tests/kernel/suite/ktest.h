@@ -85,6 +85,10 @@ struct kt_driver {
 	/* after a close the host never got, the device cannot be opened again
 	 * (the host may still use its ring) until it is bound again */
 	bool refuses_open_after_failed_close;
+	/* remove() leaves the channel's rescind callback set: a later rescind,
+	 * with another driver bound, calls into this one with that driver's
+	 * data (an oops) */
+	bool leaves_rescind_callback;
 };
 
 extern const struct kt_driver *kt_drv;

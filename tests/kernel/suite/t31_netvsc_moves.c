@@ -12,7 +12,9 @@
  *    name, the file is gone;
  *  - the same by hand through sysfs (driver_override, unbind, bind);
  *  - the host rescinds the NIC: the interface goes; offered again, it comes
- *    back and its link comes up;
+ *    back and its link comes up (not after uio_hv_generic held it: Debian's
+ *    leaves its rescind callback on the channel, and the rescind would run
+ *    it on hv_netvsc's data, an oops seen here);
  *  - hv_netvsc unloads clean and logged no error.
  * Linux's hv_netvsc runs only where the stand-in plays generation 6.1 (the
  * structures Debian's module was built for); elsewhere the test skips.
@@ -128,15 +130,32 @@ int main(int argc, char **argv)
 	back_to_netvsc(ifn, "sysfs");
 
 	/* the host pulls the NIC and offers it again */
-	KT_ASSERT(kt_hostsim_ctl("rescind", NULL) == 0, "vmbus-hostsim ctl rescind");
-	KT_ASSERT(kt_wait_no_ifname(guid, KT_TIMEOUT_MS) && !kt_exists("/sys/class/net/%s", ifn),
-		  "the interface went with the rescinded NIC");
-	KT_ASSERT(kt_hostsim_ctl("offer", guid, NULL) == 0, "vmbus-hostsim ctl offer %s", guid);
-	KT_ASSERT(kt_wait_ifname(guid, ifn, KT_TIMEOUT_MS), "the offered NIC has an interface again");
-	KT_ASSERT(kt_sh("ip link set %s up", ifn) == 0 && kt_wait_carrier(ifn, true, KT_TIMEOUT_MS),
-		  "%s up with a carrier", ifn);
+	if (kt_drv->leaves_rescind_callback) {
+		/* the rescind would run the UIO driver's callback on hv_netvsc's data */
+		kt_diff("%s left its rescind callback on the NIC it gave back: no rescind", drv);
+	} else {
+		KT_ASSERT(kt_hostsim_ctl("rescind", NULL) == 0, "vmbus-hostsim ctl rescind");
+		KT_ASSERT(kt_wait_no_ifname(guid, KT_TIMEOUT_MS) &&
+				  !kt_exists("/sys/class/net/%s", ifn),
+			  "the interface went with the rescinded NIC");
+		KT_ASSERT(kt_hostsim_ctl("offer", guid, NULL) == 0, "vmbus-hostsim ctl offer %s",
+			  guid);
+		KT_ASSERT(kt_wait_ifname(guid, ifn, KT_TIMEOUT_MS),
+			  "the offered NIC has an interface again");
+		KT_ASSERT(kt_sh("ip link set %s up", ifn) == 0 &&
+				  kt_wait_carrier(ifn, true, KT_TIMEOUT_MS),
+			  "%s up with a carrier", ifn);
+	}
 
 	KT_ASSERT(kt_kmsg_errors(kmsg, "hv_netvsc") == 0, "hv_netvsc logged no error");
+	if (kt_drv->leaves_rescind_callback) {
+		/* the host takes the NIC away when it stops: the callback left on
+		 * the channel must find its own driver's data, so give it back */
+		KT_ASSERT(kt_override(guid, drv) == 0 &&
+				  kt_writef(guid, "/sys/bus/vmbus/drivers/hv_netvsc/unbind") == 0 &&
+				  kt_bind(guid) == 0 && !strcmp(kt_bound(guid), drv),
+			  "the NIC back to %s before the host stops", drv);
+	}
 	rc = kt_netvsc_unload();
 	KT_ASSERT(rc == 0, "hv_netvsc unloads: %s", strerror(-rc));
 	kt_hostsim_stop();
