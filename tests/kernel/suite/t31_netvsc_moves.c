@@ -41,6 +41,27 @@ static int bind_tool(const char *a1, const char *a2, const char *a3, const char 
 }
 
 /* hv_netvsc holds the NIC again, under the interface name @ifn. */
+static bool host_rss_on(void *arg)
+{
+	char stats[4096];
+
+	(void)arg;
+	return kt_hostsim_ctl_out(stats, sizeof(stats), "stats", NULL) == 0 &&
+	       strstr(stats, "  rss on,") != NULL;
+}
+
+/*
+ * hv_netvsc opens its subchannels and sets RSS from a work item after
+ * probe, waiting without a bound for the host's answer (rndis_set_subchannel).
+ * A rescind before the host answered leaves that work, and the rescind
+ * behind it, waiting for ever (a hung task here); a real host answers
+ * first.  So the NIC moves on only once the host has RSS on.
+ */
+static void netvsc_settled(const char *how)
+{
+	KT_ASSERT(kt_net_wait(host_rss_on, NULL, KT_TIMEOUT_MS), "%s: hv_netvsc set up RSS", how);
+}
+
 static void back_to_netvsc(const char *ifn, const char *how)
 {
 	char now[IFNAMSIZ];
@@ -50,6 +71,7 @@ static void back_to_netvsc(const char *ifn, const char *how)
 	KT_ASSERT(kt_wait_ifname(guid, now, KT_TIMEOUT_MS), "%s: the interface reappeared", how);
 	KT_ASSERT(!strcmp(now, ifn), "%s: the interface is %s again, not %s", how, ifn, now);
 	KT_ASSERT(kt_uio_index(guid) < 0, "%s: no UIO device is left", how);
+	netvsc_settled(how);
 }
 
 int main(int argc, char **argv)
@@ -73,6 +95,7 @@ int main(int argc, char **argv)
 	KT_ASSERT(kt_sh("ip addr add " ADDR "/24 dev %s && ip link set %s up", ifn, ifn) == 0,
 		  "%s configured and up", ifn);
 	KT_ASSERT(kt_wait_carrier(ifn, true, KT_TIMEOUT_MS), "%s has a carrier", ifn);
+	netvsc_settled("probe");
 
 	/* the default route goes through it: refused, nothing changed */
 	KT_ASSERT(kt_sh("ip route add default via " GW " dev %s", ifn) == 0, "default route on %s",
@@ -145,6 +168,7 @@ int main(int argc, char **argv)
 		KT_ASSERT(kt_sh("ip link set %s up", ifn) == 0 &&
 				  kt_wait_carrier(ifn, true, KT_TIMEOUT_MS),
 			  "%s up with a carrier", ifn);
+		netvsc_settled("offered again");
 	}
 
 	KT_ASSERT(kt_kmsg_errors(kmsg, "hv_netvsc") == 0, "hv_netvsc logged no error");
