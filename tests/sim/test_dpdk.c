@@ -28,6 +28,7 @@
 #include <cmocka.h>
 
 #include "harness.h"
+#include "dpdk/hugepages.h"
 
 #define HUGE_PAGES_NEEDED 64
 #define DPDK_TIMEOUT_MS 120000
@@ -58,22 +59,6 @@ static bool write_long(const char *path, long v)
 		return false;
 	ok = fprintf(f, "%ld\n", v) > 0;
 	return fclose(f) == 0 && ok;
-}
-
-/* Free huge pages of the default size (2 MiB here), from /proc/meminfo. */
-static long free_hugepages(void)
-{
-	FILE *f = fopen("/proc/meminfo", "r");
-	char line[128];
-	long v = -1, size = 0;
-
-	while (f && fgets(line, sizeof(line), f)) {
-		sscanf(line, "HugePages_Free: %ld", &v);
-		sscanf(line, "Hugepagesize: %ld kB", &size);
-	}
-	if (f)
-		fclose(f);
-	return size == 2048 ? v : -1;
 }
 
 /* Why the test cannot run here, or NULL. */

@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "ktest.h"
+#include "../../sim/dpdk/hugepages.h"
 
 #define DPDK_PROG "/bin/netvsc-dpdk"
 #define HUGE_DIR "/tmp/dpdk-huge"
@@ -66,21 +67,6 @@ static void dpdk_cleanup(void)
 		kt_write(NR_HUGEPAGES, v);
 		hugepages_before = -1;
 	}
-}
-
-static long free_hugepages(void)
-{
-	FILE *f = fopen("/proc/meminfo", "r");
-	char line[128];
-	long v = -1, size = 0;
-
-	while (f && fgets(line, sizeof(line), f)) {
-		sscanf(line, "HugePages_Free: %ld", &v);
-		sscanf(line, "Hugepagesize: %ld kB", &size);
-	}
-	if (f)
-		fclose(f);
-	return size == 2048 ? v : -1;
 }
 
 static void reserve_hugepages(void)

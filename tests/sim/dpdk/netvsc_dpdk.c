@@ -140,17 +140,52 @@ static int check_frame(struct rte_mbuf *m, const struct rte_ether_addr *self, un
 	return (int)i;
 }
 
+/* What came back: each frame checked and counted once. */
+struct rx_count {
+	uint8_t seen[MAX_FRAMES];
+	unsigned int got, bad, dup;
+	unsigned int per_queue[MAX_QUEUES];
+};
+
+/* Takes every frame waiting on the @queues queues of @port; with @kick, first
+ * lets the PMD finish its transmit work on each. */
+static void receive(struct rx_count *rc, uint16_t port, unsigned int queues,
+		    const struct rte_ether_addr *self, unsigned int nframes, bool kick)
+{
+	unsigned int q;
+
+	for (q = 0; q < queues; q++) {
+		struct rte_mbuf *rx[32];
+		uint16_t r, k;
+
+		if (kick)
+			rte_eth_tx_burst(port, (uint16_t)q, NULL, 0);
+		r = rte_eth_rx_burst(port, (uint16_t)q, rx, 32);
+		for (k = 0; k < r; k++) {
+			int idx = check_frame(rx[k], self, nframes);
+
+			if (idx < 0)
+				rc->bad++;
+			else if (rc->seen[idx]++)
+				rc->dup++;
+			else
+				rc->got++;
+			rc->per_queue[q]++;
+			rte_pktmbuf_free(rx[k]);
+		}
+	}
+}
+
 int main(int argc, char **argv)
 {
-	static uint8_t seen[MAX_FRAMES];
+	static struct rx_count rc;
 	struct rte_eth_conf conf = { 0 };
 	struct rte_eth_dev_info info;
 	struct rte_eth_link link;
 	struct rte_eth_stats stats;
 	struct rte_ether_addr mac;
 	struct rte_mempool *mp;
-	unsigned int queues = 1, nframes = 256, i, got = 0, bad = 0, dup = 0;
-	unsigned int per_queue[MAX_QUEUES] = { 0 };
+	unsigned int queues = 1, nframes = 256, i;
 	char mac_s[RTE_ETHER_ADDR_FMT_SIZE];
 	uint64_t deadline;
 	uint16_t port = 0, q;
@@ -237,64 +272,29 @@ int main(int argc, char **argv)
 		}
 		i++;
 		/* take what came back meanwhile, so that the host's echo never waits */
-		for (q = 0; q < queues; q++) {
-			struct rte_mbuf *rx[32];
-			uint16_t r, k;
-
-			r = rte_eth_rx_burst(port, q, rx, 32);
-			for (k = 0; k < r; k++) {
-				int idx = check_frame(rx[k], &mac, nframes);
-
-				if (idx < 0)
-					bad++;
-				else if (seen[idx]++)
-					dup++;
-				else
-					got++;
-				per_queue[q]++;
-				rte_pktmbuf_free(rx[k]);
-			}
-		}
+		receive(&rc, port, queues, &mac, nframes, false);
 	}
 	printf("netvsc-dpdk: sent %u frames\n", nframes);
 	deadline = now_ms() + 10000;
-	while (got < nframes && now_ms() < deadline) {
-		for (q = 0; q < queues; q++) {
-			struct rte_mbuf *rx[32];
-			uint16_t r, k;
-
-			/* the PMD sends its transmit completions' work from here too */
-			rte_eth_tx_burst(port, q, NULL, 0);
-			r = rte_eth_rx_burst(port, q, rx, 32);
-			for (k = 0; k < r; k++) {
-				int idx = check_frame(rx[k], &mac, nframes);
-
-				if (idx < 0)
-					bad++;
-				else if (seen[idx]++)
-					dup++;
-				else
-					got++;
-				per_queue[q]++;
-				rte_pktmbuf_free(rx[k]);
-			}
-		}
+	while (rc.got < nframes && now_ms() < deadline) {
+		/* the PMD does its transmit completions' work from tx_burst too */
+		receive(&rc, port, queues, &mac, nframes, true);
 	}
-	printf("netvsc-dpdk: received %u of %u frames back (%u wrong, %u twice); per queue:", got,
-	       nframes, bad, dup);
+	printf("netvsc-dpdk: received %u of %u frames back (%u wrong, %u twice); per queue:", rc.got,
+	       nframes, rc.bad, rc.dup);
 	for (q = 0; q < queues; q++)
-		printf(" %u", per_queue[q]);
+		printf(" %u", rc.per_queue[q]);
 	putchar('\n');
 	if (!rte_eth_stats_get(port, &stats))
 		printf("netvsc-dpdk: port stats: ipackets %" PRIu64 " opackets %" PRIu64
 		       " ierrors %" PRIu64 " oerrors %" PRIu64 "\n",
 		       stats.ipackets, stats.opackets, stats.ierrors, stats.oerrors);
-	if (got != nframes || bad || dup) {
+	if (rc.got != nframes || rc.bad || rc.dup) {
 		unsigned int shown = 0;
 
 		printf("netvsc-dpdk: missing:");
 		for (i = 0; i < nframes && shown < 16; i++)
-			if (!seen[i]) {
+			if (!rc.seen[i]) {
 				printf(" %u (%u bytes)", i, frame_size(i));
 				shown++;
 			}
@@ -302,7 +302,7 @@ int main(int argc, char **argv)
 		return fail("frames lost or changed");
 	}
 	if (queues > 1) {
-		for (q = 0; q < queues && per_queue[q]; q++)
+		for (q = 0; q < queues && rc.per_queue[q]; q++)
 			;
 		if (q < queues)
 			return fail("queue %u received nothing: RSS spread no flow to it", q);
