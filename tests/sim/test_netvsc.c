@@ -797,6 +797,48 @@ static void test_oversize_frames_dropped(void **state)
 	assert_int_equal(netvsc_state(t->nd), 0);
 }
 
+/*
+ * A guest that let its event socket fill (it polled the ring and read no
+ * wakeups), then reads the held ones and goes to sleep, is still woken:
+ * the host signals again once the socket has room, not after dozens of
+ * events more (a 5 s stall at every detach after a transmit burst).
+ */
+static void test_wakeup_after_full_socket(void **state)
+{
+	static const char *const o[] = { "--wire", "sink", "--reply-delay", "100", NULL };
+	static const uint8_t peer[6] = { 0x02, 0, 0, 0, 0, 0x99 };
+	struct nt *t = nt_live = nt_new_opts(o);
+	uint8_t f[100];
+	unsigned int i;
+
+	(void)state;
+	nt_attach(t, 1, 0);
+	nt_frame(f, sizeof(f), t->info.mac, peer, 1, 0);
+	/* the queue's event socket exists from its first wait on */
+	assert_true(netvsc_wait(t->nd, 0, -1, 0) >= 0);
+	/* each completion finds the ring empty, so each one is a wakeup; the
+	 * socket holds a few hundred */
+	for (i = 0; i < 3000; i++) {
+		struct netvsc_queue_stats st = { .sz = sizeof(st) };
+
+		assert_int_equal(netvsc_send(t->nd, 0, f, sizeof(f), NULL, 0), 0);
+		do {
+			assert_true(netvsc_poll(t->nd, 0, 0) >= 0);
+			assert_int_equal(netvsc_stats(t->nd, 0, &st), 0);
+		} while (st.tx_inflight);
+	}
+	/* a request answered late (--reply-delay), so its answer finds the
+	 * guest asleep: every sleep (the first reads the held wakeups) ends
+	 * in a wakeup, never in the timeout */
+	assert_int_equal(netvsc_keepalive(t->nd), 0);
+	while (t->keepalives == 0) {
+		assert_int_equal(netvsc_wait(t->nd, 0, -1, NT_WAIT_MS), NETVSC_WAIT_QUEUE);
+		assert_true(netvsc_poll(t->nd, 0, 0) >= 0);
+	}
+	nt_free(t);
+	nt_live = NULL;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -818,6 +860,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_echo_beyond_receive_slots, nt_teardown),
 		cmocka_unit_test_teardown(test_no_frame_lost_at_attach, nt_teardown),
 		cmocka_unit_test_teardown(test_oversize_frames_dropped, nt_teardown),
+		cmocka_unit_test_teardown(test_wakeup_after_full_socket, nt_teardown),
 	};
 
 	/* NT_FILTER=test_name runs one test (a glob, as cmocka takes it) */

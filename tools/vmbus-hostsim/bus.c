@@ -76,6 +76,13 @@ int hs_watch_add(struct hs_bus *bus, struct hs_watch *w, uint32_t events)
 	return epoll_ctl(bus->epfd, EPOLL_CTL_ADD, w->fd, &ev) ? -errno : 0;
 }
 
+int hs_watch_mod(struct hs_bus *bus, struct hs_watch *w, uint32_t events)
+{
+	struct epoll_event ev = { .events = events, .data.ptr = w };
+
+	return epoll_ctl(bus->epfd, EPOLL_CTL_MOD, w->fd, &ev) ? -errno : 0;
+}
+
 void hs_watch_del(struct hs_bus *bus, struct hs_watch *w)
 {
 	if (w->fd >= 0)

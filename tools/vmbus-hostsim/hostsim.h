@@ -67,6 +67,8 @@ struct hs_watch {
 
 int hs_watch_add(struct hs_bus *bus, struct hs_watch *w, uint32_t events);
 void hs_watch_del(struct hs_bus *bus, struct hs_watch *w);
+/* Changes the events @w waits for. */
+int hs_watch_mod(struct hs_bus *bus, struct hs_watch *w, uint32_t events);
 uint64_t hs_now_ns(void);
 
 /* ------------------------------------------------------------------------ */

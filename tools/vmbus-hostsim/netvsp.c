@@ -186,6 +186,8 @@ static void nsp_stats(struct hs_dev *dev, FILE *f)
 		   "), protocol errors %" PRIu64 ", receive slots free %u of %u\n",
 		ns->ctl_requests, ns->ctl_by_page, ns->ctl_in_section, ns->protocol_errors, ns->nfree,
 		ns->nslots > NSP_CTL_SLOTS ? ns->nslots - NSP_CTL_SLOTS : 0);
+	fprintf(f, "  control messages waiting %u, control slots held by the guest %u of %u\n",
+		ns->ctl_count, (unsigned int)__builtin_popcount(ns->ctl_busy), NSP_CTL_SLOTS);
 	fprintf(f, "  rss %s, guest table %u entries, host table %u, hash 0x%x; disables %" PRIu64
 		   " (empty %" PRIu64 ")\n",
 		ns->rss_on ? "on" : "off", ns->rss_entries, dev->bus->opts.rss_table,

@@ -83,8 +83,9 @@ struct sim_conn {
 	bool memory; /* registered guest memory: not an interrupt listener */
 	int region; /* index in the device's regions, or -1 */
 	pid_t pid; /* the guest process (SO_PEERCRED), 0 if unknown */
-	bool full; /* its socket was found full ... */
-	uint32_t full_at; /* ... at this event */
+	/* its socket was found full: it holds wakeups already, and the next
+	 * one goes when the guest has read them (EPOLLOUT) */
+	bool full;
 };
 
 struct sim_dev {
@@ -400,6 +401,18 @@ static void conn_event(struct hs_watch *w, uint32_t events)
 {
 	struct sim_conn *c = w->arg;
 	struct hs_dev *dev = c->dev;
+
+	if ((events & EPOLLOUT) && c->full) {
+		/* the guest read the wakeups a full socket held, and may be
+		 * waiting for the events after them: one more, with the count */
+		c->full = false;
+		hs_watch_mod(dev->bus, w, EPOLLIN);
+		if (send(w->fd, &dev->events, sizeof(dev->events), MSG_NOSIGNAL | MSG_DONTWAIT) <
+			    0 &&
+		    (errno == EAGAIN || errno == EWOULDBLOCK) &&
+		    !hs_watch_mod(dev->bus, w, EPOLLIN | EPOLLOUT))
+			c->full = true;
+	}
 
 	for (;;) {
 		union {
@@ -1170,16 +1183,18 @@ static int sim_signal(struct hs_transport *t, struct hs_chan *ch)
 	for (i = 0; i < sd->nconns; i++) {
 		struct sim_conn *c = sd->conns[i];
 
-		/* a full socket already holds a wakeup: events coalesce anyway.
-		 * A listener nobody reads (the device's own handle, typically)
-		 * stays full: look again only every 64 events, not a failing
-		 * system call each time */
-		if (c->memory || (c->full && dev->events - c->full_at < 64))
+		if (c->memory || c->full)
 			continue;
-		c->full = send(c->w.fd, &dev->events, sizeof(dev->events),
-			       MSG_NOSIGNAL | MSG_DONTWAIT) < 0 &&
-			  (errno == EAGAIN || errno == EWOULDBLOCK);
-		c->full_at = dev->events;
+		/* a full socket already holds wakeups (events coalesce); a
+		 * listener nobody reads (the device's own handle, typically)
+		 * stays full and costs nothing more */
+		if (send(c->w.fd, &dev->events, sizeof(dev->events), MSG_NOSIGNAL | MSG_DONTWAIT) <
+			    0 &&
+		    (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			c->full = true;
+			if (hs_watch_mod(dev->bus, &c->w, EPOLLIN | EPOLLOUT))
+				c->full = false; /* try again at the next event */
+		}
 	}
 	return 0;
 }
