@@ -917,6 +917,10 @@ static int bus_turn(struct hs_bus *bus, bool look_only)
 		bus->wire->ops->poll(bus->wire);
 	if (bus->work || bus->opts.busy_poll)
 		run_work(bus);
+	/* a wire stopped by its burst limit goes on without waiting for an
+	 * event (the next turn's wait does not block) */
+	if (bus->wire && bus->wire->ops->more && bus->wire->ops->more(bus->wire))
+		bus->work = true;
 	return 0;
 }
 

@@ -327,6 +327,14 @@ int hs_netvsp_create(struct hs_dev *dev);
 
 /* A frame for the guest on @dev (0 queued, -ENOBUFS dropped). */
 int hs_nic_rx(struct hs_dev *dev, const void *frame, size_t len);
+/*
+ * The same for a frame in two parts: @head (@hlen bytes, copied now) and
+ * @tail (@tlen bytes, copied only into the guest's receive slot, so it
+ * must stay as it is for the life of the process, e.g. a constant
+ * pattern).  What the host inspects (addresses, headers) is copied now.
+ */
+int hs_nic_rx_ref(struct hs_dev *dev, const void *head, size_t hlen, const void *tail,
+		  size_t tlen);
 /* The NIC's MAC address. */
 const uint8_t *hs_nic_mac(struct hs_dev *dev);
 /* Host-side link state changes. */
@@ -365,6 +373,9 @@ struct hs_wire_ops {
 	bool (*room)(struct hs_wire *w, struct hs_dev *dev, unsigned int frames);
 	/* Called from the loop: host-originated traffic. */
 	void (*poll)(struct hs_wire *w);
+	/* Whether poll() would send now (NULL: never without an event): asked
+	 * after the loop's work, so the loop does not sleep while it would. */
+	bool (*more)(struct hs_wire *w);
 	void (*close)(struct hs_wire *w);
 };
 

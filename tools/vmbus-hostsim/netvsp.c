@@ -213,8 +213,10 @@ static void nsp_free(struct hs_dev *dev)
 	if (!ns)
 		return;
 	nsp_reset(ns);
-	for (i = 0; i < HS_MAX_CHANS; i++)
+	for (i = 0; i < HS_MAX_CHANS; i++) {
 		free(ns->q[i].rxq);
+		free(ns->q[i].rxbig);
+	}
 	free(ns->delayed);
 	free(ns);
 	dev->priv = NULL;

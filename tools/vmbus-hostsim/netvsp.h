@@ -35,16 +35,29 @@
 #define NSP_CTLQ_CAP 64u
 #define NSP_HASH_INPUT 12u /* IPv4 addresses and ports */
 
+/* bytes of a queued frame held in its entry: every header the host reads
+ * (Ethernet, 802.1Q, IPv4 with options, ports) */
+#define NSP_FRAME_INLINE 128u
+#define NSP_FRAME_BIG (NSP_FRAME_MAX - NSP_FRAME_INLINE)
+
+/*
+ * A frame waiting for a receive slot: head[0, ilen), then tail's
+ * len - ilen bytes.  The tail is the queue's big storage for the entry,
+ * or the caller's constant bytes (hs_nic_rx_ref), copied only into the
+ * slot.  Entries are small, so walking the queue touches few lines.
+ */
 struct nsp_frame {
-	uint16_t len;
+	uint16_t len, ilen;
 	uint16_t vlan; /* 802.1Q TCI, valid if has_vlan */
 	bool has_vlan;
 	uint32_t hash;
-	uint8_t data[NSP_FRAME_MAX];
+	const uint8_t *tail;
+	uint8_t head[NSP_FRAME_INLINE];
 };
 
 struct nsp_queue {
 	struct nsp_frame *rxq; /* frames waiting for slots or ring space */
+	uint8_t *rxbig; /* NSP_FRAME_BIG bytes per entry, for tails copied */
 	unsigned int rx_head, rx_count;
 	unsigned int slots_out; /* data slots the guest holds for this queue */
 	bool held; /* its channel stopped reading until the device can go on */
@@ -93,8 +106,11 @@ struct nsp_state {
 	uint16_t *batch_len; /* frames in the batch whose head is the index */
 	uint8_t *slot_queue;
 	int32_t *slot_next; /* the batch's next slot, -1 at its end */
+	/* free data slots, a FIFO of nslots entries from free_head: the slot
+	 * the guest gave back longest ago goes out next, so the host writes
+	 * lines the guest's cache has let go, in address order */
 	uint32_t *free_slots;
-	uint32_t nfree;
+	uint32_t free_head, nfree;
 	uint16_t ctl_busy; /* bit per control slot */
 	struct nsp_ctl_msg ctlq[NSP_CTLQ_CAP]; /* replies waiting for a slot */
 	unsigned int ctl_head, ctl_count;

@@ -10,27 +10,71 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "netvsp.h"
 
+/* lines of receive slots being fetched ahead of the writes */
+#define NSP_PREFETCH_LINES 24u
+
+/*
+ * Fetches @p's line for writing (PREFETCHW), so the store finds it owned
+ * instead of waiting for the guest's core to give it up.  __builtin_prefetch
+ * emits a read prefetch unless the compiler targets PRFCHW; the instruction
+ * itself is a no-op on x86 processors that lack it.
+ */
+static inline void prefetch_w(const void *p)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__asm__ volatile("prefetchw %0" : : "m"(*(const char *)p));
+#else
+	__builtin_prefetch(p, 1);
+#endif
+}
+
+
+
 /* ------------------------------------------------------------------------ */
 /* receive slots                                                             */
 /* ------------------------------------------------------------------------ */
+
+static void slot_free(struct nsp_state *ns, uint32_t s)
+{
+	ns->free_slots[(ns->free_head + ns->nfree++) % ns->nslots] = s;
+}
+
+static uint32_t slot_take(struct nsp_state *ns)
+{
+	uint32_t s = ns->free_slots[ns->free_head];
+
+	ns->free_head = (ns->free_head + 1) % ns->nslots;
+	ns->nfree--;
+	return s;
+}
+
+/* Puts back the slot slot_take() gave last, at the front. */
+static void slot_untake(struct nsp_state *ns, uint32_t s)
+{
+	ns->free_head = (ns->free_head + ns->nslots - 1) % ns->nslots;
+	ns->free_slots[ns->free_head] = s;
+	ns->nfree++;
+}
 
 void nsp_slots_reset(struct nsp_state *ns)
 {
 	uint32_t i;
 
 	ns->nfree = 0;
+	ns->free_head = 0;
 	for (i = 0; i < ns->nslots; i++) {
 		ns->slot_batch[i] = -1;
 		ns->batch_len[i] = 0;
 	}
 	/* data slots, handed out lowest first */
-	for (i = ns->nslots; i > NSP_CTL_SLOTS; i--)
-		ns->free_slots[ns->nfree++] = i - 1;
+	for (i = NSP_CTL_SLOTS; i < ns->nslots; i++)
+		slot_free(ns, i);
 	ns->ctl_busy = 0;
 	for (i = 0; i < HS_MAX_CHANS; i++)
 		ns->q[i].slots_out = 0;
@@ -66,7 +110,7 @@ int nsp_slots_release(struct nsp_state *ns, uint64_t tid)
 		int32_t next = ns->slot_next[i];
 
 		ns->slot_batch[i] = -1;
-		ns->free_slots[ns->nfree++] = i;
+		slot_free(ns, i);
 		if (ns->q[ns->slot_queue[i]].slots_out)
 			ns->q[ns->slot_queue[i]].slots_out--;
 		if (next < 0)
@@ -225,15 +269,43 @@ bool hs_nic_rx_room(struct hs_dev *dev, unsigned int frames)
 	return true;
 }
 
-int hs_nic_rx(struct hs_dev *dev, const void *frame, size_t len)
+/* Copies bytes [@off, @off + @n) of the frame @head + @tail to @dst. */
+static void frame_bytes(uint8_t *dst, size_t off, size_t n, const uint8_t *head, size_t hlen,
+			const uint8_t *tail)
+{
+	if (off < hlen) {
+		size_t k = hlen - off < n ? hlen - off : n;
+
+		memcpy(dst, head + off, k);
+		dst += k;
+		off += k;
+		n -= k;
+	}
+	if (n)
+		memcpy(dst, tail + (off - hlen), n);
+}
+
+int hs_nic_rx_ref(struct hs_dev *dev, const void *head, size_t hlen, const void *tail,
+		  size_t tlen)
 {
 	struct nsp_state *ns = nsp_of(dev);
-	const uint8_t *f = frame;
+	const uint8_t *h = head, *t = tail;
+	uint8_t view[NSP_FRAME_INLINE];
+	const uint8_t *f;
 	struct nsp_queue *q;
-	struct nsp_frame *slot;
+	struct nsp_frame *e;
+	size_t len, vlen, skip = 0;
+	unsigned int idx;
 	bool hashed;
 	uint32_t hash;
 
+	/* the parts are the caller's: no sum that wraps */
+	if (hlen > NSP_FRAME_MAX || tlen > NSP_FRAME_MAX || (tlen && !t)) {
+		if (ns)
+			ns->q[0].rx_drops++;
+		return -ENOBUFS;
+	}
+	len = hlen + tlen;
 	if (!ns || !dev->connected || !ns->rxbuf || ns->revoked || !ns->rndis_inited ||
 	    ns->filter == NDIS_PACKET_TYPE_NONE || !ns->link_up || len < 14 ||
 	    len > ns->mtu + 4u) {
@@ -241,11 +313,25 @@ int hs_nic_rx(struct hs_dev *dev, const void *frame, size_t len)
 			ns->q[0].rx_drops++;
 		return -ENOBUFS;
 	}
+	/* what the host inspects, in one piece */
+	vlen = len < NSP_FRAME_INLINE ? len : NSP_FRAME_INLINE;
+	if (hlen >= vlen) {
+		f = h;
+	} else if (hlen >= 14 && !(h[12] == 0x08 && h[13] == 0x00) &&
+		   !(h[12] == 0x81 && h[13] == 0x00)) {
+		/* neither IPv4 nor tagged: nothing past the Ethernet header is
+		 * read before the slot */
+		f = h;
+		vlen = hlen;
+	} else {
+		frame_bytes(view, 0, vlen, h, hlen, t);
+		f = view;
+	}
 	if (!filter_accepts(ns, f)) {
 		ns->q[0].rx_filtered++;
 		return -ENOBUFS;
 	}
-	hash = frame_hash(ns, f, len, &hashed);
+	hash = frame_hash(ns, f, vlen, &hashed);
 	q = &ns->q[pick_queue(ns, hash, hashed)];
 	if (!q->rxq) {
 		/* only queues that carry traffic hold frame storage */
@@ -260,41 +346,70 @@ int hs_nic_rx(struct hs_dev *dev, const void *frame, size_t len)
 		return -ENOBUFS;
 	}
 	/* an empty queue starts over at its first entries, whose lines are
-	 * still in the cache: going round all 1024 touched 9 MiB */
+	 * still in the cache */
 	if (q->rx_count == 0)
 		q->rx_head = 0;
-	slot = &q->rxq[(q->rx_head + q->rx_count) % NSP_RXQ_CAP];
-	slot->hash = hash;
-	slot->has_vlan = false;
+	idx = (q->rx_head + q->rx_count) % NSP_RXQ_CAP;
+	e = &q->rxq[idx];
+	e->hash = hash;
+	e->has_vlan = false;
+	e->tail = NULL;
 	/* the host takes the 802.1Q tag out of the frame into a PPI */
 	if (len >= 18 && f[12] == 0x81 && f[13] == 0x00) {
-		slot->has_vlan = true;
-		slot->vlan = (uint16_t)(f[14] << 8 | f[15]);
-		memcpy(slot->data, f, 12);
-		memcpy(slot->data + 12, f + 16, len - 16);
-		slot->len = (uint16_t)(len - 4);
+		e->has_vlan = true;
+		e->vlan = (uint16_t)(f[14] << 8 | f[15]);
+		skip = 4;
+	}
+	e->len = (uint16_t)(len - skip);
+	e->ilen = (uint16_t)(e->len < NSP_FRAME_INLINE ? e->len : NSP_FRAME_INLINE);
+	if (!skip && tlen && hlen <= NSP_FRAME_INLINE && len > NSP_FRAME_INLINE) {
+		/* the constant tail stays where it is */
+		frame_bytes(e->head, 0, NSP_FRAME_INLINE, h, hlen, t);
+		e->tail = t + (NSP_FRAME_INLINE - hlen);
 	} else {
-		memcpy(slot->data, f, len);
-		slot->len = (uint16_t)len;
+		/* bytes [0, 12) and [12 + skip, len) of the frame */
+		frame_bytes(e->head, 0, 12, h, hlen, t);
+		frame_bytes(e->head + 12, 12 + skip, e->ilen - 12u, h, hlen, t);
+		if (e->len > NSP_FRAME_INLINE) {
+			if (!q->rxbig) {
+				q->rxbig = malloc((size_t)NSP_RXQ_CAP * NSP_FRAME_BIG);
+				if (!q->rxbig) {
+					q->rx_drops++;
+					return -ENOBUFS;
+				}
+			}
+			frame_bytes(q->rxbig + (size_t)idx * NSP_FRAME_BIG, NSP_FRAME_INLINE + skip,
+				    e->len - NSP_FRAME_INLINE, h, hlen, t);
+			e->tail = q->rxbig + (size_t)idx * NSP_FRAME_BIG;
+		}
 	}
 	q->rx_count++;
 	dev->bus->work = true;
 	return 0;
 }
 
+int hs_nic_rx(struct hs_dev *dev, const void *frame, size_t len)
+{
+	return hs_nic_rx_ref(dev, frame, len, NULL, 0);
+}
+
+static inline void put_u32(uint8_t *p, size_t off, uint32_t v)
+{
+	memcpy(p + off, &v, sizeof(v));
+}
+
 static uint32_t put_ppi(uint8_t *p, uint32_t type, uint32_t value)
 {
-	struct rndis_ppi h = { .size = RNDIS_PPI_U32_SIZE, .type = type,
-			       .offset = sizeof(struct rndis_ppi) };
-
-	memcpy(p, &h, sizeof(h));
-	memcpy(p + sizeof(h), &value, sizeof(value));
+	put_u32(p, offsetof(struct rndis_ppi, size), RNDIS_PPI_U32_SIZE);
+	put_u32(p, offsetof(struct rndis_ppi, type), type);
+	put_u32(p, offsetof(struct rndis_ppi, offset), sizeof(struct rndis_ppi));
+	put_u32(p, sizeof(struct rndis_ppi), value);
 	return RNDIS_PPI_U32_SIZE;
 }
 
 static uint32_t rx_csum_flags(const struct nsp_frame *fr)
 {
-	const uint8_t *f = fr->data;
+	const uint8_t *f = fr->head;
 
 	if (fr->len < 14 + 20 || f[12] != 0x08 || f[13] != 0x00)
 		return 0;
@@ -310,9 +425,8 @@ static uint32_t rx_csum_flags(const struct nsp_frame *fr)
 static void fill_slot(struct nsp_state *ns, uint32_t s, const struct nsp_frame *fr)
 {
 	uint8_t *slot = (uint8_t *)ns->dev->recv_buf + (size_t)s * ns->slot_size;
-	struct rndis_packet pk;
 	uint32_t ppi = 0;
-	uint8_t *pp = slot + sizeof(pk);
+	uint8_t *pp = slot + sizeof(struct rndis_packet);
 
 	ppi += put_ppi(pp + ppi, RNDIS_PPI_CSUM, rx_csum_flags(fr));
 	/* NDIS order: priority in bits 2..0, CFI/DEI bit 3, VLAN id 15..4 */
@@ -325,22 +439,27 @@ static void fill_slot(struct nsp_state *ns, uint32_t s, const struct nsp_frame *
 		ppi += put_ppi(pp + ppi, RNDIS_PPI_HASH_VALUE, fr->hash);
 		ppi += put_ppi(pp + ppi, RNDIS_PPI_HASH_INFO, ns->rss_hash_info);
 	}
-	memset(&pk, 0, sizeof(pk));
-	pk.type = RNDIS_MSG_PACKET;
-	pk.len = ns->slot_size;
-	pk.data_offset = NSP_DATA_OFFSET - RNDIS_PACKET_OFFSET_BASE;
-	pk.data_len = fr->len;
-	pk.ppi_offset = sizeof(pk) - RNDIS_PACKET_OFFSET_BASE;
-	pk.ppi_len = ppi;
-	memcpy(slot, &pk, sizeof(pk));
-	memcpy(slot + NSP_DATA_OFFSET, fr->data, fr->len);
-
-	if (ns->fault == HS_FAULT_TRUNCATED_RNDIS) {
-		/* the message claims more data than its slot holds */
-		pk.data_len = ns->slot_size;
-		memcpy(slot, &pk, sizeof(pk));
+	/* the header goes straight into the slot, field by field: built on
+	 * the stack and copied, its 16-byte loads waited for the narrower
+	 * stores before them, and so for every store still queued to the
+	 * slots (most of the host's time per frame) */
+	memset(slot, 0, sizeof(struct rndis_packet));
+	put_u32(slot, offsetof(struct rndis_packet, type), RNDIS_MSG_PACKET);
+	put_u32(slot, offsetof(struct rndis_packet, len), ns->slot_size);
+	put_u32(slot, offsetof(struct rndis_packet, data_offset),
+		NSP_DATA_OFFSET - RNDIS_PACKET_OFFSET_BASE);
+	put_u32(slot, offsetof(struct rndis_packet, data_len),
+		ns->fault == HS_FAULT_TRUNCATED_RNDIS ?
+			ns->slot_size : /* more data than the slot holds */
+			fr->len);
+	put_u32(slot, offsetof(struct rndis_packet, ppi_offset),
+		sizeof(struct rndis_packet) - RNDIS_PACKET_OFFSET_BASE);
+	put_u32(slot, offsetof(struct rndis_packet, ppi_len), ppi);
+	memcpy(slot + NSP_DATA_OFFSET, fr->head, fr->ilen);
+	if (fr->tail)
+		memcpy(slot + NSP_DATA_OFFSET + fr->ilen, fr->tail, (size_t)(fr->len - fr->ilen));
+	if (ns->fault == HS_FAULT_TRUNCATED_RNDIS)
 		ns->fault = HS_FAULT_NONE;
-	}
 }
 
 /* Sends what waits on queue @qi, in batches, while slots and ring space last. */
@@ -361,11 +480,11 @@ void nsp_rx_flush(struct nsp_state *ns, unsigned int qi)
 	memset(out, 0, sizeof(out));
 	memcpy(out, &msg, sizeof(msg));
 	while (q->rx_count) {
-		uint32_t slots[NSP_RX_BATCH], n = 0, i, head;
+		uint32_t slots[NSP_RX_BATCH], n = 0, i, d, head;
 		int ret;
 
 		while (n < NSP_RX_BATCH && n < q->rx_count && ns->nfree && q->slots_out + n < share)
-			slots[n++] = ns->free_slots[--ns->nfree];
+			slots[n++] = slot_take(ns);
 		if (n == 0)
 			return; /* wait for the guest to complete earlier batches */
 		/* the lowest slot of the batch is its transaction id */
@@ -378,13 +497,18 @@ void nsp_rx_flush(struct nsp_state *ns, unsigned int qi)
 
 			/* the guest touched these slots last: ask for their lines a
 			 * few slots ahead, so the transfers overlap */
-			if (i + 4 < n) {
+			d = NSP_PREFETCH_LINES / (2u + (fr->len + 63u) / 64u);
+			d = d < 1 ? 1 : d > 8 ? 8 : d;
+			if (i + d < n) {
 				uint8_t *ahead = (uint8_t *)ns->dev->recv_buf +
-						 (size_t)slots[i + 4] * ns->slot_size;
+						 (size_t)slots[i + d] * ns->slot_size;
+				const struct nsp_frame *fa = &q->rxq[(q->rx_head + i + d) % NSP_RXQ_CAP];
+				uint32_t off;
 
-				__builtin_prefetch(ahead, 1);
-				__builtin_prefetch(ahead + 64, 1);
-				__builtin_prefetch(ahead + NSP_DATA_OFFSET, 1);
+				prefetch_w(ahead);
+				prefetch_w(ahead + 64);
+				for (off = NSP_DATA_OFFSET; off < NSP_DATA_OFFSET + fa->len; off += 64)
+					prefetch_w(ahead + off);
 			}
 			fill_slot(ns, slots[i], fr);
 			ranges[i].byte_offset = slots[i] * ns->slot_size;
@@ -407,7 +531,7 @@ void nsp_rx_flush(struct nsp_state *ns, unsigned int qi)
 			/* give the slots back; wait for room (dropping is for a
 			 * full ring under load, but our wires are patient) */
 			for (i = n; i > 0; i--)
-				ns->free_slots[ns->nfree++] = slots[i - 1];
+				slot_untake(ns, slots[i - 1]);
 			if (ret == -EAGAIN)
 				hs_chan_wait_tx(ch, 16 + 24 + 8 * n + NVSP_MSG_SIZE + 16);
 			else
