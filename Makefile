@@ -232,6 +232,7 @@ check: deps
 	$(MAKE) VARIANT=san lib tests benches
 	tests/run-unit build/san/tests/unit
 	build/san/bench/ring --seconds 0.05 --rounds 1 >/dev/null
+	VMBUS_HOSTSIM=build/san/bin/vmbus-hostsim build/san/bench/netvsc --seconds 0.05 --rounds 1 >/dev/null
 	VMBUS_HOSTSIM=build/san/bin/vmbus-hostsim tests/run-unit build/san/tests/sim
 	build/san/tests/soak/soak --seconds $(SOAK_CHECK_TIME)
 	tests/net/run build/san/bin || [ $$? -eq 77 ]

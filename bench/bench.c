@@ -31,13 +31,14 @@ int bench_args(int argc, char **argv, const char *prog, void (*usage)(FILE *),
 		{ "seconds", required_argument, NULL, 's' },
 		{ "rounds", required_argument, NULL, 'r' },
 		{ "cpus", required_argument, NULL, 'c' },
+		{ "only", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	char *end;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "s:r:c:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:r:c:o:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			o->seconds = strtod(optarg, &end);
@@ -65,6 +66,25 @@ int bench_args(int argc, char **argv, const char *prog, void (*usage)(FILE *),
 				return 2;
 			}
 			break;
+		case 'o': {
+			const char *const *w = o->only_words;
+
+			if (!w) {
+				fprintf(stderr, "%s: --only is not an option of this benchmark\n", prog);
+				return 2;
+			}
+			for (; *w && strcmp(*w, optarg); w++)
+				;
+			if (!*w) {
+				fprintf(stderr, "%s: --only takes one of", prog);
+				for (w = o->only_words; *w; w++)
+					fprintf(stderr, " %s", *w);
+				fprintf(stderr, ", not \"%s\"\n", optarg);
+				return 2;
+			}
+			o->only = *w;
+			break;
+		}
 		case 'h':
 			usage(stdout);
 			return 0;

@@ -31,6 +31,10 @@ struct bench_opts {
 	double seconds; /* per measurement */
 	int rounds; /* measurements per row */
 	int cpu_a, cpu_b; /* producer (guest) and consumer (host) CPUs; -1: no pinning */
+	/* --only WORD: accepted if the program lists its words here (NULL:
+	 * the option is refused); only is then one of them, or NULL */
+	const char *const *only_words;
+	const char *only;
 };
 
 static inline double bench_now(void)

@@ -39,7 +39,10 @@
 #define BURST 64u
 
 /* the guest (and the raw ring's producer) on CPU A, the host on CPU B, as in a VM */
-static struct bench_opts opt = { .seconds = 0.3, .rounds = 3, .cpu_a = 0, .cpu_b = 1 };
+static const char *const kinds[] = { "tx", "rx", "echo", NULL };
+static struct bench_opts opt = {
+	.seconds = 0.3, .rounds = 3, .cpu_a = 0, .cpu_b = 1, .only_words = kinds,
+};
 
 /* ------------------------------------------------------------------------ */
 /* simulators                                                                */
@@ -264,14 +267,15 @@ static struct sample run_netvsc(struct hostsim *h, enum kind kind, uint32_t size
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: netvsc [--seconds S] [--rounds N] [--cpus A,B]\n"
+	fprintf(f, "usage: netvsc [--seconds S] [--rounds N] [--cpus A,B] [--only tx|rx|echo]\n"
 		   "  What a frame costs through libnetvsc and vmbus-hostsim (tx, rx, echo; 64,\n"
 		   "  512, 1500 bytes; 1 and 2 queues): frames per second, the guest's and the\n"
 		   "  host's CPU time per frame, and which side limited; the guest's figure next\n"
 		   "  to the raw libvmbus ring's per-packet cost (one by one) in the same run.\n"
 		   "  --seconds S   time per measurement (default 0.3)\n"
 		   "  --rounds N    measurements per row, best reported (default 3, max 15)\n"
-		   "  --cpus A,B    CPUs for the guest and the host (default 0,1; -1,-1: no pinning)\n");
+		   "  --cpus A,B    CPUs for the guest and the host (default 0,1; -1,-1: no pinning)\n"
+		   "  --only KIND   only the rows of tx, rx or echo (and the ring's)\n");
 }
 
 /* The n values of field @f of samples @v. */
@@ -296,10 +300,15 @@ static void cost_stats(const double *v, int n, double *best, double *median)
 	*median = -*median;
 }
 
+/* Whether row @j (kind j / 2) is measured: --only picks one kind. */
+static bool row_wanted(int j)
+{
+	return !opt.only || !strcmp(opt.only, kinds[j / 2]);
+}
+
 int main(int argc, char **argv)
 {
 	static const uint32_t sizes[] = { 64, 512, 1500 };
-	static const char *const kinds[] = { "tx", "rx", "echo" };
 	enum { NS = 3, NROW = 6 }; /* tx/rx/echo x 1 and 2 queues */
 	static struct sample smp[NS][NROW][BENCH_MAX_ROUNDS];
 	static double ring_pps[NS][BENCH_MAX_ROUNDS], ring_ns[NS][BENCH_MAX_ROUNDS];
@@ -353,6 +362,8 @@ int main(int argc, char **argv)
 				enum kind kd = (enum kind)(j / 2);
 				struct hostsim *h = kd == TX ? &sink : kd == RX ? &gen[i] : &echo;
 
+				if (!row_wanted(j))
+					continue;
 				smp[i][j][k] = run_netvsc(h, kd, sizes[i], 1 + (unsigned int)(j % 2));
 			}
 		}
@@ -370,6 +381,9 @@ int main(int argc, char **argv)
 		for (j = 0; j < NROW; j++) {
 			double v[BENCH_MAX_ROUNDS], gb, gm, hb, hm, gbusy, hbusy, dummy;
 			char what[64];
+
+			if (!row_wanted(j))
+				continue;
 
 			pick(smp[i][j], opt.rounds, offsetof(struct sample, fps), v);
 			bench_stats(v, opt.rounds, &fb, &fm);
