@@ -28,6 +28,7 @@
 #include <limits.h>
 #include <signal.h>
 #include <stddef.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -80,6 +81,8 @@ static int hostsim_start(struct hostsim *h, const char *wire, uint32_t gen_size)
 		if (!freopen("/dev/null", "w", stderr))
 			_exit(127);
 		bench_pin(opt.cpu_b);
+		/* a benchmark that exits early takes its simulators with it */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		execl(hostsim_path, hostsim_path, "--root", root, "--wire", wire, "--queues", "2",
 		      "--gen-size", size, (char *)NULL);
 		_exit(127);
@@ -94,20 +97,28 @@ static int hostsim_start(struct hostsim *h, const char *wire, uint32_t gen_size)
 	return 0;
 }
 
-static void hostsim_stop(struct hostsim *h)
+/* Stops a simulator; 0 if it exited cleanly (no crash, no sanitizer report). */
+static int hostsim_stop(struct hostsim *h)
 {
 	char cmd[128];
+	int status = 0, ret = 0;
 
 	if (h->pid <= 0)
-		return;
+		return 0;
 	kill(h->pid, SIGTERM);
-	waitpid(h->pid, NULL, 0);
+	if (waitpid(h->pid, &status, 0) != h->pid || !WIFEXITED(status) ||
+	    WEXITSTATUS(status) != 0) {
+		fprintf(stderr, "netvsc bench: vmbus-hostsim (pid %d) did not exit cleanly (status 0x%x)\n",
+			(int)h->pid, (unsigned int)status);
+		ret = -1;
+	}
 	h->pid = 0;
 	/* the simulator removes its tree; the directory above is ours */
 	h->root[strlen(h->root) - 5] = '\0';
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", h->root);
 	if (system(cmd))
 		fprintf(stderr, "netvsc bench: could not remove %s\n", h->root);
+	return ret;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -406,9 +417,8 @@ int main(int argc, char **argv)
 	       "on queue 0); echo: frames received back while sending, RSS over 256 flows.\n"
 	       "Targets at 64 and 1500 bytes: guest CPU per frame at most 1.5x the ring's (tx),\n"
 	       "2x (rx), 3x (echo)\n");
-	hostsim_stop(&sink);
-	hostsim_stop(&echo);
+	ret = hostsim_stop(&sink) | hostsim_stop(&echo);
 	for (i = 0; i < NS; i++)
-		hostsim_stop(&gen[i]);
-	return 0;
+		ret |= hostsim_stop(&gen[i]);
+	return ret ? 1 : 0;
 }
