@@ -277,3 +277,27 @@ int sim_stop(struct sim *s)
 		fprintf(stderr, "could not remove %s\n", s->root);
 	return rc;
 }
+
+/* CPU time (user + system, in clock ticks) the simulator has used; -1 if unreadable. */
+long sim_cpu_ticks(struct sim *sim)
+{
+	char path[64], buf[1024], *p;
+	unsigned long ut = 0, st = 0;
+	FILE *f;
+	int i;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)sim->pid);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	p = fgets(buf, sizeof(buf), f);
+	fclose(f);
+	/* fields 14 and 15, counted after the command in parentheses */
+	if (p)
+		p = strrchr(buf, ')');
+	for (i = 0; i < 11 && p; i++)
+		p = strchr(p + 1, ' ');
+	if (!p || sscanf(p, " %lu %lu", &ut, &st) != 2)
+		return -1;
+	return (long)(ut + st);
+}

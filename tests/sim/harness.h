@@ -60,4 +60,8 @@ int sim_count_fds(pid_t pid);
 /* Stops the simulator; returns its exit status (0 expected) and removes the root. */
 int sim_stop(struct sim *s);
 
+/* CPU time (user + system, in clock ticks) the simulator has used; -1 if
+ * unreadable. */
+long sim_cpu_ticks(struct sim *s);
+
 #endif /* TESTS_SIM_HARNESS_H */

@@ -341,6 +341,9 @@ const uint8_t *hs_nic_mac(struct hs_dev *dev);
 void hs_nic_link(struct hs_dev *dev, bool up);
 /* Frames waiting for the guest on @dev, and whether it can take more. */
 bool hs_nic_rx_room(struct hs_dev *dev, unsigned int frames);
+/* How many more frames @dev surely takes without loss, whatever queue
+ * each goes to (UINT_MAX: it drops them anyway). */
+unsigned int hs_nic_rx_space(struct hs_dev *dev);
 
 /* Faults the control interface can inject into a NIC. */
 enum hs_fault {

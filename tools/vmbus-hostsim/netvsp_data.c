@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -256,17 +257,22 @@ bool nsp_rx_can_drain(struct nsp_state *ns)
 	return true;
 }
 
-bool hs_nic_rx_room(struct hs_dev *dev, unsigned int frames)
+unsigned int hs_nic_rx_space(struct hs_dev *dev)
 {
 	struct nsp_state *ns = nsp_of(dev);
-	unsigned int i;
+	unsigned int i, space = NSP_RXQ_CAP;
 
 	if (!ns || !dev->connected)
-		return true; /* dropped anyway */
+		return UINT_MAX; /* dropped anyway */
 	for (i = 0; i < nsp_queues(ns); i++)
-		if (ns->q[i].rx_count + frames > NSP_RXQ_CAP)
-			return false;
-	return true;
+		if (NSP_RXQ_CAP - ns->q[i].rx_count < space)
+			space = NSP_RXQ_CAP - ns->q[i].rx_count;
+	return space;
+}
+
+bool hs_nic_rx_room(struct hs_dev *dev, unsigned int frames)
+{
+	return hs_nic_rx_space(dev) >= frames;
 }
 
 /* Copies bytes [@off, @off + @n) of the frame @head + @tail to @dst. */
@@ -294,7 +300,7 @@ int hs_nic_rx_ref(struct hs_dev *dev, const void *head, size_t hlen, const void 
 	const uint8_t *f;
 	struct nsp_queue *q;
 	struct nsp_frame *e;
-	size_t len, vlen, skip = 0;
+	size_t len, vlen, ilen, skip = 0;
 	unsigned int idx;
 	bool hashed;
 	uint32_t hash;
@@ -362,10 +368,14 @@ int hs_nic_rx_ref(struct hs_dev *dev, const void *head, size_t hlen, const void 
 	}
 	e->len = (uint16_t)(len - skip);
 	e->ilen = (uint16_t)(e->len < NSP_FRAME_INLINE ? e->len : NSP_FRAME_INLINE);
-	if (!skip && tlen && hlen <= NSP_FRAME_INLINE && len > NSP_FRAME_INLINE) {
-		/* the constant tail stays where it is */
-		frame_bytes(e->head, 0, NSP_FRAME_INLINE, h, hlen, t);
-		e->tail = t + (NSP_FRAME_INLINE - hlen);
+	/* with a constant tail, the entry holds what was inspected
+	 * (rx_csum_flags reads no more), to a whole line: the tail's copy
+	 * into the slot then starts on a line of its own */
+	ilen = ((vlen > hlen ? vlen : hlen) + 63u) & ~(size_t)63u;
+	if (!skip && tlen && ilen <= NSP_FRAME_INLINE && len > ilen) {
+		e->ilen = (uint16_t)ilen;
+		frame_bytes(e->head, 0, ilen, h, hlen, t);
+		e->tail = t + (ilen - hlen);
 	} else {
 		/* bytes [0, 12) and [12 + skip, len) of the frame */
 		frame_bytes(e->head, 0, 12, h, hlen, t);

@@ -77,6 +77,7 @@ static int sink_tx(struct hs_wire *w, struct hs_dev *dev, const void *frame, siz
 struct gen {
 	uint64_t sent;
 	uint64_t start_ns;
+	bool refused; /* the NIC took no frame at the last try (not ready) */
 };
 
 /*
@@ -134,20 +135,24 @@ static void gen_poll(struct hs_wire *w)
 	struct hs_bus *bus = w->bus;
 	struct hs_dev *dev = gen_dev(bus);
 	uint64_t allowed, now = hs_now_ns();
-	unsigned int burst = 0;
+	unsigned int burst = 0, space;
 
 	if (!dev)
 		return;
 	if (!g->start_ns)
 		g->start_ns = now;
 	allowed = gen_allowed(g, bus, now);
-	while (g->sent < allowed && burst < GEN_BURST && hs_nic_rx_room(dev, 1)) {
+	space = hs_nic_rx_space(dev);
+	if (space > GEN_BURST)
+		space = GEN_BURST;
+	while (g->sent < allowed && burst < space) {
 		uint8_t hdr[GENFRAME_HOST_HDR];
 
 		genframe_host_header(hdr, hs_nic_mac(dev), g->sent);
-		if (hs_nic_rx_ref(dev, hdr, sizeof(hdr),
-				  gen_pattern + (uint8_t)(g->sent + GENFRAME_HOST_HDR),
-				  bus->opts.gen_size - GENFRAME_HOST_HDR))
+		g->refused = hs_nic_rx_ref(dev, hdr, sizeof(hdr),
+					   gen_pattern + (uint8_t)(g->sent + GENFRAME_HOST_HDR),
+					   bus->opts.gen_size - GENFRAME_HOST_HDR) != 0;
+		if (g->refused)
 			break;
 		g->sent++;
 		w->frames_in++;
@@ -157,14 +162,19 @@ static void gen_poll(struct hs_wire *w)
 		bus->work = true;
 }
 
-/* More to send now: not held back by the count, the rate or the NIC's room. */
+/*
+ * More to send now: not held back by the count, the rate or the NIC's
+ * room, and the NIC took the last frame offered (one that is not ready,
+ * e.g. no packet filter yet, is tried again at the next event or tick,
+ * not in a busy loop).
+ */
 static bool gen_more(struct hs_wire *w)
 {
 	struct gen *g = w->priv;
 	struct hs_dev *dev = gen_dev(w->bus);
 
-	return dev && g->start_ns && g->sent < gen_allowed(g, w->bus, hs_now_ns()) &&
-	       hs_nic_rx_room(dev, 1);
+	return dev && g->start_ns && !g->refused &&
+	       g->sent < gen_allowed(g, w->bus, hs_now_ns()) && hs_nic_rx_room(dev, 1);
 }
 
 static void gen_close(struct hs_wire *w)
