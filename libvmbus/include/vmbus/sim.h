@@ -15,7 +15,11 @@
  *                    -ENOMEM  the host ran out of memory
  *                    -ENODEV  the device is going away
  *   host -> guest  4-byte uint32 event counts (what read() returns); they
- *                  coalesce like UIO events.
+ *                  coalesce like UIO events.  While a connection's socket
+ *                  is full the host sends none; once the guest has read
+ *                  what it held, the host sends the current count, so a
+ *                  guest that drains the socket and sleeps is woken by
+ *                  the next event.
  *   guest -> host  4-byte int32 irqcontrol values (what write() takes):
  *                  1 unmasks every channel and signals the unmonitored
  *                  ones, 0 masks them.
