@@ -188,10 +188,23 @@ static void nsp_stats(struct hs_dev *dev, FILE *f)
 		ns->nslots > NSP_CTL_SLOTS ? ns->nslots - NSP_CTL_SLOTS : 0);
 	fprintf(f, "  control messages waiting %u, control slots held by the guest %u of %u\n",
 		ns->ctl_count, (unsigned int)__builtin_popcount(ns->ctl_busy), NSP_CTL_SLOTS);
-	fprintf(f, "  rss %s, guest table %u entries, host table %u, hash 0x%x; disables %" PRIu64
-		   " (empty %" PRIu64 ")\n",
-		ns->rss_on ? "on" : "off", ns->rss_entries, dev->bus->opts.rss_table,
-		ns->rss_hash_info, ns->rss_disables, ns->rss_disables_empty);
+	{
+		uint64_t seen = 0;
+		bool zero_key = true;
+
+		for (i = 0; i < dev->bus->opts.rss_table && i < NDIS_RSS_ITAB_MAX; i++)
+			if (ns->rss_itab[i] < 64)
+				seen |= 1ull << ns->rss_itab[i];
+		for (i = 0; i < NDIS_RSS_KEY_SIZE; i++)
+			zero_key = zero_key && !ns->rss_key[i];
+		/* an all-zero key hashes every flow to 0, so to entry 0's queue */
+		fprintf(f, "  rss %s, guest table %u entries, host table %u, hash 0x%x; disables %" PRIu64
+			   " (empty %" PRIu64 "); the table names %d queue(s)%s\n",
+			ns->rss_on ? "on" : "off", ns->rss_entries, dev->bus->opts.rss_table,
+			ns->rss_hash_info, ns->rss_disables, ns->rss_disables_empty,
+			__builtin_popcountll(seen),
+			ns->rss_on && zero_key ? ", the key is all zero" : "");
+	}
 	for (i = 0; i < nsp_queues(ns); i++) {
 		struct nsp_queue *q = &ns->q[i];
 		struct hs_chan *ch = dev->chans[i];
