@@ -120,7 +120,8 @@ static struct sim_grant *sim_grant_build(struct vmbus_channel *chan, const u8 *d
 			goto bad;
 		memcpy(&rng, desc + off, sizeof(rng));
 		off += sizeof(rng);
-		if (!rng.len || rng.offset >= SIM_HV_PAGE ||
+		/* offset + len must not wrap: a huge len would name few pages */
+		if (!rng.len || rng.offset >= SIM_HV_PAGE || rng.len > U32_MAX - rng.offset ||
 		    (dlen - off) / sizeof(u64) < HVPFN_UP(rng.offset + rng.len))
 			goto bad;
 		npages += HVPFN_UP(rng.offset + rng.len);
