@@ -431,6 +431,13 @@ static uint32_t rx_csum_flags(const struct nsp_frame *fr)
 	return NDIS_RXCSUM_IP_OK;
 }
 
+/* The bytes of per-packet information fill_slot() writes for @fr. */
+static uint32_t rx_ppi_len(const struct nsp_state *ns, const struct nsp_frame *fr)
+{
+	return RNDIS_PPI_U32_SIZE * (1u + (fr->has_vlan ? 1u : 0u) +
+				     (ns->rss_on && ns->nvsp_ver >= NVSP_VERSION_5 ? 2u : 0u));
+}
+
 /* Writes frame @fr into slot @s as an RNDIS_PACKET filling the slot. */
 static void fill_slot(struct nsp_state *ns, uint32_t s, const struct nsp_frame *fr)
 {
@@ -516,7 +523,9 @@ void nsp_rx_flush(struct nsp_state *ns, unsigned int qi)
 				uint32_t off;
 
 				prefetch_w(ahead);
-				prefetch_w(ahead + 64);
+				/* the second line only if the PPIs reach it */
+				if (sizeof(struct rndis_packet) + rx_ppi_len(ns, fa) > 64)
+					prefetch_w(ahead + 64);
 				for (off = NSP_DATA_OFFSET; off < NSP_DATA_OFFSET + fa->len; off += 64)
 					prefetch_w(ahead + off);
 			}
