@@ -105,22 +105,23 @@ int kt_netvsc_unload(void)
 bool kt_nic_ifname(const char *guid, char out[IFNAMSIZ])
 {
 	char path[PATH_MAX];
-	struct dirent *de;
-	bool found = false;
-	DIR *d;
 
 	snprintf(path, sizeof(path), "/sys/bus/vmbus/devices/%s/net", guid);
-	d = opendir(path);
-	if (!d)
-		return false;
-	while (!found && (de = readdir(d))) {
-		if (de->d_name[0] == '.' || strlen(de->d_name) >= IFNAMSIZ)
-			continue;
-		snprintf(out, IFNAMSIZ, "%s", de->d_name);
-		found = true;
-	}
-	closedir(d);
-	return found;
+	return kt_dir_first(path, out, IFNAMSIZ);
+}
+
+int kt_netvsc_instance(char guid[37], const char *const *sim_args, char ifn[IFNAMSIZ])
+{
+	int kmsg;
+
+	kt_new_instance(guid);
+	kmsg = kt_kmsg_open();
+	kt_hostsim_launch(guid, sim_args);
+	/* hv_netvsc probed the device while it registered */
+	KT_ASSERT(!strcmp(kt_bound(guid), "hv_netvsc"), "bound to hv_netvsc, not \"%s\"",
+		  kt_bound(guid));
+	KT_ASSERT(kt_wait_ifname(guid, ifn, KT_TIMEOUT_MS), "hv_netvsc created an interface");
+	return kmsg;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -325,33 +326,37 @@ int kt_sh(const char *fmt, ...)
 	return kt_run(argv);
 }
 
+/* vmbus-hostsim ctl @cmd and the arguments after it (NULL-terminated). */
+static void ctl_argv(const char *argv[16], const char *cmd, va_list ap)
+{
+	unsigned int n = 0;
+	const char *a;
+
+	argv[n++] = KT_HOSTSIM;
+	argv[n++] = "ctl";
+	argv[n++] = "--root";
+	argv[n++] = KT_HOSTSIM_ROOT;
+	argv[n++] = cmd;
+	while (n < 15 && (a = va_arg(ap, const char *)))
+		argv[n++] = a;
+	argv[n] = NULL;
+}
+
 int kt_hostsim_ctl_out(char *out, size_t len, const char *cmd, ...)
 {
-	const char *argv[16] = { KT_HOSTSIM, "ctl", "--root", KT_HOSTSIM_ROOT, cmd };
-	unsigned int n = 5;
+	const char *argv[16];
 	size_t got = 0;
-	int p[2], status;
-	const char *a;
+	int fd, status;
 	va_list ap;
 	pid_t pid;
 
 	va_start(ap, cmd);
-	while (n < 15 && (a = va_arg(ap, const char *)))
-		argv[n++] = a;
+	ctl_argv(argv, cmd, ap);
 	va_end(ap);
-	argv[n] = NULL;
-	KT_ASSERT(len > 0 && pipe2(p, O_CLOEXEC) == 0, "pipe");
-	fflush(NULL);
-	pid = fork();
-	KT_ASSERT(pid >= 0, "fork");
-	if (pid == 0) {
-		dup2(p[1], 1);
-		execv(argv[0], (char *const *)argv);
-		_exit(127);
-	}
-	close(p[1]);
+	KT_ASSERT(len > 0, "room for the output");
+	pid = kt_spawn(argv, &fd, false);
 	for (;;) {
-		ssize_t r = read(p[0], out + got, len - 1 - got);
+		ssize_t r = read(fd, out + got, len - 1 - got);
 
 		if (r <= 0)
 			break;
@@ -360,23 +365,19 @@ int kt_hostsim_ctl_out(char *out, size_t len, const char *cmd, ...)
 			break;
 	}
 	out[got] = '\0';
-	close(p[0]);
+	close(fd);
 	KT_ASSERT(waitpid(pid, &status, 0) == pid, "waitpid");
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 int kt_hostsim_ctl(const char *cmd, ...)
 {
-	const char *argv[16] = { KT_HOSTSIM, "ctl", "--root", KT_HOSTSIM_ROOT, cmd };
-	unsigned int n = 5;
-	const char *a;
+	const char *argv[16];
 	va_list ap;
 
 	va_start(ap, cmd);
-	while (n < 15 && (a = va_arg(ap, const char *)))
-		argv[n++] = a;
+	ctl_argv(argv, cmd, ap);
 	va_end(ap);
-	argv[n] = NULL;
 	return kt_run(argv);
 }
 

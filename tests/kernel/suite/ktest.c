@@ -1096,22 +1096,54 @@ bool kt_wait_blocked(pid_t tid, long nr, int timeout_ms)
 /* vmbus-hostsim and netvsc-user                                             */
 /* ------------------------------------------------------------------------ */
 
+bool kt_dir_first(const char *path, char *out, size_t outlen)
+{
+	struct dirent *de;
+	bool found = false;
+	DIR *d = opendir(path);
+
+	if (!d)
+		return false;
+	while (!found && (de = readdir(d))) {
+		if (de->d_name[0] == '.' || (out && strlen(de->d_name) >= outlen))
+			continue;
+		if (out)
+			snprintf(out, outlen, "%s", de->d_name);
+		found = true;
+	}
+	closedir(d);
+	return found;
+}
+
 /* True once hv_vmbus has registered the device: channels/ has its primary. */
 static bool registered(const char *guid)
 {
 	char path[PATH_MAX];
-	struct dirent *de;
-	bool found = false;
-	DIR *d;
 
 	snprintf(path, sizeof(path), "/sys/bus/vmbus/devices/%s/channels", guid);
-	d = opendir(path);
-	if (!d)
-		return false;
-	while (!found && (de = readdir(d)))
-		found = de->d_name[0] != '.';
-	closedir(d);
-	return found;
+	return kt_dir_first(path, NULL, 0);
+}
+
+pid_t kt_spawn(const char *const *argv, int *out, bool with_stderr)
+{
+	int p[2];
+	pid_t pid;
+
+	KT_ASSERT(pipe2(p, O_CLOEXEC) == 0, "pipe");
+	fflush(NULL);
+	pid = fork();
+	KT_ASSERT(pid >= 0, "fork");
+	if (pid == 0) {
+		/* dup2 clears close-on-exec on the copies only */
+		dup2(p[1], 1);
+		if (with_stderr)
+			dup2(p[1], 2);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	close(p[1]);
+	*out = p[0];
+	return pid;
 }
 
 void kt_hostsim_launch(const char *guid, const char *const *argv)
@@ -1121,7 +1153,7 @@ void kt_hostsim_launch(const char *guid, const char *const *argv)
 	unsigned int n = 9, i;
 	char line[64] = "";
 	size_t len = 0;
-	int p[2];
+	int fd;
 
 	if (access(KT_HOSTSIM, X_OK))
 		kt_skip(KT_HOSTSIM " is not in this guest");
@@ -1130,22 +1162,12 @@ void kt_hostsim_launch(const char *guid, const char *const *argv)
 	args[n] = NULL;
 	/* vmbus-hostsim is the host now */
 	kt_host_release();
-	KT_ASSERT(pipe(p) == 0, "pipe");
-	fflush(NULL);
-	hostsim_pid = fork();
-	KT_ASSERT(hostsim_pid >= 0, "fork");
-	if (hostsim_pid == 0) {
-		dup2(p[1], 1);
-		close(p[0]);
-		execv(KT_HOSTSIM, (char *const *)args);
-		_exit(127);
-	}
-	close(p[1]);
+	hostsim_pid = kt_spawn(args, &fd, false);
 	/* the GUID is printed once the offer is made */
-	while (len < sizeof(line) - 1 && read(p[0], line + len, 1) == 1 && line[len] != '\n')
+	while (len < sizeof(line) - 1 && read(fd, line + len, 1) == 1 && line[len] != '\n')
 		len++;
 	line[len] = '\0';
-	close(p[0]);
+	close(fd);
 	KT_ASSERT(!strcmp(line, guid), "vmbus-hostsim offered \"%s\", asked for %s", line, guid);
 	/*
 	 * The guest processes the offer asynchronously.  Its directory

@@ -256,6 +256,12 @@ void kt_hostsim_start(const char *guid, const char *const *argv);
 /* The same up to the device's registration: no driver is bound by the test
  * (one whose id table matches, such as hv_netvsc, has probed it). */
 void kt_hostsim_launch(const char *guid, const char *const *argv);
+/* The first entry of directory @path not starting with a dot (into @out,
+ * @outlen bytes, if not NULL; longer names are passed over). */
+bool kt_dir_first(const char *path, char *out, size_t outlen);
+/* Starts @argv (argv[0] a path) with its stdout (and stderr if asked) to
+ * a pipe whose read end goes to *@out; returns its pid. */
+pid_t kt_spawn(const char *const *argv, int *out, bool with_stderr);
 /* Runs "vmbus-hostsim ctl COMMAND ARGS..." (NULL-terminated); its exit status. */
 int kt_hostsim_ctl(const char *cmd, ...) __attribute__((sentinel));
 /* The same, with its output (up to @len - 1 bytes) in @out. */
@@ -280,6 +286,10 @@ int kt_netvsc_unload(void); /* 0 or -errno */
 bool kt_netvsc_loaded(void);
 /* The interface hv_netvsc created for device @guid (its net/ entry). */
 bool kt_nic_ifname(const char *guid, char out[IFNAMSIZ]);
+/* A new instance offered by vmbus-hostsim (@sim_args), which hv_netvsc
+ * binds: its GUID and interface name.  Returns the kmsg descriptor opened
+ * before the offer (kt_kmsg_open). */
+int kt_netvsc_instance(char guid[37], const char *const *sim_args, char ifn[IFNAMSIZ]);
 /*
  * Waits until @cond(@arg) holds, woken by rtnetlink link and address
  * events (and once a second for changes that send none); true if it does

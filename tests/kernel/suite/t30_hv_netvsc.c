@@ -108,14 +108,7 @@ int main(int argc, char **argv)
 	kt_init(argc, argv, "Linux's hv_netvsc on vmbus-hostsim: link, traffic, queues, MTU, VLAN");
 	kt_netvsc_load();
 	kt_peer_start(PORT);
-	kt_new_instance(guid);
-	kmsg = kt_kmsg_open();
-	kt_hostsim_launch(guid, sim_args);
-
-	/* hv_netvsc probed the device while it registered */
-	KT_ASSERT(!strcmp(kt_bound(guid), "hv_netvsc"), "bound to hv_netvsc, not \"%s\"",
-		  kt_bound(guid));
-	KT_ASSERT(kt_wait_ifname(guid, ifn, KT_TIMEOUT_MS), "hv_netvsc created an interface");
+	kmsg = kt_netvsc_instance(guid, sim_args, ifn);
 	/* vmbus-hostsim's MAC: 02 and the last five bytes of the instance GUID */
 	snprintf(want_mac, sizeof(want_mac), "02:%.2s:%.2s:%.2s:%.2s:%.2s", guid + 26, guid + 28,
 		 guid + 30, guid + 32, guid + 34);

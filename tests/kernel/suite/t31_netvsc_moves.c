@@ -86,12 +86,7 @@ int main(int argc, char **argv)
 		kt_skip("vmbus-bind or netvsc-user is not in this guest");
 	kt_netvsc_load();
 	drv = kt_drv->name;
-	kt_new_instance(guid);
-	kmsg = kt_kmsg_open();
-	kt_hostsim_launch(guid, sim_args);
-	KT_ASSERT(!strcmp(kt_bound(guid), "hv_netvsc"), "bound to hv_netvsc, not \"%s\"",
-		  kt_bound(guid));
-	KT_ASSERT(kt_wait_ifname(guid, ifn, KT_TIMEOUT_MS), "hv_netvsc created an interface");
+	kmsg = kt_netvsc_instance(guid, sim_args, ifn);
 	KT_ASSERT(kt_sh("ip addr add " ADDR "/24 dev %s && ip link set %s up", ifn, ifn) == 0,
 		  "%s configured and up", ifn);
 	KT_ASSERT(kt_wait_carrier(ifn, true, KT_TIMEOUT_MS), "%s has a carrier", ifn);

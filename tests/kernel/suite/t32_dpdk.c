@@ -105,25 +105,13 @@ static int run_dpdk(unsigned int queues, char *out, size_t outlen)
 			       "--", "--queues", q, "--frames", frames, NULL };
 	int64_t end = now_ms() + DPDK_TIMEOUT_MS;
 	size_t len = 0, shown = 0;
-	int p[2], status;
+	int fd, status;
 
 	snprintf(q, sizeof(q), "%u", queues);
 	snprintf(frames, sizeof(frames), "%u", FRAMES);
-	KT_ASSERT(pipe(p) == 0, "pipe");
-	fflush(NULL);
-	dpdk_pid = fork();
-	KT_ASSERT(dpdk_pid >= 0, "fork");
-	if (dpdk_pid == 0) {
-		dup2(p[1], 1);
-		dup2(p[1], 2);
-		close(p[0]);
-		close(p[1]);
-		execv(DPDK_PROG, (char *const *)argv);
-		_exit(127);
-	}
-	close(p[1]);
+	dpdk_pid = kt_spawn(argv, &fd, true);
 	for (;;) {
-		struct pollfd pfd = { .fd = p[0], .events = POLLIN };
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
 		int64_t left = end - now_ms();
 		ssize_t n;
 
@@ -131,7 +119,7 @@ static int run_dpdk(unsigned int queues, char *out, size_t outlen)
 			  DPDK_TIMEOUT_MS / 1000);
 		if (poll(&pfd, 1, (int)left) <= 0)
 			continue;
-		n = read(p[0], out + len, outlen - 1 - len);
+		n = read(fd, out + len, outlen - 1 - len);
 		if (n <= 0)
 			break;
 		len += (size_t)n;
@@ -146,7 +134,7 @@ static int run_dpdk(unsigned int queues, char *out, size_t outlen)
 		KT_ASSERT(len < outlen - 1, "netvsc-dpdk's output fits %zu bytes", outlen);
 	}
 	out[len] = '\0';
-	close(p[0]);
+	close(fd);
 	KT_ASSERT(waitpid(dpdk_pid, &status, 0) == dpdk_pid, "waitpid");
 	dpdk_pid = 0;
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);

@@ -389,14 +389,8 @@ static u64 sim_request_addr_match(struct vmbus_channel *chan, u64 trans_id, u64 
 	return addr;
 }
 
-#if SIM_HAVE_GETID
-u64 __vmbus_request_addr_match(struct vmbus_channel *chan, u64 trans_id, u64 rqst_addr)
-{
-	return sim_request_addr_match(chan, trans_id, rqst_addr);
-}
-EXPORT_SYMBOL_GPL(__vmbus_request_addr_match);
-
-u64 vmbus_request_addr_match(struct vmbus_channel *chan, u64 trans_id, u64 rqst_addr)
+/* The same under the channel's requestor lock. */
+static u64 sim_request_addr_locked(struct vmbus_channel *chan, u64 trans_id, u64 rqst_addr)
 {
 	unsigned long flags;
 	u64 addr;
@@ -406,18 +400,24 @@ u64 vmbus_request_addr_match(struct vmbus_channel *chan, u64 trans_id, u64 rqst_
 	unlock_requestor(chan, flags);
 	return addr;
 }
+
+#if SIM_HAVE_GETID
+u64 __vmbus_request_addr_match(struct vmbus_channel *chan, u64 trans_id, u64 rqst_addr)
+{
+	return sim_request_addr_match(chan, trans_id, rqst_addr);
+}
+EXPORT_SYMBOL_GPL(__vmbus_request_addr_match);
+
+u64 vmbus_request_addr_match(struct vmbus_channel *chan, u64 trans_id, u64 rqst_addr)
+{
+	return sim_request_addr_locked(chan, trans_id, rqst_addr);
+}
 EXPORT_SYMBOL_GPL(vmbus_request_addr_match);
 #endif
 
 u64 vmbus_request_addr(struct vmbus_channel *chan, u64 trans_id)
 {
-	unsigned long flags;
-	u64 addr;
-
-	lock_requestor(chan, flags);
-	addr = sim_request_addr_match(chan, trans_id, VMBUS_RQST_ADDR_ANY);
-	unlock_requestor(chan, flags);
-	return addr;
+	return sim_request_addr_locked(chan, trans_id, VMBUS_RQST_ADDR_ANY);
 }
 EXPORT_SYMBOL_GPL(vmbus_request_addr);
 
