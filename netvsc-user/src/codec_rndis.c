@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "codec.h"
@@ -127,12 +128,17 @@ static uint16_t ndis_to_tci(uint32_t v)
 	(NDIS_TXCSUM_IPV4 | NDIS_TXCSUM_IPV6 | NDIS_TXCSUM_TCP | NDIS_TXCSUM_UDP |                 \
 	 NDIS_TXCSUM_IP_HDR)
 
+/* One little-endian 32-bit field of a message being built in place. */
+static inline void put_u32(uint8_t *p, size_t off, uint32_t v)
+{
+	memcpy(p + off, &v, sizeof(v));
+}
+
 int rndis_build_packet(void *out, size_t cap, uint32_t data_len, const struct rndis_tx_meta *meta)
 {
 	uint32_t ppi_type[3], ppi_val[3];
 	unsigned int n = 0, i;
 	uint32_t flags = meta ? meta->flags : 0;
-	struct rndis_packet p;
 	uint32_t hdr;
 	uint8_t *o = out;
 
@@ -163,7 +169,7 @@ int rndis_build_packet(void *out, size_t cap, uint32_t data_len, const struct rn
 		ppi_val[n++] = meta->csum | (uint32_t)meta->l4_offset << NDIS_TXCSUM_L4_OFFSET_SHIFT;
 	}
 
-	hdr = sizeof(p) + n * RNDIS_PPI_U32_SIZE;
+	hdr = (uint32_t)sizeof(struct rndis_packet) + n * RNDIS_PPI_U32_SIZE;
 	if (data_len < NETVSC_ETH_HLEN || data_len > UINT32_MAX - hdr)
 		return -EINVAL;
 	if (!out)
@@ -171,27 +177,30 @@ int rndis_build_packet(void *out, size_t cap, uint32_t data_len, const struct rn
 	if (cap < hdr)
 		return -ENOBUFS;
 
-	memset(out, 0, hdr);
-	memset(&p, 0, sizeof(p));
-	p.type = RNDIS_MSG_PACKET;
-	p.len = hdr + data_len;
-	p.data_offset = hdr - RNDIS_PACKET_OFFSET_BASE;
-	p.data_len = data_len;
-	if (n) {
-		p.ppi_offset = RNDIS_PACKET_MIN_OFFSET;
-		p.ppi_len = n * RNDIS_PPI_U32_SIZE;
-	}
-	memcpy(o, &p, sizeof(p));
+	/*
+	 * Field by field, straight into @out (a send section): a header built
+	 * on the stack and copied is read back with wide loads that cannot
+	 * take their bytes from the narrow stores still queued, so each copy
+	 * waited for every store before it, the previous frame's included.
+	 */
+	put_u32(o, offsetof(struct rndis_packet, type), RNDIS_MSG_PACKET);
+	put_u32(o, offsetof(struct rndis_packet, len), hdr + data_len);
+	put_u32(o, offsetof(struct rndis_packet, data_offset), hdr - RNDIS_PACKET_OFFSET_BASE);
+	put_u32(o, offsetof(struct rndis_packet, data_len), data_len);
+	put_u32(o, offsetof(struct rndis_packet, oob_offset), 0);
+	put_u32(o, offsetof(struct rndis_packet, oob_len), 0);
+	put_u32(o, offsetof(struct rndis_packet, oob_count), 0);
+	put_u32(o, offsetof(struct rndis_packet, ppi_offset), n ? RNDIS_PACKET_MIN_OFFSET : 0);
+	put_u32(o, offsetof(struct rndis_packet, ppi_len), n * RNDIS_PPI_U32_SIZE);
+	put_u32(o, offsetof(struct rndis_packet, vc_handle), 0);
+	put_u32(o, offsetof(struct rndis_packet, reserved), 0);
 	for (i = 0; i < n; i++) {
-		struct rndis_ppi e = {
-			.size = RNDIS_PPI_U32_SIZE,
-			.type = ppi_type[i],
-			.offset = sizeof(struct rndis_ppi),
-		};
-		uint8_t *at = o + sizeof(p) + i * RNDIS_PPI_U32_SIZE;
+		uint8_t *at = o + sizeof(struct rndis_packet) + i * RNDIS_PPI_U32_SIZE;
 
-		memcpy(at, &e, sizeof(e));
-		memcpy(at + sizeof(e), &ppi_val[i], sizeof(ppi_val[i]));
+		put_u32(at, offsetof(struct rndis_ppi, size), RNDIS_PPI_U32_SIZE);
+		put_u32(at, offsetof(struct rndis_ppi, type), ppi_type[i]);
+		put_u32(at, offsetof(struct rndis_ppi, offset), sizeof(struct rndis_ppi));
+		put_u32(at, sizeof(struct rndis_ppi), ppi_val[i]);
 	}
 	return (int)hdr;
 }
