@@ -229,11 +229,16 @@ static int chan_put(struct vmbus_chan *c, void *hdr, uint32_t hdr_len, uint16_t 
 	if (total > vmbus_ring_max_packet(c->tx))
 		return -EMSGSIZE;
 
-	d->type = type;
-	d->offset8 = (uint16_t)(hdr_len / 8);
-	d->len8 = (uint16_t)(total / 8);
-	d->flags = (uint16_t)(flags & VMBUS_SEND_COMPLETION);
-	d->trans_id = tid;
+	{
+		/* two whole-word stores, which the ring's copy takes at once
+		 * (the fields in little-endian order, as on the wire) */
+		uint64_t w0 = (uint64_t)type | (uint64_t)(hdr_len / 8) << 16 |
+			      (uint64_t)(total / 8) << 32 |
+			      (uint64_t)(flags & VMBUS_SEND_COMPLETION) << 48;
+
+		memcpy(d, &w0, sizeof(w0));
+		memcpy(&d->trans_id, &tid, sizeof(tid));
+	}
 
 	v[0].iov_base = hdr;
 	v[0].iov_len = hdr_len;

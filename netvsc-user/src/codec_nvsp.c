@@ -86,17 +86,29 @@ int nvsp_build_chim_revoke(void *out, size_t cap, uint16_t id)
 int nvsp_build_rndis_pkt(void *out, size_t cap, uint32_t channel_type, uint32_t section_index,
 			 uint32_t section_size)
 {
-	union nvsp_msg m = nvsp_zeroed(NVSP_MSG_RNDIS_PKT);
+	uint32_t w[4] = { NVSP_MSG_RNDIS_PKT, channel_type, section_index, section_size };
+	uint8_t *o = out;
 
 	if (channel_type != NVSP_CHANNEL_DATA && channel_type != NVSP_CHANNEL_CONTROL)
 		return -EINVAL;
 	/* A host treats a bad index/size pair as fatal: never send one. */
 	if ((section_index == NVSP_CHIM_IDX_NONE) != (section_size == 0))
 		return -EINVAL;
-	m.rndis_pkt.channel_type = channel_type;
-	m.rndis_pkt.section_index = section_index;
-	m.rndis_pkt.section_size = section_size;
-	return codec_emit(out, cap, &m, NVSP_MSG_SIZE);
+	if (!out)
+		return -EINVAL;
+	if (cap < NVSP_MSG_SIZE)
+		return -ENOBUFS;
+	/*
+	 * Field by field into @out (sent once per section, right after the
+	 * section is filled): a copy of a message built on the stack is read
+	 * with wide loads that wait for every queued store, the section's too.
+	 */
+	memcpy(o, &w[0], 4);
+	memcpy(o + 4, &w[1], 4);
+	memcpy(o + 8, &w[2], 4);
+	memcpy(o + 12, &w[3], 4);
+	memset(o + 16, 0, NVSP_MSG_SIZE - 16);
+	return (int)NVSP_MSG_SIZE;
 }
 
 int nvsp_build_rndis_pkt_comp(void *out, size_t cap, uint32_t status)
