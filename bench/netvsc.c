@@ -130,6 +130,7 @@ enum kind { TX, RX, ECHO };
 struct qrun {
 	struct netvsc_dev *nd;
 	unsigned int q;
+	unsigned int nq; /* > 1: this thread serves queues q .. q + nq - 1 */
 	enum kind kind;
 	uint32_t size;
 	atomic_bool *stop;
@@ -152,20 +153,28 @@ static void make_frame(uint8_t *f, uint32_t len, const uint8_t *mac, uint32_t fl
 			  (uint16_t)flow, 9);
 }
 
+/* The frames a queue sends: its own flows, so RSS spreads the echo. */
+static void fill_burst(const struct qrun *r, unsigned int q, uint8_t (*frames)[1514],
+		       struct netvsc_txbuf *bufs)
+{
+	struct netvsc_info in = { .sz = sizeof(in) };
+	unsigned int i;
+
+	netvsc_info(r->nd, &in);
+	for (i = 0; i < BURST; i++) {
+		make_frame(frames[i], r->size, in.mac, q * BURST + i);
+		bufs[i] = (struct netvsc_txbuf){ .data = frames[i], .len = r->size };
+	}
+}
+
 static void *queue_thread(void *arg)
 {
 	struct qrun *r = arg;
 	struct netvsc_txbuf bufs[BURST];
-	struct netvsc_info in = { .sz = sizeof(in) };
 	static __thread uint8_t frames[BURST][1514];
-	unsigned int i;
 
 	bench_pin(opt.cpu_a);
-	netvsc_info(r->nd, &in);
-	for (i = 0; i < BURST; i++) {
-		make_frame(frames[i], r->size, in.mac, r->q * BURST + i);
-		bufs[i] = (struct netvsc_txbuf){ .data = frames[i], .len = r->size };
-	}
+	fill_burst(r, r->q, frames, bufs);
 	while (!atomic_load_explicit(r->stop, memory_order_relaxed)) {
 		int sent = 0, got;
 
@@ -184,6 +193,41 @@ static void *queue_thread(void *arg)
 	return NULL;
 }
 
+/* One thread for every queue, in turn (as a DPDK lcore polls several). */
+static void *queues_thread(void *arg)
+{
+	struct qrun *r = arg;
+	static __thread struct netvsc_txbuf bufs[2][BURST];
+	static __thread uint8_t frames[2][BURST][1514];
+	uint64_t all = (UINT64_C(1) << r->nq) - 1;
+	unsigned int q;
+
+	bench_pin(opt.cpu_a);
+	for (q = 0; q < r->nq; q++)
+		fill_burst(r, q, frames[q], bufs[q]);
+	while (!atomic_load_explicit(r->stop, memory_order_relaxed)) {
+		bool idle = true;
+
+		for (q = 0; q < r->nq; q++) {
+			int sent = 0, got;
+
+			if (r->kind != RX) {
+				sent = netvsc_send_burst(r->nd, q, bufs[q], BURST);
+				if (sent < 0)
+					return NULL;
+			}
+			got = netvsc_poll(r->nd, q, 0);
+			if (got < 0)
+				return NULL;
+			if (got > 0 || (r->kind != RX && sent == (int)BURST))
+				idle = false;
+		}
+		if (idle)
+			netvsc_wait_queues(r->nd, all, -1, 1, NULL);
+	}
+	return NULL;
+}
+
 /* One measurement of a row. */
 struct sample {
 	double fps; /* tx: frames completed, rx/echo: received, per second */
@@ -191,12 +235,12 @@ struct sample {
 	double guest_busy, host_busy; /* CPU time over the window, 0..1 per side */
 };
 
-static uint64_t guest_cpu(const struct qrun *r, unsigned int nq)
+static uint64_t guest_cpu(const struct qrun *r, unsigned int nthreads)
 {
 	uint64_t sum = 0;
 	unsigned int i;
 
-	for (i = 0; i < nq; i++) {
+	for (i = 0; i < nthreads; i++) {
 		clockid_t c;
 
 		if (pthread_getcpuclockid(r[i].th, &c) == 0)
@@ -206,7 +250,7 @@ static uint64_t guest_cpu(const struct qrun *r, unsigned int nq)
 }
 
 static struct sample run_netvsc(struct hostsim *h, enum kind kind, uint32_t size,
-				unsigned int nq)
+				unsigned int nq, bool one_thread)
 {
 	struct netvsc_ops ops = { .sz = sizeof(ops), .rx = on_rx };
 	struct netvsc_opts o = { .sz = sizeof(o), .root = h->root, .queues = nq, .ops = &ops,
@@ -216,6 +260,7 @@ static struct sample run_netvsc(struct hostsim *h, enum kind kind, uint32_t size
 	atomic_bool stop = false;
 	char err[512];
 	uint64_t c0 = 0, c1 = 0, g0, g1, h0, h1;
+	unsigned int nth = one_thread ? 1 : nq;
 	struct sample out;
 	clockid_t hclk;
 	double t0, t1;
@@ -235,9 +280,10 @@ static struct sample run_netvsc(struct hostsim *h, enum kind kind, uint32_t size
 		fprintf(stderr, "netvsc bench: %u queues asked, %u granted\n", nq, netvsc_queues(nd));
 		exit(1);
 	}
-	for (i = 0; i < nq; i++) {
-		r[i] = (struct qrun){ .nd = nd, .q = i, .kind = kind, .size = size, .stop = &stop };
-		pthread_create(&r[i].th, NULL, queue_thread, &r[i]);
+	for (i = 0; i < nth; i++) {
+		r[i] = (struct qrun){ .nd = nd, .q = i, .nq = one_thread ? nq : 1, .kind = kind,
+				      .size = size, .stop = &stop };
+		pthread_create(&r[i].th, NULL, one_thread ? queues_thread : queue_thread, &r[i]);
 	}
 	/* warm up, then count over the window */
 	usleep(50000); /* a warm-up period, not a synchronisation */
@@ -247,12 +293,12 @@ static struct sample run_netvsc(struct hostsim *h, enum kind kind, uint32_t size
 		netvsc_stats(nd, i, &s);
 		c0 += kind == TX ? s.tx_packets : s.rx_packets;
 	}
-	g0 = guest_cpu(r, nq);
+	g0 = guest_cpu(r, nth);
 	h0 = bench_cpu_ns(hclk);
 	t0 = bench_now();
 	bench_wait(opt.seconds);
 	t1 = bench_now();
-	g1 = guest_cpu(r, nq);
+	g1 = guest_cpu(r, nth);
 	h1 = bench_cpu_ns(hclk);
 	for (i = 0; i < nq; i++) {
 		struct netvsc_queue_stats s = { .sz = sizeof(s) };
@@ -261,7 +307,7 @@ static struct sample run_netvsc(struct hostsim *h, enum kind kind, uint32_t size
 		c1 += kind == TX ? s.tx_packets : s.rx_packets;
 	}
 	atomic_store(&stop, true);
-	for (i = 0; i < nq; i++)
+	for (i = 0; i < nth; i++)
 		pthread_join(r[i].th, NULL);
 	if (netvsc_state(nd)) {
 		fprintf(stderr, "netvsc bench: %s\n", netvsc_strerror(nd));
@@ -280,9 +326,10 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: netvsc [--seconds S] [--rounds N] [--cpus A,B] [--only tx|rx|echo]\n"
 		   "  What a frame costs through libnetvsc and vmbus-hostsim (tx, rx, echo; 64,\n"
-		   "  512, 1500 bytes; 1 and 2 queues): frames per second, the guest's and the\n"
-		   "  host's CPU time per frame, and which side limited; the guest's figure next\n"
-		   "  to the raw libvmbus ring's per-packet cost (one by one) in the same run.\n"
+		   "  512, 1500 bytes; 1 and 2 queues, and echo on 2 queues from one guest\n"
+		   "  thread): frames per second, the guest's and the host's CPU time per\n"
+		   "  frame, and which side limited; the guest's figure next to the raw\n"
+		   "  libvmbus ring's per-packet cost (one by one) in the same run.\n"
 		   "  --seconds S   time per measurement (default 0.3)\n"
 		   "  --rounds N    measurements per row, best reported (default 3, max 15)\n"
 		   "  --cpus A,B    CPUs for the guest and the host (default 0,1; -1,-1: no pinning)\n"
@@ -311,22 +358,40 @@ static void cost_stats(const double *v, int n, double *best, double *median)
 	*median = -*median;
 }
 
-/* Whether row @j (kind j / 2) is measured: --only picks one kind. */
-static bool row_wanted(int j)
+/* The rows measured at each size. */
+static const struct row {
+	enum kind kind;
+	unsigned int nq;
+	bool one_thread; /* one guest thread for every queue, not one each */
+	const char *what;
+} rows[] = {
+	{ TX, 1, false, "netvsc tx, 1 queue" },
+	{ TX, 2, false, "netvsc tx, 2 queues" },
+	{ RX, 1, false, "netvsc rx, 1 queue" },
+	{ RX, 2, false, "netvsc rx, 2 queues" },
+	{ ECHO, 1, false, "netvsc echo, 1 queue" },
+	{ ECHO, 2, false, "netvsc echo, 2 queues" },
+	{ ECHO, 2, true, "echo, 2 queues, 1 thread" },
+};
+#define NROW (sizeof(rows) / sizeof(rows[0]))
+
+/* Whether row @j is measured: --only picks one kind. */
+static bool row_wanted(size_t j)
 {
-	return !opt.only || !strcmp(opt.only, kinds[j / 2]);
+	return !opt.only || !strcmp(opt.only, kinds[rows[j].kind]);
 }
 
 int main(int argc, char **argv)
 {
 	static const uint32_t sizes[] = { 64, 512, 1500 };
-	enum { NS = 3, NROW = 6 }; /* tx/rx/echo x 1 and 2 queues */
+	enum { NS = 3 };
 	static struct sample smp[NS][NROW][BENCH_MAX_ROUNDS];
 	static double ring_pps[NS][BENCH_MAX_ROUNDS], ring_ns[NS][BENCH_MAX_ROUNDS];
 	struct hostsim sink = { 0 }, echo = { 0 }, gen[NS];
 	char self[PATH_MAX];
 	ssize_t n;
-	int ret, k, i, j;
+	int ret, k, i;
+	size_t j;
 
 	ret = bench_args(argc, argv, "netvsc bench", usage, &opt);
 	if (ret >= 0)
@@ -370,16 +435,17 @@ int main(int argc, char **argv)
 			ring_pps[i][k] =
 				bench_ring_pps(&opt, "netvsc bench", sizes[i], 1, &ring_ns[i][k]);
 			for (j = 0; j < NROW; j++) {
-				enum kind kd = (enum kind)(j / 2);
+				enum kind kd = rows[j].kind;
 				struct hostsim *h = kd == TX ? &sink : kd == RX ? &gen[i] : &echo;
 
 				if (!row_wanted(j))
 					continue;
-				smp[i][j][k] = run_netvsc(h, kd, sizes[i], 1 + (unsigned int)(j % 2));
+				smp[i][j][k] =
+					run_netvsc(h, kd, sizes[i], rows[j].nq, rows[j].one_thread);
 			}
 		}
 	}
-	printf("%-5s %-22s %9s %9s %8s %8s %7s %8s %8s %-6s %s\n", "frame", "what", "frames/s",
+	printf("%-5s %-24s %9s %9s %8s %8s %7s %8s %8s %-6s %s\n", "frame", "what", "frames/s",
 	       "(median)", "guest ns", "(median)", "x ring", "host ns", "(median)", "limit",
 	       "busy g/h");
 	for (i = 0; i < NS; i++) {
@@ -387,11 +453,10 @@ int main(int argc, char **argv)
 
 		bench_stats(ring_pps[i], opt.rounds, &fb, &fm);
 		cost_stats(ring_ns[i], opt.rounds, &rb, &rm);
-		printf("%-5u %-22s %9.0f %9.0f %8.1f %8.1f %6.2fx\n", sizes[i],
+		printf("%-5u %-24s %9.0f %9.0f %8.1f %8.1f %6.2fx\n", sizes[i],
 		       "ring, one by one", fb, fm, rb, rm, 1.0);
 		for (j = 0; j < NROW; j++) {
 			double v[BENCH_MAX_ROUNDS], gb, gm, hb, hm, gbusy, hbusy, dummy;
-			char what[64];
 
 			if (!row_wanted(j))
 				continue;
@@ -406,15 +471,14 @@ int main(int argc, char **argv)
 			bench_stats(v, opt.rounds, &dummy, &gbusy);
 			pick(smp[i][j], opt.rounds, offsetof(struct sample, host_busy), v);
 			bench_stats(v, opt.rounds, &dummy, &hbusy);
-			snprintf(what, sizeof(what), "netvsc %s, %d queue%s", kinds[j / 2], 1 + j % 2,
-				 j % 2 ? "s" : "");
-			printf("%-5u %-22s %9.0f %9.0f %8.1f %8.1f %6.2fx %8.1f %8.1f %-6s %3.0f%%/%.0f%%\n",
-			       sizes[i], what, fb, fm, gb, gm, gb / rb, hb, hm,
+			printf("%-5u %-24s %9.0f %9.0f %8.1f %8.1f %6.2fx %8.1f %8.1f %-6s %3.0f%%/%.0f%%\n",
+			       sizes[i], rows[j].what, fb, fm, gb, gm, gb / rb, hb, hm,
 			       hbusy > gbusy ? "host" : "guest", gbusy * 100, hbusy * 100);
 		}
 	}
 	printf("tx: frames the host completed; rx: host-generated frames received (not IP: all\n"
-	       "on queue 0); echo: frames received back while sending, RSS over 256 flows.\n"
+	       "on queue 0); echo: frames received back while sending, RSS over 256 flows;\n"
+	       "2 queues: a guest thread each, or one thread serving both (\"1 thread\").\n"
 	       "Targets at 64 and 1500 bytes: guest CPU per frame at most 1.5x the ring's (tx),\n"
 	       "2x (rx), 3x (echo)\n");
 	ret = hostsim_stop(&sink) | hostsim_stop(&echo);

@@ -1105,20 +1105,19 @@ int netvsc_recv(struct netvsc_dev *nd, unsigned int qi, struct netvsc_rx_frame *
 	return ret < 0 ? ret : (int)got;
 }
 
-int netvsc_wait(struct netvsc_dev *nd, unsigned int qi, int fd, int timeout_ms)
+/*
+ * One queue's part of a wait: 1 if it has work now, 0 if it is armed and
+ * its interrupt listener is in *@cfd, or a negative error.
+ */
+static int wait_prepare(struct netvsc_dev *nd, struct nv_queue *q, int *cfd)
 {
-	struct pollfd pfd[2];
-	struct nv_queue *q;
-	int ret = check_queue(nd, qi), cfd, n = 1, mask = 0;
+	int ret;
 
-	if (ret)
-		return ret;
-	q = &nd->q[qi];
 	if (q->have_xfer || q->ndeferred)
-		return NETVSC_WAIT_QUEUE;
+		return 1;
 	/* nothing taken sleeps unpublished; and the host must see what is
 	 * queued before we ask it for room (it frees only what it sees) */
-	ret = netvsc_flush(nd, qi);
+	ret = netvsc_flush(nd, q->idx);
 	if (ret < 0 && ret != -EAGAIN)
 		return ret;
 	if (q->npend || q->nowed) {
@@ -1130,27 +1129,82 @@ int netvsc_wait(struct netvsc_dev *nd, unsigned int qi, int fd, int timeout_ms)
 		if (ret < 0)
 			return nv_chan_error(q, ret, "waiting for ring space");
 		if (ret == 1)
-			return NETVSC_WAIT_QUEUE;
+			return 1;
 	}
 	ret = vmbus_chan_wait(q->chan, 0);
 	if (ret == 0)
-		return NETVSC_WAIT_QUEUE;
+		return 1;
 	if (ret != -ETIMEDOUT)
 		return nv_chan_error(q, ret, "waiting");
-	cfd = vmbus_chan_fd(q->chan);
-	if (cfd < 0)
-		return nv_chan_error(q, cfd, "waiting");
-	pfd[0] = (struct pollfd){ .fd = cfd, .events = POLLIN };
+	*cfd = vmbus_chan_fd(q->chan);
+	if (*cfd < 0)
+		return nv_chan_error(q, *cfd, "waiting");
+	return 0;
+}
+
+int netvsc_wait_queues(struct netvsc_dev *nd, uint64_t queues, int fd, int timeout_ms,
+		       uint64_t *ready)
+{
+	struct pollfd pfd[NETVSC_MAX_QUEUES + 1];
+	unsigned int qat[NETVSC_MAX_QUEUES], qi, n = 0, nq;
+	uint64_t got = 0;
+	int ret, mask = 0;
+
+	if (ready)
+		*ready = 0;
+	if (!nd)
+		return -EINVAL;
+	ret = nv_live(nd);
+	if (ret)
+		return ret;
+	if (!queues || (nd->nq < 64 && (queues >> nd->nq)))
+		return -EINVAL;
+	/* every queue is armed (or found busy) before any sleep */
+	for (qi = 0; qi < nd->nq; qi++) {
+		int cfd = -1;
+
+		if (!(queues >> qi & 1))
+			continue;
+		ret = wait_prepare(nd, &nd->q[qi], &cfd);
+		if (ret < 0)
+			return ret;
+		if (ret) {
+			got |= UINT64_C(1) << qi;
+			continue;
+		}
+		qat[n] = qi;
+		pfd[n++] = (struct pollfd){ .fd = cfd, .events = POLLIN };
+	}
+	if (got) {
+		if (ready)
+			*ready = got;
+		return NETVSC_WAIT_QUEUE;
+	}
+	nq = n;
 	if (fd >= 0)
 		pfd[n++] = (struct pollfd){ .fd = fd, .events = POLLIN };
 	ret = poll(pfd, (nfds_t)n, timeout_ms < 0 ? -1 : timeout_ms);
 	if (ret < 0)
 		return errno == EINTR ? 0 : -errno;
-	if (pfd[0].revents)
+	for (qi = 0; qi < nq; qi++)
+		if (pfd[qi].revents)
+			got |= UINT64_C(1) << qat[qi];
+	if (got)
 		mask |= NETVSC_WAIT_QUEUE;
-	if (n > 1 && (pfd[1].revents & (POLLIN | POLLHUP | POLLERR)))
+	if (fd >= 0 && (pfd[nq].revents & (POLLIN | POLLHUP | POLLERR)))
 		mask |= NETVSC_WAIT_FD;
+	if (ready)
+		*ready = got;
 	return mask;
+}
+
+int netvsc_wait(struct netvsc_dev *nd, unsigned int qi, int fd, int timeout_ms)
+{
+	int ret = check_queue(nd, qi);
+
+	if (ret)
+		return ret;
+	return netvsc_wait_queues(nd, UINT64_C(1) << qi, fd, timeout_ms, NULL);
 }
 
 int netvsc_stats(const struct netvsc_dev *nd, unsigned int qi, struct netvsc_queue_stats *out)

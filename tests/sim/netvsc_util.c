@@ -226,8 +226,9 @@ int nt_poll_all(struct nt *t)
 int nt_pump(struct nt *t, bool (*cond)(struct nt *, const void *), const void *arg,
 	    int ms)
 {
-	int64_t end = sim_now_ms() + ms;
-	unsigned int rr = 0;
+	int64_t end = sim_now_ms() + ms, now;
+	uint64_t all = netvsc_queues(t->nd) >= 64 ? UINT64_MAX :
+						    (UINT64_C(1) << netvsc_queues(t->nd)) - 1;
 
 	for (;;) {
 		int n = nt_poll_all(t), w;
@@ -236,11 +237,13 @@ int nt_pump(struct nt *t, bool (*cond)(struct nt *, const void *), const void *a
 			return n;
 		if (cond(t, arg))
 			return 0;
-		if (sim_now_ms() >= end)
+		now = sim_now_ms();
+		if (now >= end)
 			return -ETIMEDOUT;
 		if (n == 0) {
-			/* one queue at a time, briefly: any of them may get work */
-			w = netvsc_wait(t->nd, rr++ % netvsc_queues(t->nd), -1, 2);
+			/* every queue at once, until the deadline: a lost wakeup
+			 * fails the caller's test */
+			w = netvsc_wait_queues(t->nd, all, -1, (int)(end - now), NULL);
 			if (w < 0)
 				return w;
 		}

@@ -8,6 +8,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <sys/eventfd.h>
 
 #include <cmocka.h>
 
@@ -817,6 +818,71 @@ static void test_wakeup_after_full_socket(void **state)
 	nt_live = NULL;
 }
 
+/*
+ * One thread serves four queues, polling only what netvsc_wait_queues says
+ * has work: every echo (spread over the queues by RSS) still arrives, so no
+ * queue's wakeup is lost or misreported.
+ */
+static void test_wait_queues(void **state)
+{
+	struct nt *t = nt_live = nt_new(NULL);
+	uint64_t all = 0xf, ready, seen = 0, want = 600, before[4];
+	int64_t end;
+	int efd, w;
+	unsigned int q;
+
+	(void)state;
+	nt_attach(t, 4, 0);
+	/* the queues asked for must be in use */
+	assert_int_equal(netvsc_wait_queues(t->nd, 0, -1, 0, NULL), -EINVAL);
+	assert_int_equal(netvsc_wait_queues(t->nd, 1u << 4, -1, 0, NULL), -EINVAL);
+	assert_int_equal(netvsc_wait_queues(t->nd, UINT64_MAX, -1, 0, NULL), -EINVAL);
+	assert_int_equal(netvsc_wait_queues(NULL, 1, -1, 0, NULL), -EINVAL);
+	assert_int_equal(netvsc_wait(t->nd, 4, -1, 0), -EINVAL);
+
+	/* the caller's fd wakes it too, and names no queue unless one has work */
+	efd = eventfd(1, EFD_CLOEXEC);
+	assert_true(efd >= 0);
+	assert_true(nt_poll_all(t) >= 0);
+	w = netvsc_wait_queues(t->nd, all, efd, NT_WAIT_MS, &ready);
+	close(efd);
+	assert_true(w > 0);
+	if (w & NETVSC_WAIT_QUEUE)
+		assert_true(ready != 0 && (ready & ~all) == 0);
+	else
+		assert_int_equal(w, NETVSC_WAIT_FD);
+	if (!(w & NETVSC_WAIT_QUEUE))
+		assert_int_equal(ready, 0);
+
+	assert_int_equal(nt_send_frames(t, 2, 0, (uint32_t)want, 300, 64), 0);
+	/* (sending polls every queue only when the ring is full) */
+	for (q = 0; q < 4; q++)
+		before[q] = t->rx_per_queue[q];
+	end = sim_now_ms() + NT_WAIT_MS;
+	while (t->rx_frames < want) {
+		int64_t left = end - sim_now_ms();
+
+		assert_true(left > 0);
+		w = netvsc_wait_queues(t->nd, all, -1, (int)left, &ready);
+		assert_true(w >= 0);
+		assert_true((ready & ~all) == 0);
+		assert_int_equal(!!(w & NETVSC_WAIT_QUEUE), ready != 0);
+		seen |= ready;
+		for (q = 0; q < 4; q++)
+			if (ready >> q & 1)
+				assert_true(netvsc_poll(t->nd, q, 0) >= 0);
+	}
+	assert_int_equal(t->rx_frames, want);
+	assert_int_equal(t->rx_bad, 0);
+	/* RSS spread the echoes, and every queue that got some after the
+	 * sending was woken for them */
+	for (q = 0; q < 4; q++) {
+		assert_true(t->rx_per_queue[q] > 0);
+		if (t->rx_per_queue[q] > before[q])
+			assert_true(seen >> q & 1);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -825,6 +891,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_echo_traffic, nt_teardown),
 		cmocka_unit_test_teardown(test_recv_array, nt_teardown),
 		cmocka_unit_test_teardown(test_multi_queue, nt_teardown),
+		cmocka_unit_test_teardown(test_wait_queues, nt_teardown),
 		cmocka_unit_test_teardown(test_queues_capped_by_host, nt_teardown),
 		cmocka_unit_test_teardown(test_mtu_9000, nt_teardown),
 		cmocka_unit_test_teardown(test_mtu_capped_by_host, nt_teardown),

@@ -410,6 +410,17 @@ int netvsc_recv(struct netvsc_dev *nd, unsigned int q, struct netvsc_rx_frame *f
 int netvsc_wait(struct netvsc_dev *nd, unsigned int q, int fd, int timeout_ms);
 
 /*
+ * The same for a thread that serves several queues (as a DPDK lcore polls
+ * several): sleeps until one of @queues (bit q for queue q) has work or @fd
+ * (if >= 0) is readable, at most @timeout_ms (< 0: no limit).  Sets *@ready
+ * (if not NULL) to the queues found with work, to be serviced with
+ * netvsc_poll or netvsc_recv.  Returns a mask of NETVSC_WAIT_* (0 on
+ * timeout), -EINVAL (no queue, or one not in use), -ENODEV, -EPROTO.
+ */
+int netvsc_wait_queues(struct netvsc_dev *nd, uint64_t queues, int fd, int timeout_ms,
+		       uint64_t *ready);
+
+/*
  * Sends an RNDIS keepalive on queue 0 (call it from queue 0's thread); the
  * answer comes as NETVSC_EV_KEEPALIVE from netvsc_poll(nd, 0, ...).
  * Returns 0, -EAGAIN (no room now), -EBUSY (one is still unanswered),
