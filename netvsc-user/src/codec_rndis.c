@@ -371,43 +371,52 @@ int rndis_parse_ppi(const void *buf, size_t len, struct rndis_rx_info *out)
 	return 0;
 }
 
+/* A failed parse leaves nothing half filled. */
+static int rx_info_fail(struct rndis_rx_info *out, int rc)
+{
+	memset(out, 0, sizeof(*out));
+	return rc;
+}
+
 int rndis_parse_packet(const void *buf, size_t len, struct rndis_rx_info *out)
 {
 	struct rndis_hdr_info h;
 	struct rndis_packet p;
-	struct rndis_rx_info r;
 	uint32_t data_abs, ppi_abs;
 	int rc;
 
 	if (!buf || !out)
 		return -EINVAL;
+	/*
+	 * Filled in place, once per received frame: a result built on the
+	 * stack and copied out was read back with wide loads that could not
+	 * take their bytes from the narrow stores just made, and waited.
+	 */
 	memset(out, 0, sizeof(*out));
 	rc = frame(buf, len, RNDIS_MSG_PACKET, &p, sizeof(p), &h);
 	if (rc)
 		return rc;
-	memset(&r, 0, sizeof(r));
-	r.msg_len = h.msg_len;
+	out->msg_len = h.msg_len;
 
 	rc = sub_buffer(h.msg_len, p.data_offset, p.data_len, RNDIS_PACKET_MIN_OFFSET, &data_abs);
 	if (rc)
-		return rc;
+		return rx_info_fail(out, rc);
 	if (p.data_len < NETVSC_ETH_HLEN)
-		return -EBADMSG;
-	r.data_off = data_abs;
-	r.data_len = p.data_len;
+		return rx_info_fail(out, -EBADMSG);
+	out->data_off = data_abs;
+	out->data_len = p.data_len;
 
 	/* With no PPI bytes the offset means nothing; hosts leave it 0. */
 	if (p.ppi_len) {
 		rc = sub_buffer(h.msg_len, p.ppi_offset, p.ppi_len, RNDIS_PACKET_MIN_OFFSET, &ppi_abs);
 		if (rc)
-			return rc;
+			return rx_info_fail(out, rc);
 		if (ppi_abs % RNDIS_PPI_ALIGN)
-			return -EBADMSG;
-		rc = ppi_walk((const uint8_t *)buf + ppi_abs, p.ppi_len, &r);
+			return rx_info_fail(out, -EBADMSG);
+		rc = ppi_walk((const uint8_t *)buf + ppi_abs, p.ppi_len, out);
 		if (rc)
-			return rc;
+			return rx_info_fail(out, rc);
 	}
-	*out = r;
 	return 0;
 }
 

@@ -91,11 +91,18 @@ static void packet(const uint8_t *data, size_t size)
 {
 	struct rndis_rx_info r;
 	struct rndis_tx_meta m;
-	int rc = rndis_parse_packet(data, size, &r);
+	int rc;
 
+	memset(&r, 0xa5, sizeof(r));
+	rc = rndis_parse_packet(data, size, &r);
 	CHECK(known_rc(rc));
-	if (rc)
+	if (rc) {
+		/* a failed parse leaves nothing half filled */
+		static const struct rndis_rx_info zero;
+
+		CHECK(!data || !memcmp(&r, &zero, sizeof(r)));
 		return;
+	}
 	CHECK(r.msg_len <= size && r.data_len >= NETVSC_ETH_HLEN);
 	CHECK(r.data_off >= sizeof(struct rndis_packet));
 	CHECK((uint64_t)r.data_off + r.data_len <= r.msg_len);
