@@ -281,8 +281,9 @@ bool hs_nic_rx_room(struct hs_dev *dev, unsigned int frames)
 
 /*
  * memcpy, not inlined: the compiler turned the short copies of a frame's
- * parts into "rep movsq", whose start-up cost was a third of the time a
- * queued frame took; the library's copy is a few vector moves.
+ * parts (and of a send section) into "rep movsq", whose start-up cost was a
+ * third of the time a queued frame took; the library's copy is a few vector
+ * moves.
  */
 static __attribute__((noinline)) void copy_part(uint8_t *dst, const uint8_t *src, size_t n)
 {
@@ -637,8 +638,11 @@ static int64_t gather(struct nsp_state *ns, struct hs_chan *ch, const struct vmb
 						     "InvalidSendBufferIndex)",
 					     rp->section_index, rp->section_size, ns->nsections,
 					     NSP_SECTION_SIZE);
-		memcpy(ns->scratch, (uint8_t *)dev->send_buf + (size_t)rp->section_index * NSP_SECTION_SIZE,
-		       rp->section_size);
+		/* (copy_part: the inlined copy was a "rep movsq", two thirds of
+		 * this function's time) */
+		copy_part(ns->scratch,
+			  (uint8_t *)dev->send_buf + (size_t)rp->section_index * NSP_SECTION_SIZE,
+			  rp->section_size);
 		len = rp->section_size;
 	}
 	if (pkt->type == VMBUS_PKT_DATA_GPA_DIRECT) {
