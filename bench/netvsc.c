@@ -427,8 +427,10 @@ int main(int argc, char **argv)
 	       "on CPU %d, its consumer on CPU %d.  Every row: best of %d rounds of %.2f s, the\n"
 	       "rows of a size interleaved (median in brackets).  CPU time per frame from the\n"
 	       "guest's thread clocks and the host's process clock; \"x ring\": the guest's\n"
-	       "time over the ring's one-by-one cost per packet of the same size, best over\n"
-	       "best; limit: the side busier over the window (busy share guest/host)\n",
+	       "time over the ring's one-by-one cost per packet of the same size measured\n"
+	       "just before it in the same round, the median over the rounds (the cost of\n"
+	       "moving lines between the CPUs drifts; pairing by round keeps it out); limit:\n"
+	       "the side busier over the window (busy share guest/host)\n",
 	       opt.cpu_b, opt.cpu_a, opt.cpu_a, opt.cpu_b, opt.rounds, opt.seconds);
 	for (k = 0; k < opt.rounds; k++) {
 		for (i = 0; i < NS; i++) {
@@ -456,7 +458,7 @@ int main(int argc, char **argv)
 		printf("%-5u %-24s %9.0f %9.0f %8.1f %8.1f %6.2fx\n", sizes[i],
 		       "ring, one by one", fb, fm, rb, rm, 1.0);
 		for (j = 0; j < NROW; j++) {
-			double v[BENCH_MAX_ROUNDS], gb, gm, hb, hm, gbusy, hbusy, dummy;
+			double v[BENCH_MAX_ROUNDS], gb, gm, hb, hm, gbusy, hbusy, dummy, xr;
 
 			if (!row_wanted(j))
 				continue;
@@ -465,6 +467,9 @@ int main(int argc, char **argv)
 			bench_stats(v, opt.rounds, &fb, &fm);
 			pick(smp[i][j], opt.rounds, offsetof(struct sample, guest_ns), v);
 			cost_stats(v, opt.rounds, &gb, &gm);
+			for (k = 0; k < opt.rounds; k++)
+				v[k] = ring_ns[i][k] > 0 ? v[k] / ring_ns[i][k] : 0;
+			cost_stats(v, opt.rounds, &dummy, &xr);
 			pick(smp[i][j], opt.rounds, offsetof(struct sample, host_ns), v);
 			cost_stats(v, opt.rounds, &hb, &hm);
 			pick(smp[i][j], opt.rounds, offsetof(struct sample, guest_busy), v);
@@ -472,7 +477,7 @@ int main(int argc, char **argv)
 			pick(smp[i][j], opt.rounds, offsetof(struct sample, host_busy), v);
 			bench_stats(v, opt.rounds, &dummy, &hbusy);
 			printf("%-5u %-24s %9.0f %9.0f %8.1f %8.1f %6.2fx %8.1f %8.1f %-6s %3.0f%%/%.0f%%\n",
-			       sizes[i], rows[j].what, fb, fm, gb, gm, gb / rb, hb, hm,
+			       sizes[i], rows[j].what, fb, fm, gb, gm, xr, hb, hm,
 			       hbusy > gbusy ? "host" : "guest", gbusy * 100, hbusy * 100);
 		}
 	}
