@@ -226,6 +226,7 @@ static int chan_put(struct vmbus_chan *c, void *hdr, uint32_t hdr_len, uint16_t 
 	for (i = 0; i < iovcnt; i++)
 		payload += iov[i].iov_len;
 	total = ALIGN8((uint64_t)hdr_len + payload);
+	/* (the ring's limit is also the most len8's 16 bits can describe) */
 	if (total > vmbus_ring_max_packet(c->tx))
 		return -EMSGSIZE;
 

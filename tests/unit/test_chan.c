@@ -22,6 +22,7 @@
 
 struct pair {
 	uint8_t *mem; /* guest-to-host ring, then host-to-guest ring */
+	size_t ring; /* bytes of each, header included */
 	struct vmbus_chan *guest;
 	struct vmbus_chan *host;
 	int guest_signals; /* times the guest asked to signal the host */
@@ -35,21 +36,23 @@ static int count_signal(struct vmbus_chan *chan, void *arg)
 	return 0;
 }
 
-static struct pair *make_pair(void)
+/* Two channels back to back over rings of @ring bytes each. */
+static struct pair *make_pair_sized(size_t ring)
 {
 	struct pair *p = calloc(1, sizeof(*p));
 	struct vmbus_chan_attach_opts o = { .sz = sizeof(o) };
 
 	assert_non_null(p);
-	p->mem = calloc(1, 2 * RING);
+	p->ring = ring;
+	p->mem = calloc(1, 2 * ring);
 	assert_non_null(p->mem);
 	vmbus_ring_hdr_init((struct vmbus_ring_hdr *)p->mem);
-	vmbus_ring_hdr_init((struct vmbus_ring_hdr *)(p->mem + RING));
+	vmbus_ring_hdr_init((struct vmbus_ring_hdr *)(p->mem + ring));
 
 	o.tx = p->mem;
-	o.tx_size = RING;
-	o.rx = p->mem + RING;
-	o.rx_size = RING;
+	o.tx_size = ring;
+	o.rx = p->mem + ring;
+	o.rx_size = ring;
 	o.hdr_size = HDR;
 	o.relid = 14;
 	o.xfer_limit = XFER_LIMIT;
@@ -57,11 +60,16 @@ static struct pair *make_pair(void)
 	o.signal_arg = &p->guest_signals;
 	assert_int_equal(vmbus_chan_attach(&o, &p->guest), 0);
 
-	o.tx = p->mem + RING;
+	o.tx = p->mem + ring;
 	o.rx = p->mem;
 	o.signal_arg = &p->host_signals;
 	assert_int_equal(vmbus_chan_attach(&o, &p->host), 0);
 	return p;
+}
+
+static struct pair *make_pair(void)
+{
+	return make_pair_sized(RING);
 }
 
 static void free_pair(struct pair *p)
@@ -122,6 +130,36 @@ static void test_send_argument_checks(void **state)
 	vmbus_chan_stats(p->guest, &st);
 	assert_true(st.tx_packets == 0);
 	assert_int_equal(vmbus_chan_rx_empty(p->host), 1);
+	free_pair(p);
+}
+
+/*
+ * A descriptor gives a packet's length in 8-byte units, in 16 bits: in a
+ * ring big enough for more, the largest packet it can describe goes
+ * through whole, and one 8 bytes longer is refused, not sent with a
+ * length cut short.
+ */
+static void test_send_len8_limit(void **state)
+{
+	struct pair *p = make_pair_sized(HDR + (2u << 20));
+	const size_t max = 0xffffu * 8 - 16; /* payload after the 16-byte descriptor */
+	uint8_t *big = malloc(max + 8), *got = malloc(max + 64);
+	struct vmbus_pkt pkt;
+
+	(void)state;
+	assert_non_null(big);
+	assert_non_null(got);
+	for (size_t i = 0; i < max + 8; i++)
+		big[i] = (uint8_t)(i * 7);
+	assert_int_equal(vmbus_chan_send(p->guest, 0, 0, big, max + 8), -EMSGSIZE);
+	assert_int_equal(vmbus_chan_rx_empty(p->host), 1);
+	assert_int_equal(vmbus_chan_send(p->guest, 0, 0, big, max), 0);
+	/* the buffer takes the whole packet, descriptor included */
+	assert_int_equal(vmbus_chan_recv(p->host, got, max + 64, &pkt), (int)max);
+	assert_int_equal(pkt.len, max);
+	assert_memory_equal(pkt.data, big, max);
+	free(big);
+	free(got);
 	free_pair(p);
 }
 
@@ -575,6 +613,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_inband_roundtrip),
 		cmocka_unit_test(test_send_argument_checks),
+		cmocka_unit_test(test_send_len8_limit),
 		cmocka_unit_test(test_sendv_gathers),
 		cmocka_unit_test(test_tid_never_zero),
 		cmocka_unit_test(test_more_batches_one_signal),
