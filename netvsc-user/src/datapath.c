@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "opts.h"
+#include "prefetch.h"
 #include "priv.h"
 
 OPTS_CHECK_OUT(netvsc_queue_stats);
@@ -345,8 +346,16 @@ static uint32_t section_limit(const struct netvsc_dev *nd)
 	return nd->tx_section_size < nd->max_xfer ? nd->tx_section_size : nd->max_xfer;
 }
 
-static int open_section(struct nv_queue *q)
+/*
+ * Opens a section for a message of @need bytes.  The host read the next
+ * free section last: its lines are asked for now, for writing, as many as
+ * messages like this one will fill, so filling it later does not wait for
+ * them one by one (asking for the whole section cost small frames more
+ * than it saved).
+ */
+static int open_section(struct nv_queue *q, uint32_t need)
 {
+	struct netvsc_dev *nd = q->nd;
 	int i;
 
 	if (q->nsec_free == 0 || q->ntxd_free <= q->reserve)
@@ -357,14 +366,15 @@ static int open_section(struct nv_queue *q)
 	q->txd[i].section = q->sec_free[--q->nsec_free];
 	q->txd[i].state = TXD_OPEN;
 	q->open = i;
-	/* the host read the next free section last: ask for its first lines
-	 * now, so filling it later does not wait for them one by one */
 	if (q->nsec_free) {
-		uint8_t *next = nv_section(q->nd, q->sec_free[q->nsec_free - 1]);
+		uint8_t *next = nv_section(nd, q->sec_free[q->nsec_free - 1]);
+		uint64_t fill = (uint64_t)nd->agg_pkts * ALIGN_UP(need, nd->agg_align);
 		uint32_t k;
 
-		for (k = 0; k < q->nd->tx_section_size && k < 1024; k += 64)
-			__builtin_prefetch(next + k, 1);
+		if (fill > section_limit(nd))
+			fill = section_limit(nd);
+		for (k = 0; k < fill; k += 64)
+			prefetch_w(next + k);
 	}
 	return 0;
 }
@@ -415,7 +425,7 @@ static int send_one(struct nv_queue *q, const uint8_t *frame, size_t len,
 	}
 	if (q->open < 0) {
 		/* sections wait in order: no new one while the ring holds some back */
-		if (q->npend || open_section(q)) {
+		if (q->npend || open_section(q, need)) {
 			NV_STAT_ADD(q, tx_busy, 1);
 			return -EAGAIN;
 		}

@@ -16,24 +16,7 @@
 #include <string.h>
 
 #include "netvsp.h"
-
-
-/*
- * Fetches @p's line for writing (PREFETCHW), so the store finds it owned
- * instead of waiting for the guest's core to give it up.  __builtin_prefetch
- * emits a read prefetch unless the compiler targets PRFCHW; the instruction
- * itself is a no-op on x86 processors that lack it.
- */
-static inline void prefetch_w(const void *p)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__asm__ volatile("prefetchw %0" : : "m"(*(const char *)p));
-#else
-	__builtin_prefetch(p, 1);
-#endif
-}
-
-
+#include "prefetch.h"
 
 /* ------------------------------------------------------------------------ */
 /* receive slots                                                             */
