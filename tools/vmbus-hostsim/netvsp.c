@@ -67,6 +67,7 @@ void nsp_reset(struct nsp_state *ns)
 	ns->link_up = ns->link_want;
 	for (i = 0; i < HS_MAX_CHANS; i++) {
 		ns->q[i].rx_head = ns->q[i].rx_count = 0;
+		ns->q[i].big_wr = ns->q[i].big_used = 0;
 		ns->q[i].slots_out = 0;
 		ns->q[i].held = false;
 	}
@@ -212,9 +213,11 @@ static void nsp_stats(struct hs_dev *dev, FILE *f)
 		fprintf(f,
 			"  queue %u: rx %" PRIu64 " frames %" PRIu64 " bytes %" PRIu64
 			" drops %" PRIu64 " batches; tx %" PRIu64 " frames %" PRIu64
-			" bytes %" PRIu64 " errors; %" PRIu64 " filtered%s\n",
+			" bytes %" PRIu64 " errors; %" PRIu64 " filtered; %u waiting, copied tails"
+			" wrapped %" PRIu64 " times%s\n",
 			i, q->rx_frames, q->rx_bytes, q->rx_drops, q->rx_batches, q->tx_frames,
-			q->tx_bytes, q->tx_errors, q->rx_filtered, ch && ch->stopped ? " (stopped)" : "");
+			q->tx_bytes, q->tx_errors, q->rx_filtered, q->rx_count, q->big_wraps,
+			ch && ch->stopped ? " (stopped)" : "");
 	}
 }
 

@@ -39,6 +39,8 @@
  * (Ethernet, 802.1Q, IPv4 with options, ports) */
 #define NSP_FRAME_INLINE 128u
 #define NSP_FRAME_BIG (NSP_FRAME_MAX - NSP_FRAME_INLINE)
+/* every waiting frame's tail at its largest, and the gap a wrap leaves */
+#define NSP_RXBIG_SIZE ((NSP_RXQ_CAP + 1u) * ((NSP_FRAME_BIG + 63u) & ~63u))
 
 /*
  * A frame waiting for a receive slot: head[0, ilen), then tail's
@@ -50,6 +52,7 @@ struct nsp_frame {
 	uint16_t len, ilen;
 	uint16_t vlan; /* 802.1Q TCI, valid if has_vlan */
 	bool has_vlan;
+	uint16_t big_charge; /* bytes of rxbig it holds, a gap before it included */
 	uint32_t hash;
 	const uint8_t *tail;
 	uint8_t head[NSP_FRAME_INLINE];
@@ -57,11 +60,15 @@ struct nsp_frame {
 
 struct nsp_queue {
 	struct nsp_frame *rxq; /* frames waiting for slots or ring space */
-	uint8_t *rxbig; /* NSP_FRAME_BIG bytes per entry, for tails copied */
+	/* tails copied (frames past NSP_FRAME_INLINE), packed one after the
+	 * other in arrival order: a ring of NSP_RXBIG_SIZE bytes */
+	uint8_t *rxbig;
+	uint32_t big_wr, big_used;
 	unsigned int rx_head, rx_count;
 	unsigned int slots_out; /* data slots the guest holds for this queue */
 	bool held; /* its channel stopped reading until the device can go on */
 	uint64_t rx_frames, rx_bytes, rx_drops, rx_batches, rx_filtered;
+	uint64_t big_wraps; /* times rxbig's next tail went back to its start */
 	uint64_t tx_frames, tx_bytes, tx_errors;
 };
 

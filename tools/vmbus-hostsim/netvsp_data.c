@@ -351,12 +351,15 @@ int hs_nic_rx_ref(struct hs_dev *dev, const void *head, size_t hlen, const void 
 	}
 	/* an empty queue starts over at its first entries, whose lines are
 	 * still in the cache */
-	if (q->rx_count == 0)
+	if (q->rx_count == 0) {
 		q->rx_head = 0;
+		q->big_wr = q->big_used = 0;
+	}
 	idx = (q->rx_head + q->rx_count) % NSP_RXQ_CAP;
 	e = &q->rxq[idx];
 	e->hash = hash;
 	e->has_vlan = false;
+	e->big_charge = 0;
 	e->tail = NULL;
 	/* the host takes the 802.1Q tag out of the frame into a PPI */
 	if (len >= 18 && f[12] == 0x81 && f[13] == 0x00) {
@@ -379,16 +382,36 @@ int hs_nic_rx_ref(struct hs_dev *dev, const void *head, size_t hlen, const void 
 		frame_bytes(e->head, 0, 12, h, hlen, t);
 		frame_bytes(e->head + 12, 12 + skip, e->ilen - 12u, h, hlen, t);
 		if (e->len > NSP_FRAME_INLINE) {
+			/* packed after the previous tail (a fixed place per
+			 * entry spread them over 9 MiB: every copy in and out
+			 * missed the cache and the TLB) */
+			uint32_t n = ((uint32_t)e->len - NSP_FRAME_INLINE + 63u) & ~63u;
+			uint32_t off = q->big_wr, charge = n;
+
 			if (!q->rxbig) {
-				q->rxbig = malloc((size_t)NSP_RXQ_CAP * NSP_FRAME_BIG);
+				q->rxbig = malloc(NSP_RXBIG_SIZE);
 				if (!q->rxbig) {
 					q->rx_drops++;
 					return -ENOBUFS;
 				}
 			}
-			frame_bytes(q->rxbig + (size_t)idx * NSP_FRAME_BIG, NSP_FRAME_INLINE + skip,
-				    e->len - NSP_FRAME_INLINE, h, hlen, t);
-			e->tail = q->rxbig + (size_t)idx * NSP_FRAME_BIG;
+			if (NSP_RXBIG_SIZE - off < n) {
+				/* no room before the end: the gap goes with it */
+				charge += NSP_RXBIG_SIZE - off;
+				off = 0;
+				q->big_wraps++;
+			}
+			if (q->big_used + charge > NSP_RXBIG_SIZE) {
+				/* (sized so that this cannot happen) */
+				q->rx_drops++;
+				return -ENOBUFS;
+			}
+			frame_bytes(q->rxbig + off, NSP_FRAME_INLINE + skip, e->len - NSP_FRAME_INLINE,
+				    h, hlen, t);
+			e->tail = q->rxbig + off;
+			e->big_charge = (uint16_t)charge;
+			q->big_wr = off + n;
+			q->big_used += charge;
 		}
 	}
 	q->rx_count++;
@@ -503,7 +526,7 @@ void nsp_rx_flush(struct nsp_state *ns, unsigned int qi)
 	memset(out, 0, sizeof(out));
 	memcpy(out, &msg, sizeof(msg));
 	while (q->rx_count) {
-		uint32_t slots[NSP_RX_BATCH], n = 0, i, d, head;
+		uint32_t slots[NSP_RX_BATCH], n = 0, i, d, head, big = 0;
 		uint64_t bytes = 0;
 		int ret;
 
@@ -537,6 +560,7 @@ void nsp_rx_flush(struct nsp_state *ns, unsigned int qi)
 			}
 			fill_slot(ns, slots[i], fr);
 			bytes += fr->len;
+			big += fr->big_charge;
 			ranges[i].byte_offset = slots[i] * ns->slot_size;
 			/* a whole slot, not the frame length (netvsp) */
 			ranges[i].byte_count = ns->slot_size;
@@ -581,6 +605,7 @@ void nsp_rx_flush(struct nsp_state *ns, unsigned int qi)
 		q->rx_bytes += bytes;
 		q->rx_head = (q->rx_head + n) % NSP_RXQ_CAP;
 		q->rx_count -= n;
+		q->big_used -= big;
 		ns->batch_len[head] = (uint16_t)n;
 		q->slots_out += n;
 		q->rx_frames += n;
