@@ -335,6 +335,10 @@ int hs_nic_rx(struct hs_dev *dev, const void *frame, size_t len);
  */
 int hs_nic_rx_ref(struct hs_dev *dev, const void *head, size_t hlen, const void *tail,
 		  size_t tlen);
+/* The same for a frame in two parts that are the caller's only until the
+ * call returns (both are copied). */
+int hs_nic_rx_parts(struct hs_dev *dev, const void *head, size_t hlen, const void *tail,
+		    size_t tlen);
 /* The NIC's MAC address. */
 const uint8_t *hs_nic_mac(struct hs_dev *dev);
 /* Host-side link state changes. */

@@ -289,8 +289,10 @@ static void frame_bytes(uint8_t *dst, size_t off, size_t n, const uint8_t *head,
 		copy_part(dst, tail + (off - hlen), n);
 }
 
-int hs_nic_rx_ref(struct hs_dev *dev, const void *head, size_t hlen, const void *tail,
-		  size_t tlen)
+/* A frame in two parts for the guest; @tail_const: @tail outlives the
+ * process (hs_nic_rx_ref), else both parts are the caller's until return. */
+static int nic_rx(struct hs_dev *dev, const void *head, size_t hlen, const void *tail, size_t tlen,
+		  bool tail_const)
 {
 	struct nsp_state *ns = nsp_of(dev);
 	const uint8_t *h = head, *t = tail;
@@ -373,7 +375,7 @@ int hs_nic_rx_ref(struct hs_dev *dev, const void *head, size_t hlen, const void 
 	 * (rx_csum_flags reads no more), to a whole line: the tail's copy
 	 * into the slot then starts on a line of its own */
 	ilen = ((vlen > hlen ? vlen : hlen) + 63u) & ~(size_t)63u;
-	if (!skip && tlen && ilen <= NSP_FRAME_INLINE && len > ilen) {
+	if (tail_const && !skip && tlen && ilen <= NSP_FRAME_INLINE && len > ilen) {
 		e->ilen = (uint16_t)ilen;
 		frame_bytes(e->head, 0, ilen, h, hlen, t);
 		e->tail = t + (ilen - hlen);
@@ -421,7 +423,19 @@ int hs_nic_rx_ref(struct hs_dev *dev, const void *head, size_t hlen, const void 
 
 int hs_nic_rx(struct hs_dev *dev, const void *frame, size_t len)
 {
-	return hs_nic_rx_ref(dev, frame, len, NULL, 0);
+	return nic_rx(dev, frame, len, NULL, 0, false);
+}
+
+int hs_nic_rx_parts(struct hs_dev *dev, const void *head, size_t hlen, const void *tail,
+		    size_t tlen)
+{
+	return nic_rx(dev, head, hlen, tail, tlen, false);
+}
+
+int hs_nic_rx_ref(struct hs_dev *dev, const void *head, size_t hlen, const void *tail,
+		  size_t tlen)
+{
+	return nic_rx(dev, head, hlen, tail, tlen, true);
 }
 
 static inline void put_u32(uint8_t *p, size_t off, uint32_t v)
