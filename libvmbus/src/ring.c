@@ -190,6 +190,20 @@ static int writer_refresh(struct vmbus_ring *r)
 	return 0;
 }
 
+VMBUS_API int vmbus_ring_has_room(struct vmbus_ring *ring, uint32_t bytes)
+{
+	int err;
+
+	if (ring->broken)
+		return -EPROTO;
+	if (ring_free_bytes(ring->wr_next, ring->wr_seen_rd, ring->dsize) > bytes)
+		return 1;
+	err = writer_refresh(ring);
+	if (err)
+		return err;
+	return ring_free_bytes(ring->wr_next, ring->wr_seen_rd, ring->dsize) > bytes;
+}
+
 VMBUS_API int64_t vmbus_ring_writable(struct vmbus_ring *ring)
 {
 	int err;

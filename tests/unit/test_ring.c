@@ -175,6 +175,35 @@ static void test_strict_space_rule(void **state)
 	free_ring(f);
 }
 
+/* has_room: the cached read index first, the shared one only when short. */
+static void test_has_room(void **state)
+{
+	struct fixture *f = make_ring(0, DSIZE);
+	uint8_t buf[64];
+	int n;
+
+	(void)state;
+	assert_int_equal(vmbus_ring_has_room(f->w, DSIZE - 1), 1);
+	assert_int_equal(vmbus_ring_has_room(f->w, DSIZE), 0);
+	n = fill(f->w); /* 32-byte records, 32 bytes left free */
+	assert_int_equal(n, DSIZE / 32 - 1);
+	assert_int_equal(vmbus_ring_write_commit(f->w), 1);
+	assert_int_equal(vmbus_ring_has_room(f->w, 32), 0);
+	assert_int_equal(vmbus_ring_has_room(f->w, 31), 1);
+	/* the reader frees a record: seen only by looking again */
+	assert_int_equal(get_pkt(f->r, buf, sizeof(buf)), 24);
+	assert_int_equal(vmbus_ring_read_commit(f->r), 0);
+	assert_int_equal(vmbus_ring_has_room(f->w, 32 + 31), 1);
+	assert_int_equal(vmbus_ring_has_room(f->w, 64), 0);
+	/* enough in the cached view: the shared index is not read (a
+	 * corrupt one goes unnoticed until it is) */
+	hdr_of(f)->read_index = DSIZE + 8;
+	assert_int_equal(vmbus_ring_has_room(f->w, 8), 1);
+	assert_int_equal(vmbus_ring_has_room(f->w, 64), -EPROTO);
+	assert_int_equal(vmbus_ring_has_room(f->w, 8), -EPROTO);
+	free_ring(f);
+}
+
 static void test_exactly_empty(void **state)
 {
 	struct fixture *f = make_ring(DSIZE - 64, DSIZE);
@@ -637,6 +666,7 @@ int main(void)
 		cmocka_unit_test(test_roundtrip_and_trailer),
 		cmocka_unit_test(test_second_record_trailer),
 		cmocka_unit_test(test_strict_space_rule),
+		cmocka_unit_test(test_has_room),
 		cmocka_unit_test(test_exactly_empty),
 		cmocka_unit_test(test_wrap_every_position),
 		cmocka_unit_test(test_batch_one_publish),

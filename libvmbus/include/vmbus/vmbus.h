@@ -167,6 +167,14 @@ void vmbus_ring_write_abort(struct vmbus_ring *ring);
 int64_t vmbus_ring_writable(struct vmbus_ring *ring);
 
 /*
+ * Whether more than @bytes are free after what is queued: 1 or 0, or
+ * -EPROTO.  Reads the reader's index only when the one seen last does not
+ * show enough (the reader only ever frees space), so it is cheap to ask
+ * before every packet.
+ */
+int vmbus_ring_has_room(struct vmbus_ring *ring, uint32_t bytes);
+
+/*
  * Tells the reader that the writer is blocked until @bytes are free after
  * what it has queued (the pending_send_sz protocol; records queued but not
  * published count too, since the reader cannot see them), then checks
