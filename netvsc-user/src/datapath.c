@@ -241,6 +241,41 @@ static void close_open(struct nv_queue *q)
 }
 
 /*
+ * The ring's share Linux keeps free of data for receive completions and
+ * control (hv_netvsc, netvsc_send_pkt: a queue whose ring had less than
+ * RING_AVAIL_PERCENT_LOWATER = 10% free before a data send stops, and
+ * wakes above RING_AVAIL_PERCENT_HIWATER = 20%).  A guest that fills the
+ * ring with data makes its completions wait behind it: a busy host then
+ * reads them late, runs out of receive slots and drops.
+ */
+#define TX_STOP_PERCENT 10u
+#define TX_WAKE_PERCENT 20u
+
+/*
+ * Whether a data message may go into @q's ring now: 1 yes, 0 not before
+ * the host frees space, or a device error.  *@low: the send is the last
+ * one before the queue stops.
+ */
+static int tx_gate(struct nv_queue *q, bool *low)
+{
+	struct vmbus_ring *r = vmbus_chan_tx_ring(q->chan);
+	uint32_t size = vmbus_ring_data_size(r);
+	int ret;
+
+	if (q->tx_stopped) {
+		ret = vmbus_ring_has_room(r, size / 100u * TX_WAKE_PERCENT);
+		if (ret <= 0)
+			return ret < 0 ? nv_chan_error(q, ret, "reading the ring") : 0;
+		q->tx_stopped = false;
+	}
+	ret = vmbus_ring_has_room(r, size / 100u * TX_STOP_PERCENT);
+	if (ret < 0)
+		return nv_chan_error(q, ret, "reading the ring");
+	*low = ret == 0;
+	return 1;
+}
+
+/*
  * Queues the NVSP messages of pending sections in the ring, in order,
  * without publishing them (VMBUS_SEND_MORE).  Returns 0 when none is left,
  * -EAGAIN when the ring is full (what was queued is published, so the
@@ -252,13 +287,25 @@ int nv_push_pending(struct nv_queue *q)
 		uint32_t i = q->pend_head;
 		struct nv_txd *d = &q->txd[i];
 		uint8_t msg[NVSP_MSG_SIZE];
+		bool low;
 		int ret;
 
+		ret = tx_gate(q, &low);
+		if (ret == 0) {
+			ret = vmbus_chan_flush(q->chan);
+			if (ret < 0)
+				return nv_chan_error(q, ret, "publishing sends");
+			return -EAGAIN;
+		}
+		if (ret < 0)
+			return ret;
 		ret = nvsp_build_rndis_pkt(msg, sizeof(msg), NVSP_CHANNEL_DATA, d->section, d->used);
 		if (ret < 0)
 			return ret;
 		ret = vmbus_chan_send(q->chan, VMBUS_SEND_COMPLETION | VMBUS_SEND_MORE, i + 1u, msg,
 				      sizeof(msg));
+		if (ret == 0 && low)
+			q->tx_stopped = true;
 		if (ret == -EAGAIN) {
 			int f = vmbus_chan_flush(q->chan);
 
@@ -534,6 +581,7 @@ int netvsc_send_pages(struct netvsc_dev *nd, unsigned int qi, const struct netvs
 	uint64_t total = 0;
 	unsigned int k;
 	struct nv_txd *d;
+	bool low = false;
 	int ret = check_queue(nd, qi), i, hdr;
 
 	if (ret)
@@ -562,6 +610,13 @@ int netvsc_send_pages(struct netvsc_dev *nd, unsigned int qi, const struct netvs
 		NV_STAT_ADD(q, tx_busy, 1);
 		if (q->npend)
 			vmbus_chan_flush(q->chan);
+		return -EAGAIN;
+	}
+	ret = tx_gate(q, &low);
+	if (ret < 0)
+		return ret;
+	if (ret == 0) {
+		NV_STAT_ADD(q, tx_busy, 1);
 		return -EAGAIN;
 	}
 	i = nv_txd_get(q, TXK_PAGES);
@@ -598,6 +653,8 @@ int netvsc_send_pages(struct netvsc_dev *nd, unsigned int qi, const struct netvs
 	}
 	d->state = TXD_INFLIGHT;
 	d->nframes = 1;
+	if (low)
+		q->tx_stopped = true;
 	d->bytes = total;
 	d->cookie = p->cookie;
 	q->inflight_frames++;
@@ -1130,9 +1187,9 @@ static int wait_prepare(struct netvsc_dev *nd, struct nv_queue *q, int *cfd)
 	ret = netvsc_flush(nd, q->idx);
 	if (ret < 0 && ret != -EAGAIN)
 		return ret;
-	if (q->npend || q->nowed) {
+	if (q->npend || q->nowed || q->tx_stopped) {
 		/* held back for ring space: ask the host to signal when a
-		 * quarter of the ring is free (it always is, at most) */
+		 * quarter of the ring is free (more than tx_gate waits for) */
 		uint32_t want = vmbus_ring_data_size(vmbus_chan_tx_ring(q->chan)) / 4;
 
 		ret = vmbus_ring_write_wait(vmbus_chan_tx_ring(q->chan), want);

@@ -131,6 +131,8 @@ struct nv_queue {
 	int64_t open; /* the open descriptor, or -1 */
 	uint32_t pend_head, pend_tail, npend; /* FIFO of PENDING descriptors */
 	uint32_t inflight_frames;
+	/* data held back while the ring is nearly full (tx_gate) */
+	bool tx_stopped;
 
 	/* receive: the transfer-page packet being worked through */
 	bool have_xfer;

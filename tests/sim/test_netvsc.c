@@ -560,6 +560,54 @@ static void test_older_versions(void **state)
 	}
 }
 
+/*
+ * Data stops at Linux's watermark: with the host not reading, the guest
+ * fills its ring with data messages only until 10% of it is left (for
+ * receive completions), and takes more once the host has read them.
+ */
+static void test_tx_ring_watermark(void **state)
+{
+	const char *o[] = { "--ring-size", "65536", NULL };
+	struct nt *t = nt_live = nt_new_opts(o);
+	struct netvsc_queue_stats st0 = { .sz = sizeof(st0) }, st = { .sz = sizeof(st) };
+	const uint32_t dsize = 65536 - 4096; /* the header page is not data */
+	const uint32_t rec = ((16 + NVSP_MSG_SIZE + 7) & ~7u) + 8; /* desc, message, trailer */
+	const uint32_t lo = dsize / 100 * 10;
+	static const uint8_t peer[6] = { 0x02, 0, 0, 0, 0, 0x99 };
+	uint8_t f[64];
+	uint64_t msgs, used, want;
+	uint32_t n = 0;
+	int ret = 0;
+
+	(void)state;
+	nt_attach(t, 1, 0);
+	netvsc_stats(t->nd, 0, &st0);
+	assert_int_equal(kill(t->sim.pid, SIGSTOP), 0);
+	/* one frame per message; bounded: the ring holds fewer */
+	while (n < dsize / rec + 8) {
+		nt_frame(f, sizeof(f), t->info.mac, peer, n, 0);
+		ret = netvsc_send(t->nd, 0, f, sizeof(f), NULL, 0);
+		if (ret)
+			break;
+		n++;
+	}
+	netvsc_stats(t->nd, 0, &st);
+	assert_int_equal(kill(t->sim.pid, SIGCONT), 0);
+	assert_int_equal(ret, -EAGAIN);
+	msgs = st.tx_msgs - st0.tx_msgs;
+	used = msgs * rec;
+	/* as Linux, the message that found a tenth or less free was the last
+	 * (what else the ring held when the host stopped, say a completion
+	 * of ours, is not counted: a few records of slack below) */
+	assert_true(used + 4 * rec >= dsize - lo + rec);
+	assert_true(used < dsize - lo + 2 * rec);
+	/* taken is taken: the one held back goes once the host reads */
+	want = n;
+	assert_int_equal(nt_pump(t, all_back, &want, NT_WAIT_MS), 0);
+	assert_int_equal(t->rx_frames, n);
+	assert_int_equal(t->rx_bad, 0);
+}
+
 /* A tiny ring: sends wait for ring space, nothing taken is lost. */
 static void test_back_pressure_small_ring(void **state)
 {
@@ -972,6 +1020,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_keepalive, nt_teardown),
 		cmocka_unit_test_teardown(test_older_versions, nt_teardown),
 		cmocka_unit_test_teardown(test_back_pressure_small_ring, nt_teardown),
+		cmocka_unit_test_teardown(test_tx_ring_watermark, nt_teardown),
 		cmocka_unit_test_teardown(test_vlan, nt_teardown),
 		cmocka_unit_test_teardown(test_idle_host_sleeps, nt_teardown),
 		cmocka_unit_test_teardown(test_echo_beyond_receive_slots, nt_teardown),
