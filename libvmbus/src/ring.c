@@ -424,6 +424,30 @@ VMBUS_API int vmbus_ring_peek(struct vmbus_ring *ring, void *buf, size_t buflen,
 	return (int)plen;
 }
 
+VMBUS_API int vmbus_ring_peek_next(struct vmbus_ring *ring, void *buf, size_t len)
+{
+	struct vmbus_pkt_desc desc;
+	uint32_t avail, pos, plen;
+
+	if (ring->broken)
+		return -EPROTO;
+	if (!ring->peek_len)
+		return -EINVAL;
+	avail = ring_used_bytes(ring->rd_seen_wr, ring->rd_next, ring->dsize);
+	if (avail < ring->peek_len + DESC_SIZE + VMBUS_RING_TRAILER_SIZE)
+		return -EAGAIN;
+	avail -= ring->peek_len;
+	pos = ring_advance(ring->rd_next, ring->peek_len, ring->dsize);
+	copy_out(ring, pos, &desc, DESC_SIZE);
+	plen = (uint32_t)desc.len8 * 8u;
+	if (plen < DESC_SIZE || plen + VMBUS_RING_TRAILER_SIZE > avail)
+		return -EAGAIN;
+	if (len > plen)
+		len = plen;
+	copy_out(ring, pos, buf, (uint32_t)len);
+	return (int)len;
+}
+
 VMBUS_API int vmbus_ring_consume(struct vmbus_ring *ring)
 {
 	if (ring->broken)

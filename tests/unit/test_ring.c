@@ -204,6 +204,65 @@ static void test_has_room(void **state)
 	free_ring(f);
 }
 
+/* peek_next: the packet after the peeked one, as seen at the last look. */
+static void test_peek_next(void **state)
+{
+	struct fixture *f = make_ring(DSIZE - 96, DSIZE);
+	struct vmbus_pkt_desc d;
+	uint8_t buf[128], next[128];
+
+	(void)state;
+	assert_int_equal(vmbus_ring_peek_next(f->r, next, sizeof(next)), -EINVAL);
+	assert_int_equal(put_pkt(f->w, 32, 0x11, 1), 0); /* 48 + 8 bytes */
+	assert_int_equal(vmbus_ring_write_commit(f->w), 1);
+	assert_int_equal(vmbus_ring_peek(f->r, buf, sizeof(buf), NULL), 48);
+	/* nothing after it yet */
+	assert_int_equal(vmbus_ring_peek_next(f->r, next, sizeof(next)), -EAGAIN);
+	assert_int_equal(put_pkt(f->w, 32, 0x22, 2), 0);
+	assert_true(vmbus_ring_write_commit(f->w) >= 0); /* not empty: no signal */
+	/* written, but after the reader last looked: not seen */
+	assert_int_equal(vmbus_ring_peek_next(f->r, next, sizeof(next)), -EAGAIN);
+	assert_int_equal(vmbus_ring_consume(f->r), 0);
+	assert_int_equal(put_pkt(f->w, 16, 0x33, 3), 0);
+	assert_true(vmbus_ring_write_commit(f->w) >= 0); /* not empty: no signal */
+	/* the peek looks again: now the third packet is seen too */
+	assert_int_equal(vmbus_ring_peek(f->r, buf, sizeof(buf), NULL), 48);
+	assert_int_equal(buf[16], 0x22);
+	assert_int_equal(vmbus_ring_peek_next(f->r, next, sizeof(next)), 32);
+	memcpy(&d, next, sizeof(d));
+	assert_int_equal(d.trans_id, 3);
+	assert_int_equal(next[16], 0x33);
+	assert_int_equal(next[31], 0x33);
+	/* a next packet that wraps round the end comes whole */
+	{
+		struct fixture *g = make_ring(DSIZE - 96, DSIZE);
+
+		assert_int_equal(put_pkt(g->w, 32, 0x44, 4), 0);
+		assert_int_equal(put_pkt(g->w, 32, 0x55, 5), 0); /* at DSIZE - 40 */
+		assert_int_equal(vmbus_ring_write_commit(g->w), 1);
+		assert_int_equal(vmbus_ring_peek(g->r, buf, sizeof(buf), NULL), 48);
+		assert_int_equal(vmbus_ring_peek_next(g->r, next, sizeof(next)), 48);
+		memcpy(&d, next, sizeof(d));
+		assert_int_equal(d.trans_id, 5);
+		assert_int_equal(next[16], 0x55);
+		assert_int_equal(next[47], 0x55);
+		free_ring(g);
+	}
+	/* @len caps the copy */
+	memset(next, 0, sizeof(next));
+	assert_int_equal(vmbus_ring_peek_next(f->r, next, 20), 20);
+	assert_int_equal(next[19], 0x33);
+	assert_int_equal(next[20], 0);
+	/* a length beyond what was seen: no hint, and the ring is not broken */
+	memcpy(&d, data_of(f) + (DSIZE - 96 + 56 + 56) % DSIZE, sizeof(d));
+	d.len8 = 200;
+	memcpy(data_of(f) + (DSIZE - 96 + 56 + 56) % DSIZE, &d, sizeof(d));
+	assert_int_equal(vmbus_ring_peek_next(f->r, next, sizeof(next)), -EAGAIN);
+	assert_int_equal(vmbus_ring_consume(f->r), 0);
+	assert_int_equal(vmbus_ring_peek(f->r, buf, sizeof(buf), NULL), -EPROTO);
+	free_ring(f);
+}
+
 static void test_exactly_empty(void **state)
 {
 	struct fixture *f = make_ring(DSIZE - 64, DSIZE);
@@ -667,6 +726,7 @@ int main(void)
 		cmocka_unit_test(test_second_record_trailer),
 		cmocka_unit_test(test_strict_space_rule),
 		cmocka_unit_test(test_has_room),
+		cmocka_unit_test(test_peek_next),
 		cmocka_unit_test(test_exactly_empty),
 		cmocka_unit_test(test_wrap_every_position),
 		cmocka_unit_test(test_batch_one_publish),

@@ -202,6 +202,16 @@ int vmbus_ring_peek(struct vmbus_ring *ring, void *buf, size_t buflen, uint32_t 
 int vmbus_ring_consume(struct vmbus_ring *ring);
 
 /*
+ * Copies up to @len bytes of the packet after the peeked one, descriptor
+ * first, if it was already seen whole (the writer's index is not read
+ * again).  Nothing is checked beyond its length fitting what was seen, and
+ * the bytes may still change: a hint, such as which lines to ask for
+ * before the packet is read.  Returns the bytes copied, -EAGAIN (no such
+ * packet seen), -EINVAL (nothing peeked) or -EPROTO.
+ */
+int vmbus_ring_peek_next(struct vmbus_ring *ring, void *buf, size_t len);
+
+/*
  * Publishes the read index.  Returns 1 if the writer must be signalled
  * (the feature bit is set and the freed space has just crossed the
  * writer's pending_send_sz), 0 if not, or -EPROTO.
