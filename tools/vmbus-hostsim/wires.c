@@ -83,6 +83,7 @@ static int sink_tx(struct hs_wire *w, struct hs_dev *dev, const void *frame, siz
 /* --- gen --- */
 
 #define GEN_BURST 1024u /* frames per turn of the loop */
+#define GEN_HDRS 32u /* headers made ahead of their frames */
 
 struct gen {
 	uint64_t sent;
@@ -155,18 +156,32 @@ static void gen_poll(struct hs_wire *w)
 	space = hs_nic_rx_space(dev);
 	if (space > GEN_BURST)
 		space = GEN_BURST;
-	while (g->sent < allowed && burst < space) {
-		uint8_t hdr[GENFRAME_HOST_HDR];
+	if (g->sent >= allowed)
+		space = 0;
+	else if (space > allowed - g->sent)
+		space = (unsigned int)(allowed - g->sent);
+	g->refused = false;
+	while (burst < space && !g->refused) {
+		/* the headers of a few frames first, then the frames: a header
+		 * copied right after its narrow stores waited for them, and so
+		 * for every store queued before them (the previous frames'
+		 * copies) */
+		uint8_t hdr[GEN_HDRS][GENFRAME_HOST_HDR];
+		unsigned int n = space - burst < GEN_HDRS ? space - burst : GEN_HDRS, i;
 
-		genframe_host_header(hdr, hs_nic_mac(dev), g->sent);
-		g->refused = hs_nic_rx_ref(dev, hdr, sizeof(hdr),
-					   gen_pattern + (uint8_t)(g->sent + GENFRAME_HOST_HDR),
-					   bus->opts.gen_size - GENFRAME_HOST_HDR) != 0;
-		if (g->refused)
-			break;
-		g->sent++;
-		w->frames_in++;
-		burst++;
+		for (i = 0; i < n; i++)
+			genframe_host_header(hdr[i], hs_nic_mac(dev), g->sent + i);
+		for (i = 0; i < n; i++) {
+			g->refused = hs_nic_rx_ref(dev, hdr[i], sizeof(hdr[i]),
+						   gen_pattern +
+							   (uint8_t)(g->sent + GENFRAME_HOST_HDR),
+						   bus->opts.gen_size - GENFRAME_HOST_HDR) != 0;
+			if (g->refused)
+				break;
+			g->sent++;
+			w->frames_in++;
+			burst++;
+		}
 	}
 	if (burst)
 		bus->work = true;
