@@ -301,3 +301,20 @@ long sim_cpu_ticks(struct sim *sim)
 		return -1;
 	return (long)(ut + st);
 }
+
+/* Toeplitz, bit by bit as the definition gives it (the key as a bit
+ * string, a 32-bit window sliding one bit per input bit). */
+uint32_t sim_toeplitz(const uint8_t *key, const uint8_t *in, size_t n)
+{
+	uint32_t hash = 0, win = (uint32_t)key[0] << 24 | key[1] << 16 | key[2] << 8 | key[3];
+	size_t i;
+	int b;
+
+	for (i = 0; i < n; i++)
+		for (b = 7; b >= 0; b--) {
+			if (in[i] >> b & 1)
+				hash ^= win;
+			win = win << 1 | (uint32_t)(key[i + 4] >> b & 1);
+		}
+	return hash;
+}

@@ -64,4 +64,7 @@ int sim_stop(struct sim *s);
  * unreadable. */
 long sim_cpu_ticks(struct sim *s);
 
+/* The Toeplitz hash of @n bytes at @in under the 40-byte @key (n <= 36). */
+uint32_t sim_toeplitz(const uint8_t *key, const uint8_t *in, size_t n);
+
 #endif /* TESTS_SIM_HARNESS_H */

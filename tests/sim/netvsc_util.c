@@ -46,6 +46,20 @@ bool nt_check(const uint8_t *f, uint32_t len, uint32_t *seq)
 	return true;
 }
 
+/* An nt_frame's hash: addresses and UDP ports, bytes 26..37. */
+static void nt_check_hash(struct nt *t, const struct netvsc_rx_frame *fr)
+{
+	static const uint8_t key[NDIS_RSS_KEY_SIZE] = NDIS_RSS_KEY_DEFAULT;
+	const uint8_t *f = fr->data;
+
+	if (!(fr->flags & NETVSC_RX_HASH) || fr->len < 38)
+		return;
+	if (fr->hash == sim_toeplitz(key, f + 26, 12))
+		t->rx_hash_ok++;
+	else
+		t->rx_hash_bad++;
+}
+
 void nt_rx(void *arg, const struct netvsc_rx_frame *fr)
 {
 	struct nt *t = arg;
@@ -76,6 +90,7 @@ void nt_rx(void *arg, const struct netvsc_rx_frame *fr)
 	if (t->seen[seq]++)
 		t->rx_dup++;
 	t->rx_frames++;
+	nt_check_hash(t, fr);
 }
 
 void nt_event(void *arg, const struct netvsc_event *ev)

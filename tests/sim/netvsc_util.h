@@ -29,6 +29,9 @@ struct nt {
 	uint64_t rx_per_queue[NETVSC_MAX_QUEUES];
 	uint64_t rx_vlan;
 	uint16_t last_vlan;
+	/* frames whose RSS hash matched Toeplitz over their addresses and
+	 * ports with libnetvsc's key, and those whose hash did not */
+	uint64_t rx_hash_ok, rx_hash_bad;
 	/* events */
 	int link_events, link_up_events, link_down_events, keepalives, gone, broken;
 	bool link_up;

@@ -17,6 +17,8 @@
 
 #include <cmocka.h>
 
+#include <genframe.h>
+
 #include "guest.h"
 
 /* The host stopped serving the primary channel, and its log says why. */
@@ -528,6 +530,126 @@ static void test_rndis_packet_without_completion(void **state)
 	assert_true(sim_wait_stats(&g->sim, "tx 1 frames", WAIT_MS));
 }
 
+/*
+ * The hash PPI of the receive slot at @off: its value, or -1 if none.
+ * (The host is ours: the slot's layout is trusted here.)
+ */
+static int64_t slot_hash(struct guest *g, uint32_t off)
+{
+	const uint8_t *s = (const uint8_t *)g->info.recv_buf + off;
+	struct rndis_packet pk;
+	uint32_t p, end;
+
+	memcpy(&pk, s, sizeof(pk));
+	assert_int_equal(pk.type, RNDIS_MSG_PACKET);
+	p = RNDIS_PACKET_OFFSET_BASE + pk.ppi_offset;
+	end = p + pk.ppi_len;
+	while (p + sizeof(struct rndis_ppi) <= end) {
+		struct rndis_ppi ppi;
+		uint32_t v;
+
+		memcpy(&ppi, s + p, sizeof(ppi));
+		assert_true(ppi.size >= sizeof(ppi));
+		if (ppi.type == RNDIS_PPI_HASH_VALUE) {
+			memcpy(&v, s + p + ppi.offset, sizeof(v));
+			return v;
+		}
+		p += ppi.size;
+	}
+	return -1;
+}
+
+/*
+ * Frames still waiting for receive slots when RSS comes on leave with the
+ * Toeplitz hash of their addresses and ports, as those that come after.
+ */
+static void test_rss_on_while_frames_wait(void **state)
+{
+	/* 36 slots of 1806 bytes: 16 for control, 20 for data */
+	struct guest *g = guest_new("--recv-buf", "65536", NULL);
+	static const uint8_t key[NDIS_RSS_KEY_SIZE] = NDIS_RSS_KEY_DEFAULT;
+	static const uint8_t peer[6] = { 0x02, 0, 0, 0, 0, 0x99 };
+	uint64_t held[20];
+	unsigned int nheld = 0, got = 0, hashed = 0, comps = 0, i, m;
+	struct vmbus_pkt pkt;
+
+	(void)state;
+	nic_up(g, 1500);
+	/* 32 IPv4/UDP frames in 4 messages; 20 fit the slots, 12 wait */
+	for (m = 0; m < 4; m++) {
+		uint8_t msg[8 * 128];
+		uint32_t off = 0;
+
+		for (i = 0; i < 8; i++) {
+			struct rndis_packet pk = { .type = RNDIS_MSG_PACKET,
+						   .len = sizeof(pk) + 64,
+						   .data_offset = sizeof(pk) - 8,
+						   .data_len = 64 };
+
+			memset(msg + off, 0, pk.len);
+			memcpy(msg + off, &pk, sizeof(pk));
+			genframe_ipv4_udp(msg + off + sizeof(pk), 64, peer, g->mac,
+					  10u << 24 | (m * 8 + i), 10u << 24 | 1u,
+					  (uint16_t)(1000 + m * 8 + i), 9);
+			off += pk.len;
+		}
+		send_rndis(g, g->c, NVSP_CHANNEL_DATA, 20 + m, msg, off);
+	}
+	/* take the 20 without completing them, and the 4 send completions */
+	while (got < 20 || comps < 4) {
+		assert_true(recv_pkt(g, g->c, &pkt) >= 0);
+		if (pkt.type == VMBUS_PKT_COMPLETION) {
+			comps++;
+			continue;
+		}
+		assert_int_equal(pkt.type, VMBUS_PKT_DATA_XFER_PAGES);
+		assert_true(nheld < 20);
+		held[nheld++] = pkt.tid;
+		for (i = 0; i < pkt.xfer_range_cnt; i++)
+			assert_int_equal(slot_hash(g, pkt.xfer_ranges[i].byte_offset), -1);
+		got += pkt.xfer_range_cnt;
+	}
+	assert_int_equal(got, 20);
+	assert_true(sim_wait_stats(&g->sim, "12 waiting", WAIT_MS));
+	/* RSS on: the default key, every table entry queue 0 */
+	{
+		uint8_t p[NDIS_RSS_PARAMS_TOEPLITZ_SIZE(NDIS_RSS_ITAB_ENTRIES)];
+		struct ndis_rss_params h = { .hdr = { NDIS_OBJTYPE_RSS_PARAMS,
+						      NDIS_RSS_PARAMS_REV_2, sizeof(h) },
+					     .hash_info = NDIS_HASH_FUNCTION_TOEPLITZ |
+							  NDIS_HASH_IPV4 | NDIS_HASH_TCP_IPV4,
+					     .itab_size = 4 * NDIS_RSS_ITAB_ENTRIES,
+					     .itab_offset = sizeof(h),
+					     .key_size = NDIS_RSS_KEY_SIZE,
+					     .key_offset = sizeof(h) + 4 * NDIS_RSS_ITAB_ENTRIES };
+
+		memset(p, 0, sizeof(p));
+		memcpy(p, &h, sizeof(h));
+		memcpy(p + h.key_offset, key, sizeof(key));
+		assert_int_equal(rndis_set(g, RNDIS_OID_GEN_RECEIVE_SCALE_PARAMETERS, p, sizeof(p)),
+				 RNDIS_STATUS_SUCCESS);
+	}
+	assert_true(sim_wait_stats(&g->sim, "rss on", WAIT_MS));
+	for (i = 0; i < nheld; i++)
+		complete_rx(g, g->c, held[i]);
+	/* the 12 that waited: each with its hash */
+	got = 0;
+	while (got < 12) {
+		assert_true(recv_pkt(g, g->c, &pkt) >= 0);
+		assert_int_equal(pkt.type, VMBUS_PKT_DATA_XFER_PAGES);
+		for (i = 0; i < pkt.xfer_range_cnt; i++) {
+			uint32_t off = pkt.xfer_ranges[i].byte_offset;
+			const uint8_t *f = (const uint8_t *)g->info.recv_buf + off + 256;
+
+			assert_int_equal(slot_hash(g, off), sim_toeplitz(key, f + 26, 12));
+			hashed++;
+		}
+		got += pkt.xfer_range_cnt;
+		complete_rx(g, g->c, pkt.tid);
+	}
+	assert_int_equal(hashed, 12);
+}
+
 /* ------------------------------------------------------------------------ */
 /* host variants                                                             */
 /* ------------------------------------------------------------------------ */
@@ -991,6 +1113,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_rndis_reset, guest_free),
 		cmocka_unit_test_teardown(test_packets_per_message, guest_free),
 		cmocka_unit_test_teardown(test_rndis_packet_without_completion, guest_free),
+		cmocka_unit_test_teardown(test_rss_on_while_frames_wait, guest_free),
 		cmocka_unit_test_teardown(test_rss_table_256, guest_free),
 		cmocka_unit_test_teardown(test_old_send_table, guest_free),
 		cmocka_unit_test_teardown(test_reply_delay, guest_free),

@@ -360,6 +360,9 @@ static void test_multi_queue(void **state)
 	assert_int_equal(nt_pump(t, frames_on_every_queue, &want, NT_WAIT_MS), 0);
 	assert_int_equal(t->rx_frames, want);
 	assert_int_equal(t->rx_bad, 0);
+	/* every frame carried its Toeplitz hash */
+	assert_int_equal(t->rx_hash_ok, want);
+	assert_int_equal(t->rx_hash_bad, 0);
 	for (q = 0; q < 4; q++) {
 		netvsc_stats(t->nd, q, &st);
 		assert_true(st.tx_packets == 600);
