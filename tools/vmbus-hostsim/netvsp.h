@@ -52,6 +52,7 @@ struct nsp_frame {
 	uint16_t len, ilen;
 	uint16_t vlan; /* 802.1Q TCI, valid if has_vlan */
 	bool has_vlan;
+	bool hash_ok; /* hash computed (RSS was on when it came) */
 	uint16_t big_charge; /* bytes of rxbig it holds, a gap before it included */
 	uint32_t hash;
 	const uint8_t *tail;

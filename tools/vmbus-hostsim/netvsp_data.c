@@ -337,7 +337,12 @@ static int nic_rx(struct hs_dev *dev, const void *head, size_t hlen, const void 
 		ns->q[0].rx_filtered++;
 		return -ENOBUFS;
 	}
-	hash = frame_hash(ns, f, vlen, &hashed);
+	/* with RSS off nothing needs the hash yet (fill_slot makes it if
+	 * RSS comes on before the frame leaves) */
+	hash = 0;
+	hashed = false;
+	if (ns->rss_on)
+		hash = frame_hash(ns, f, vlen, &hashed);
 	q = &ns->q[pick_queue(ns, hash, hashed)];
 	if (!q->rxq) {
 		/* only queues that carry traffic hold frame storage */
@@ -360,6 +365,7 @@ static int nic_rx(struct hs_dev *dev, const void *head, size_t hlen, const void 
 	idx = (q->rx_head + q->rx_count) % NSP_RXQ_CAP;
 	e = &q->rxq[idx];
 	e->hash = hash;
+	e->hash_ok = ns->rss_on;
 	e->has_vlan = false;
 	e->big_charge = 0;
 	e->tail = NULL;
@@ -488,7 +494,13 @@ static void fill_slot(struct nsp_state *ns, uint32_t s, const struct nsp_frame *
 				       (uint32_t)(fr->vlan & 0xfff) << NDIS_VLAN_ID_SHIFT |
 				       ((fr->vlan & 0x1000) ? NDIS_VLAN_CFI : 0));
 	if (ns->rss_on && ns->nvsp_ver >= NVSP_VERSION_5) {
-		ppi += put_ppi(pp + ppi, RNDIS_PPI_HASH_VALUE, fr->hash);
+		uint32_t hash = fr->hash;
+		bool hashed;
+
+		/* an 802.1Q-tagged frame is not hashed (frame_hash) */
+		if (!fr->hash_ok && !fr->has_vlan)
+			hash = frame_hash(ns, fr->head, fr->ilen, &hashed);
+		ppi += put_ppi(pp + ppi, RNDIS_PPI_HASH_VALUE, hash);
 		ppi += put_ppi(pp + ppi, RNDIS_PPI_HASH_INFO, ns->rss_hash_info);
 	}
 	/* the header goes straight into the slot, field by field: built on
